@@ -1,0 +1,70 @@
+//! The chain specifications the node knows by name: `dev` and `local`.
+//!
+//! Both are built from the runtime's genesis presets (see
+//! `cognitive_runtime::genesis_config_presets`); the generated JSON files are kept in
+//! `chain-specs/` and checked against the node's output by a test.
+
+use cognitive_runtime::{SS58_PREFIX, TOKEN_DECIMALS, TOKEN_SYMBOL, WASM_BINARY};
+use sc_service::{ChainType, Properties};
+
+/// The chain specification type of this node (no chain-spec extensions).
+pub type ChainSpec = sc_service::GenericChainSpec;
+
+/// Token properties that Polkadot.js reads to display balances and addresses.
+fn properties() -> Properties {
+	let mut properties = Properties::new();
+	properties.insert("tokenSymbol".into(), TOKEN_SYMBOL.into());
+	properties.insert("tokenDecimals".into(), TOKEN_DECIMALS.into());
+	properties.insert("ss58Format".into(), SS58_PREFIX.into());
+	properties
+}
+
+fn wasm_binary() -> Result<&'static [u8], String> {
+	WASM_BINARY.ok_or_else(|| {
+		"the runtime WASM was not built into this binary (was it built with SKIP_WASM_BUILD=1?)"
+			.to_string()
+	})
+}
+
+/// Single-validator development chain: Alice authors and finalizes every block.
+pub fn development() -> Result<ChainSpec, String> {
+	Ok(ChainSpec::builder(wasm_binary()?, None)
+		.with_name("Cognitive Internet Development")
+		.with_id("cognitive_dev")
+		.with_chain_type(ChainType::Development)
+		.with_genesis_config_preset_name(sp_genesis_builder::DEV_RUNTIME_PRESET)
+		.with_properties(properties())
+		.build())
+}
+
+/// Local 3-validator testnet: Alice, Bob and Charlie.
+pub fn local_testnet() -> Result<ChainSpec, String> {
+	Ok(ChainSpec::builder(wasm_binary()?, None)
+		.with_name("Cognitive Internet Local Testnet")
+		.with_id("cognitive_local")
+		.with_chain_type(ChainType::Local)
+		.with_genesis_config_preset_name(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET)
+		.with_properties(properties())
+		.build())
+}
+
+/// Resolves a `--chain` argument: a known name, or the path of a chain-spec JSON file.
+pub fn load(id: &str) -> Result<Box<dyn sc_service::ChainSpec>, String> {
+	Ok(match id {
+		"dev" => Box::new(development()?),
+		"" | "local" => Box::new(local_testnet()?),
+		path => {
+			let path = std::path::PathBuf::from(path);
+			if !path.is_file() {
+				return Err(format!(
+					"unknown chain `{id}`: expected `dev`, `local` or the path of a chain \
+					 specification JSON file"
+				));
+			}
+			Box::new(
+				ChainSpec::from_json_file(path.clone())
+					.map_err(|e| format!("invalid chain specification {}: {e}", path.display()))?,
+			)
+		},
+	})
+}

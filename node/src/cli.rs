@@ -1,0 +1,48 @@
+//! Command-line interface: the standard Substrate run command plus the maintenance subcommands.
+
+use sc_cli::RunCmd;
+
+/// The node's command line.
+#[derive(Debug, clap::Parser)]
+pub struct Cli {
+	/// A maintenance subcommand; without one the node runs.
+	#[command(subcommand)]
+	pub subcommand: Option<Subcommand>,
+
+	/// Flags of the node itself (`--dev`, `--validator`, `--rpc-port`, ...).
+	#[clap(flatten)]
+	pub run: RunCmd,
+}
+
+/// Maintenance subcommands.
+#[derive(Debug, clap::Subcommand)]
+#[allow(clippy::large_enum_variant)]
+pub enum Subcommand {
+	/// Key management: generate, inspect and insert keys into the keystore.
+	#[command(subcommand)]
+	Key(sc_cli::KeySubcommand),
+
+	/// Print a chain specification (plain, or raw with `--raw`).
+	BuildSpec(sc_cli::BuildSpecCmd),
+
+	/// Import a block and check it without writing it.
+	CheckBlock(sc_cli::CheckBlockCmd),
+
+	/// Export blocks to a file.
+	ExportBlocks(sc_cli::ExportBlocksCmd),
+
+	/// Export the state at a block as a chain specification.
+	ExportState(sc_cli::ExportStateCmd),
+
+	/// Import blocks from a file.
+	ImportBlocks(sc_cli::ImportBlocksCmd),
+
+	/// Delete the chain database.
+	PurgeChain(sc_cli::PurgeChainCmd),
+
+	/// Revert the chain by a number of (unfinalized) blocks.
+	Revert(sc_cli::RevertCmd),
+
+	/// Print information about the database columns.
+	ChainInfo(sc_cli::ChainInfoCmd),
+}

@@ -1,0 +1,21 @@
+//! `cognitive-node`: the Cognitive Internet validator node.
+//!
+//! A Substrate client for the Cognitive Internet runtime: Aura block production, GRANDPA
+//! finality, JSON-RPC, Prometheus metrics and off-chain workers.
+
+#![warn(missing_docs)]
+
+mod chain_spec;
+mod cli;
+mod command;
+mod rpc;
+mod service;
+
+fn main() {
+	// Errors are printed with their message only (no `Debug` dump, no backtrace) and the process
+	// exits non-zero, so that a wrong flag or a busy port reads as an operator error, not a crash.
+	if let Err(error) = command::run() {
+		eprintln!("Error: {error}");
+		std::process::exit(1);
+	}
+}

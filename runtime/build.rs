@@ -1,0 +1,33 @@
+//! Builds the WASM blob of the runtime (embedded in the native crate as `WASM_BINARY`).
+//!
+//! The blob must be the same whatever directory the repository is checked out in: the committed
+//! chain specifications contain it, and a test compares them with what the node generates. Rust
+//! embeds source paths in panic locations, so the checkout directory is remapped to a fixed name.
+
+#[cfg(feature = "std")]
+fn builder() -> substrate_wasm_builder::WasmBuilder {
+	let mut builder = substrate_wasm_builder::WasmBuilder::init_with_defaults();
+	let manifest_dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+	if let Some(workspace_root) = manifest_dir.parent() {
+		builder = builder.append_to_rust_flags(format!(
+			"--remap-path-prefix={}=/cognitive-internet",
+			workspace_root.display()
+		));
+	}
+	builder
+}
+
+#[cfg(all(feature = "std", feature = "metadata-hash"))]
+fn main() {
+	// The token symbol and decimals are part of the metadata hash that offline signers check.
+	builder().enable_metadata_hash("COG", 12).build();
+}
+
+#[cfg(all(feature = "std", not(feature = "metadata-hash")))]
+fn main() {
+	builder().build();
+}
+
+/// When this crate is itself being compiled to WASM there is nothing to build.
+#[cfg(not(feature = "std"))]
+fn main() {}

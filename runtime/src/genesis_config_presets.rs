@@ -1,0 +1,86 @@
+//! Genesis presets: the named initial states the node can build a chain spec from
+//! (`cognitive-node build-spec --chain dev|local`).
+//!
+//! - `development`: Alice is the only Aura/GRANDPA authority, so one node produces and
+//!   finalizes blocks on its own (`--dev`).
+//! - `local_testnet`: Alice, Bob and Charlie are the authorities of the 3-validator prototype.
+//!
+//! Both endow the well-known development accounts, whose keys are public: never use these
+//! presets for a network that holds value.
+
+use crate::{AccountId, BalancesConfig, RuntimeGenesisConfig, UNIT};
+use alloc::{vec, vec::Vec};
+use frame_support::build_struct_json_patch;
+use serde_json::Value;
+use sp_consensus_aura::sr25519::AuthorityId as AuraId;
+use sp_consensus_grandpa::AuthorityId as GrandpaId;
+use sp_genesis_builder::{PresetId, DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET};
+use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
+
+/// Balance given to every endowed development account: one million COG.
+pub const ENDOWMENT: crate::Balance = 1_000_000 * UNIT;
+
+/// The session keys of a development authority: its Aura key is the sr25519 key and its GRANDPA
+/// key the ed25519 key of the same well-known name (`//Alice`, ...).
+fn authority_keys(aura: Sr25519Keyring, grandpa: Ed25519Keyring) -> (AuraId, GrandpaId) {
+	(aura.public().into(), grandpa.public().into())
+}
+
+/// The development accounts that receive [`ENDOWMENT`].
+fn endowed_accounts() -> Vec<AccountId> {
+	Sr25519Keyring::iter()
+		.filter(|k| *k != Sr25519Keyring::One && *k != Sr25519Keyring::Two)
+		.map(|k| k.to_account_id())
+		.collect()
+}
+
+/// A genesis patch with the given authorities and endowed accounts.
+fn genesis(authorities: Vec<(AuraId, GrandpaId)>, endowed: Vec<AccountId>) -> Value {
+	build_struct_json_patch!(RuntimeGenesisConfig {
+		balances: BalancesConfig {
+			balances: endowed.into_iter().map(|who| (who, ENDOWMENT)).collect::<Vec<_>>(),
+		},
+		aura: pallet_aura::GenesisConfig {
+			authorities: authorities.iter().map(|(aura, _)| aura.clone()).collect::<Vec<_>>(),
+		},
+		grandpa: pallet_grandpa::GenesisConfig {
+			authorities: authorities
+				.iter()
+				.map(|(_, grandpa)| (grandpa.clone(), 1))
+				.collect::<Vec<_>>(),
+		},
+	})
+}
+
+/// The `development` preset: Alice alone.
+pub fn development_genesis() -> Value {
+	genesis(vec![authority_keys(Sr25519Keyring::Alice, Ed25519Keyring::Alice)], endowed_accounts())
+}
+
+/// The `local_testnet` preset: Alice, Bob and Charlie.
+pub fn local_testnet_genesis() -> Value {
+	genesis(
+		vec![
+			authority_keys(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
+			authority_keys(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
+			authority_keys(Sr25519Keyring::Charlie, Ed25519Keyring::Charlie),
+		],
+		endowed_accounts(),
+	)
+}
+
+/// The JSON genesis patch of the preset named `id`, or `None` for an unknown name.
+pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
+	let patch = match id.as_ref() {
+		DEV_RUNTIME_PRESET => development_genesis(),
+		LOCAL_TESTNET_RUNTIME_PRESET => local_testnet_genesis(),
+		_ => return None,
+	};
+	// Serialising a `serde_json::Value` cannot fail; `ok()` keeps the runtime panic-free anyway.
+	serde_json::to_vec(&patch).ok()
+}
+
+/// The names of the presets this runtime offers.
+pub fn preset_names() -> Vec<PresetId> {
+	vec![PresetId::from(DEV_RUNTIME_PRESET), PresetId::from(LOCAL_TESTNET_RUNTIME_PRESET)]
+}

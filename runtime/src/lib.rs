@@ -1,0 +1,217 @@
+//! # Cognitive Internet runtime
+//!
+//! The FRAME runtime of the Cognitive Internet appchain. It is compiled twice: natively (for the
+//! node's genesis tooling and tests) and to WASM, which is the code the chain actually executes
+//! and which is stored on chain so that governance can upgrade it.
+//!
+//! Consensus is Aura (block production, 6 s slots) with GRANDPA (finality). There is deliberately
+//! no `pallet_sudo`: the root origin is reachable only through on-chain governance, which arrives
+//! with the AI pallets.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+// `construct_runtime`/`impl_runtime_apis` expand to large types; the recursion limit is the usual
+// one for FRAME runtimes.
+#![recursion_limit = "256"]
+
+#[cfg(feature = "std")]
+include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
+
+extern crate alloc;
+
+pub mod apis;
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarks;
+pub mod configs;
+pub mod genesis_config_presets;
+
+use alloc::borrow::Cow;
+use sp_runtime::{
+	generic, impl_opaque_keys,
+	traits::{BlakeTwo256, IdentifyAccount, Verify},
+	MultiAddress, MultiSignature,
+};
+use sp_version::RuntimeVersion;
+
+pub use frame_system::Call as SystemCall;
+pub use pallet_balances::Call as BalancesCall;
+pub use pallet_timestamp::Call as TimestampCall;
+#[cfg(any(feature = "std", test))]
+pub use sp_runtime::BuildStorage;
+
+/// Types the node uses without knowing the runtime's concrete extrinsic format, so that it keeps
+/// syncing across runtime upgrades that change that format.
+pub mod opaque {
+	use super::*;
+	use sp_runtime::traits::Hash as HashT;
+
+	pub use sp_runtime::OpaqueExtrinsic as UncheckedExtrinsic;
+
+	/// Opaque block header.
+	pub type Header = generic::Header<BlockNumber, BlakeTwo256>;
+	/// Opaque block.
+	pub type Block = generic::Block<Header, UncheckedExtrinsic>;
+	/// Opaque block identifier.
+	pub type BlockId = generic::BlockId<Block>;
+	/// Opaque block hash.
+	pub type Hash = <BlakeTwo256 as HashT>::Output;
+}
+
+impl_opaque_keys! {
+	/// The session keys of a validator: Aura (block authoring) and GRANDPA (finality voting).
+	pub struct SessionKeys {
+		/// Aura block-authoring key (sr25519).
+		pub aura: Aura,
+		/// GRANDPA finality key (ed25519).
+		pub grandpa: Grandpa,
+	}
+}
+
+/// The runtime version. `spec_version` must be bumped for every change of runtime logic, and
+/// `transaction_version` whenever the encoding of calls or transaction extensions changes.
+#[sp_version::runtime_version]
+pub const VERSION: RuntimeVersion = RuntimeVersion {
+	spec_name: Cow::Borrowed("cognitive-internet"),
+	impl_name: Cow::Borrowed("cognitive-internet"),
+	authoring_version: 1,
+	spec_version: 100,
+	impl_version: 1,
+	apis: apis::RUNTIME_API_VERSIONS,
+	transaction_version: 1,
+	system_version: 1,
+};
+
+/// The native version, used by the node's CLI to report what it was built with.
+#[cfg(feature = "std")]
+pub fn native_version() -> sp_version::NativeVersion {
+	sp_version::NativeVersion { runtime_version: VERSION, can_author_with: Default::default() }
+}
+
+/// Target block time. Aura slots have this length; it cannot be changed on a live chain.
+pub const MILLI_SECS_PER_BLOCK: u64 = 6000;
+/// Aura slot duration, equal to the block time.
+pub const SLOT_DURATION: u64 = MILLI_SECS_PER_BLOCK;
+
+/// One minute, in blocks.
+pub const MINUTES: BlockNumber = 60_000 / (MILLI_SECS_PER_BLOCK as BlockNumber);
+/// One hour, in blocks.
+pub const HOURS: BlockNumber = MINUTES * 60;
+/// One day, in blocks.
+pub const DAYS: BlockNumber = HOURS * 24;
+
+/// Decimals of the native token (COG).
+pub const TOKEN_DECIMALS: u32 = 12;
+/// Symbol of the native token.
+pub const TOKEN_SYMBOL: &str = "COG";
+/// One COG in its smallest indivisible unit.
+pub const UNIT: Balance = 1_000_000_000_000;
+/// One thousandth of a COG.
+pub const MILLI_UNIT: Balance = 1_000_000_000;
+/// One millionth of a COG.
+pub const MICRO_UNIT: Balance = 1_000_000;
+/// Minimum balance an account must keep to exist.
+pub const EXISTENTIAL_DEPOSIT: Balance = MILLI_UNIT;
+/// SS58 address prefix (42: the generic Substrate prefix, so addresses read the same in every
+/// Polkadot.js tool without configuration).
+pub const SS58_PREFIX: u16 = 42;
+
+/// Transaction signature: sr25519, ed25519 or ECDSA, like every Substrate chain.
+pub type Signature = MultiSignature;
+/// An account on the chain is identified by the public key of its signing scheme.
+pub type AccountId = <<Signature as Verify>::Signer as IdentifyAccount>::AccountId;
+/// Balance of an account.
+pub type Balance = u128;
+/// Transaction counter of an account.
+pub type Nonce = u32;
+/// Hash type of blocks and tries.
+pub type Hash = sp_core::H256;
+/// Block number.
+pub type BlockNumber = u32;
+/// Address format used in extrinsics.
+pub type Address = MultiAddress<AccountId, ()>;
+/// Block header.
+pub type Header = generic::Header<BlockNumber, BlakeTwo256>;
+/// Block.
+pub type Block = generic::Block<Header, UncheckedExtrinsic>;
+/// Block with justifications.
+pub type SignedBlock = generic::SignedBlock<Block>;
+/// Block identifier.
+pub type BlockId = generic::BlockId<Block>;
+
+/// The transaction extensions: the standard set, so that generic clients (Polkadot.js,
+/// polkadot-api, subxt) can build transactions from metadata alone. `CheckMetadataHash` lets
+/// offline signers verify the metadata they are shown; `WeightReclaim` refunds unused weight.
+pub type TxExtension = (
+	frame_system::CheckNonZeroSender<Runtime>,
+	frame_system::CheckSpecVersion<Runtime>,
+	frame_system::CheckTxVersion<Runtime>,
+	frame_system::CheckGenesis<Runtime>,
+	frame_system::CheckEra<Runtime>,
+	frame_system::CheckNonce<Runtime>,
+	frame_system::CheckWeight<Runtime>,
+	pallet_transaction_payment::ChargeTransactionPayment<Runtime>,
+	frame_metadata_hash_extension::CheckMetadataHash<Runtime>,
+	frame_system::WeightReclaim<Runtime>,
+);
+
+/// Extrinsic format of this runtime.
+pub type UncheckedExtrinsic =
+	generic::UncheckedExtrinsic<Address, RuntimeCall, Signature, TxExtension>;
+
+/// The payload that a transaction's signature covers.
+pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
+
+/// Storage migrations to run on the next runtime upgrade, besides the pallets' own.
+type Migrations = ();
+
+/// Dispatches extrinsics to the pallets and drives block execution.
+pub type Executive = frame_executive::Executive<
+	Runtime,
+	Block,
+	frame_system::ChainContext<Runtime>,
+	Runtime,
+	AllPalletsWithSystem,
+	Migrations,
+>;
+
+#[frame_support::runtime]
+mod runtime {
+	/// The runtime: the set of pallets that make up the chain's state transition function.
+	#[runtime::runtime]
+	#[runtime::derive(
+		RuntimeCall,
+		RuntimeEvent,
+		RuntimeError,
+		RuntimeOrigin,
+		RuntimeFreezeReason,
+		RuntimeHoldReason,
+		RuntimeSlashReason,
+		RuntimeLockId,
+		RuntimeTask,
+		RuntimeViewFunction
+	)]
+	pub struct Runtime;
+
+	/// Accounts, blocks, events: the core of every FRAME runtime.
+	#[runtime::pallet_index(0)]
+	pub type System = frame_system;
+
+	/// Block timestamp inherent; Aura derives the slot from it.
+	#[runtime::pallet_index(1)]
+	pub type Timestamp = pallet_timestamp;
+
+	/// Aura block production: authorities take turns, one slot each.
+	#[runtime::pallet_index(2)]
+	pub type Aura = pallet_aura;
+
+	/// GRANDPA finality.
+	#[runtime::pallet_index(3)]
+	pub type Grandpa = pallet_grandpa;
+
+	/// The native COG token.
+	#[runtime::pallet_index(4)]
+	pub type Balances = pallet_balances;
+
+	/// Transaction fees.
+	#[runtime::pallet_index(5)]
+	pub type TransactionPayment = pallet_transaction_payment;
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, the Rust tests (including the node's command-line and
+# chain-spec tests) and the end-to-end tests that drive a real node with Polkadot.js.
+# Prints the time of every phase. Builds into the shared target dir, so a warm run is quick.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT"
+total_start=$SECONDS
+
+phase setup bash scripts/setup.sh
+phase fmt cargo fmt --all -- --check
+phase build-node bash scripts/build.sh
+# `--release` shares every artifact with the node build above; a debug test build would compile
+# polkadot-sdk a second time.
+phase rust-tests cargo test --release --locked --workspace
+phase e2e-polkadot-js env COGNITIVE_NODE="$NODE_BIN" npm --prefix zombienet test
+
+echo "all tests passed in $((SECONDS - total_start)) s"
