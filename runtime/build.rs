@@ -6,15 +6,18 @@
 
 #[cfg(feature = "std")]
 fn builder() -> substrate_wasm_builder::WasmBuilder {
-	let mut builder = substrate_wasm_builder::WasmBuilder::init_with_defaults();
 	let manifest_dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-	if let Some(workspace_root) = manifest_dir.parent() {
-		builder = builder.append_to_rust_flags(format!(
-			"--remap-path-prefix={}=/cognitive-internet",
-			workspace_root.display()
-		));
-	}
-	builder
+	let Some(workspace_root) = manifest_dir.parent() else {
+		return substrate_wasm_builder::WasmBuilder::init_with_defaults();
+	};
+	// The target directory lives outside the clone (see scripts/lib.sh), where the builder cannot
+	// find the workspace's Cargo.lock by walking up from OUT_DIR. Without this hint it would
+	// resolve the runtime's dependencies afresh, to versions other than the locked ones.
+	std::env::set_var("WASM_BUILD_WORKSPACE_HINT", workspace_root);
+	substrate_wasm_builder::WasmBuilder::init_with_defaults().append_to_rust_flags(format!(
+		"--remap-path-prefix={}=/cognitive-internet",
+		workspace_root.display()
+	))
 }
 
 #[cfg(all(feature = "std", feature = "metadata-hash"))]

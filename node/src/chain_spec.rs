@@ -10,6 +10,9 @@ use sc_service::{ChainType, Properties};
 /// The chain specification type of this node (no chain-spec extensions).
 pub type ChainSpec = sc_service::GenericChainSpec;
 
+/// Network protocol id: keeps this chain's nodes from talking to other Substrate chains' nodes.
+const PROTOCOL_ID: &str = "cognitive";
+
 /// Token properties that Polkadot.js reads to display balances and addresses.
 fn properties() -> Properties {
 	let mut properties = Properties::new();
@@ -32,6 +35,7 @@ pub fn development() -> Result<ChainSpec, String> {
 		.with_name("Cognitive Internet Development")
 		.with_id("cognitive_dev")
 		.with_chain_type(ChainType::Development)
+		.with_protocol_id(PROTOCOL_ID)
 		.with_genesis_config_preset_name(sp_genesis_builder::DEV_RUNTIME_PRESET)
 		.with_properties(properties())
 		.build())
@@ -43,6 +47,7 @@ pub fn local_testnet() -> Result<ChainSpec, String> {
 		.with_name("Cognitive Internet Local Testnet")
 		.with_id("cognitive_local")
 		.with_chain_type(ChainType::Local)
+		.with_protocol_id(PROTOCOL_ID)
 		.with_genesis_config_preset_name(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET)
 		.with_properties(properties())
 		.build())

@@ -36,10 +36,20 @@ fn run_with_limit(mut cmd: Command, limit: Duration) -> Output {
 
 fn assert_clean_failure(output: &Output, expected: &str) {
 	let stderr = String::from_utf8_lossy(&output.stderr);
-	assert!(!output.status.success(), "expected a failure exit, got {:?}; stderr:\n{stderr}", output.status);
-	assert!(output.status.code().is_some(), "killed by a signal (timeout?); stderr:\n{stderr}");
+	assert!(
+		!output.status.success(),
+		"expected a failure exit, got {:?}; stderr:\n{stderr}",
+		output.status
+	);
+	assert!(
+		output.status.code().is_some(),
+		"killed by a signal (timeout?); stderr:\n{stderr}"
+	);
 	assert!(!stderr.contains("panicked"), "the node panicked:\n{stderr}");
-	assert!(!stderr.contains("stack backtrace"), "the node printed a backtrace:\n{stderr}");
+	assert!(
+		!stderr.contains("stack backtrace"),
+		"the node printed a backtrace:\n{stderr}"
+	);
 	assert!(
 		stderr.to_lowercase().contains(&expected.to_lowercase()),
 		"stderr does not mention {expected:?}:\n{stderr}"
@@ -47,8 +57,11 @@ fn assert_clean_failure(output: &Output, expected: &str) {
 }
 
 fn temp_dir(name: &str) -> PathBuf {
-	let dir = std::env::temp_dir()
-		.join(format!("cognitive-node-cli-{}-{}", name, std::process::id()));
+	let dir = std::env::temp_dir().join(format!(
+		"cognitive-node-cli-{}-{}",
+		name,
+		std::process::id()
+	));
 	let _ = std::fs::remove_dir_all(&dir);
 	std::fs::create_dir_all(&dir).expect("create temp dir");
 	dir
@@ -56,12 +69,21 @@ fn temp_dir(name: &str) -> PathBuf {
 
 /// Loopback-only flags, so that no test opens a socket on another interface.
 fn loopback_args(cmd: &mut Command, p2p_port: u16) {
-	cmd.args(["--no-mdns", "--no-telemetry", "--no-prometheus", "--listen-addr"])
-		.arg(format!("/ip4/127.0.0.1/tcp/{p2p_port}"));
+	cmd.args([
+		"--no-mdns",
+		"--no-telemetry",
+		"--no-prometheus",
+		"--listen-addr",
+	])
+	.arg(format!("/ip4/127.0.0.1/tcp/{p2p_port}"));
 }
 
 fn free_port() -> u16 {
-	TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+	TcpListener::bind("127.0.0.1:0")
+		.expect("bind")
+		.local_addr()
+		.expect("addr")
+		.port()
 }
 
 #[test]
@@ -90,7 +112,9 @@ fn occupied_rpc_port_is_a_clear_error() {
 	let port = listener.local_addr().expect("addr").port();
 	let dir = temp_dir("rpc-port");
 	let mut cmd = node();
-	cmd.args(["--dev", "--base-path"]).arg(&dir).args(["--rpc-port", &port.to_string()]);
+	cmd.args(["--dev", "--base-path"])
+		.arg(&dir)
+		.args(["--rpc-port", &port.to_string()]);
 	loopback_args(&mut cmd, free_port());
 	let output = run_with_limit(cmd, Duration::from_secs(90));
 	assert_clean_failure(&output, &port.to_string());
@@ -101,11 +125,17 @@ fn occupied_rpc_port_is_a_clear_error() {
 fn corrupt_database(dir: &Path) {
 	// Start once so that the database exists, then overwrite every file in it with garbage.
 	let mut cmd = node();
-	cmd.args(["--dev", "--base-path"]).arg(dir).args(["--rpc-port", &free_port().to_string()]);
+	cmd.args(["--dev", "--base-path"])
+		.arg(dir)
+		.args(["--rpc-port", &free_port().to_string()]);
 	loopback_args(&mut cmd, free_port());
 	let _ = run_with_limit(cmd, Duration::from_secs(8));
 	let db = dir.join("chains/cognitive_dev/paritydb");
-	assert!(db.exists(), "the first start created no ParityDB database at {}", db.display());
+	assert!(
+		db.exists(),
+		"the first start created no ParityDB database at {}",
+		db.display()
+	);
 	for entry in walk(&db) {
 		std::fs::write(&entry, b"this is not a database").expect("overwrite db file");
 	}
@@ -129,7 +159,9 @@ fn corrupt_database_is_a_clear_error() {
 	let dir = temp_dir("corrupt-db");
 	corrupt_database(&dir);
 	let mut cmd = node();
-	cmd.args(["--dev", "--base-path"]).arg(&dir).args(["--rpc-port", &free_port().to_string()]);
+	cmd.args(["--dev", "--base-path"])
+		.arg(&dir)
+		.args(["--rpc-port", &free_port().to_string()]);
 	loopback_args(&mut cmd, free_port());
 	let output = run_with_limit(cmd, Duration::from_secs(60));
 	assert_clean_failure(&output, "database");
