@@ -13,8 +13,8 @@ phase() {
 	shift
 	local start=$SECONDS
 	echo "==> $name"
-	"$@"
-	local status=$?
+	local status=0
+	"$@" || status=$?
 	echo "==> $name: $((SECONDS - start)) s (exit $status)"
 	return $status
 }

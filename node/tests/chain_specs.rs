@@ -119,6 +119,14 @@ fn specs_have_the_expected_identity_and_authorities() {
 	};
 	assert_eq!(authorities(&dev, "aura"), 1, "dev: Alice alone authors");
 	assert_eq!(authorities(&dev, "grandpa"), 1, "dev: Alice alone votes");
-	assert_eq!(authorities(&local, "aura"), 3, "local: Alice, Bob and Charlie author");
-	assert_eq!(authorities(&local, "grandpa"), 3, "local: Alice, Bob and Charlie vote");
+	assert_eq!(
+		authorities(&local, "aura"),
+		3,
+		"local: Alice, Bob and Charlie author"
+	);
+	assert_eq!(
+		authorities(&local, "grandpa"),
+		3,
+		"local: Alice, Bob and Charlie vote"
+	);
 }
