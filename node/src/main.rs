@@ -4,6 +4,9 @@
 //! finality, JSON-RPC, Prometheus metrics and off-chain workers.
 
 #![warn(missing_docs)]
+// `sc_cli::Error` and `sc_service::Error` are large, but they are the error types that the SDK's
+// runner and service builders require of the closures and functions passed to them.
+#![allow(clippy::result_large_err)]
 
 mod chain_spec;
 mod cli;

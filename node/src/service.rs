@@ -61,7 +61,8 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 			telemetry.as_ref().map(|(_, telemetry)| telemetry.handle()),
 			executor,
 			Vec::new(),
-		)?;
+		)
+		.map_err(|e| explain_database_error(e, config))?;
 	let client = Arc::new(client);
 
 	let telemetry = telemetry.map(|(worker, telemetry)| {
@@ -131,6 +132,25 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 		transaction_pool,
 		other: (grandpa_block_import, grandpa_link, telemetry),
 	})
+}
+
+/// A database that cannot be opened is reported with its path and the way out, instead of the
+/// bare backend message ("Corruption: Bad metadata").
+fn explain_database_error(error: ServiceError, config: &Configuration) -> ServiceError {
+	match error {
+		ServiceError::Client(sp_blockchain::Error::Backend(reason)) => {
+			let path = config
+				.database
+				.path()
+				.map(|p| p.display().to_string())
+				.unwrap_or_else(|| "(in memory)".into());
+			ServiceError::Other(format!(
+				"cannot open the chain database at {path}: {reason}. If it is damaged, remove it \
+				 with `cognitive-node purge-chain` (same --chain and --base-path) and sync again."
+			))
+		},
+		other => other,
+	}
 }
 
 /// Builds and starts the full node with the network backend `N` (libp2p or litep2p).

@@ -164,6 +164,97 @@ fn corrupt_database_is_a_clear_error() {
 		.args(["--rpc-port", &free_port().to_string()]);
 	loopback_args(&mut cmd, free_port());
 	let output = run_with_limit(cmd, Duration::from_secs(60));
-	assert_clean_failure(&output, "database");
+	assert_clean_failure(&output, "cannot open the chain database");
 	let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The flags zombienet's native provider passes to every node it starts. `--prometheus-external`
+/// binds every interface ([::]), so the node runs in a network namespace of its own that has nothing but a
+/// loopback interface: no socket it opens is reachable from, or reaches, any other host.
+#[test]
+fn accepts_the_flags_zombienet_passes() {
+	use std::io::{BufRead, BufReader};
+
+	let dir = temp_dir("zombienet-flags");
+	let mut cmd = Command::new("unshare");
+	cmd.args([
+		"--net",
+		"sh",
+		"-c",
+		"ip link set lo up && exec \"$0\" \"$@\"",
+	])
+	.arg(env!("CARGO_BIN_EXE_cognitive-node"))
+	.args(["--chain", "local", "--name", "alice", "--rpc-cors", "all"])
+	.args(["--rpc-methods", "unsafe", "--no-mdns", "--no-telemetry"])
+	.args([
+		"--node-key",
+		"2bd806c97f0e00af1a1fc3328fa763a9269723c8db8fac4f93af71db186d6e90",
+	])
+	.args([
+		"--prometheus-external",
+		"--validator",
+		"--prometheus-port",
+		"39615",
+	])
+	.args([
+		"--rpc-port",
+		"39944",
+		"--listen-addr",
+		"/ip4/127.0.0.1/tcp/30333",
+	])
+	.arg("--base-path")
+	.arg(&dir)
+	.args([
+		"--bootnodes",
+		"/ip4/127.0.0.1/tcp/30334/p2p/12D3KooWLxtXphx4T12YZnGCX1wypQYnc7hipnNGxsWdwNTpyfHA",
+	])
+	.stdin(Stdio::null())
+	.stdout(Stdio::null())
+	.stderr(Stdio::piped());
+	let mut child = cmd
+		.spawn()
+		.expect("spawn unshare (util-linux) with cognitive-node");
+	let stderr = child.stderr.take().expect("stderr");
+	let (tx, rx) = std::sync::mpsc::channel();
+	std::thread::spawn(move || {
+		for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+			if tx.send(line).is_err() {
+				break;
+			}
+		}
+	});
+
+	let wanted = [
+		"Chain specification: Cognitive Internet Local Testnet",
+		"Node name: alice",
+		"Role: AUTHORITY",
+		// The peer id that the ed25519 secret given with --node-key derives.
+		"Local node identity is: 12D3KooWQCkBm1BYtkHpocxCwMgR8yjitEeHGx8spzcDLGt2gkBm",
+		"Running JSON-RPC server: addr=127.0.0.1:39944",
+		"Prometheus exporter started at [::]:39615",
+	];
+	let mut seen = Vec::new();
+	let deadline = Instant::now() + Duration::from_secs(90);
+	while Instant::now() < deadline
+		&& !wanted
+			.iter()
+			.all(|w| seen.iter().any(|l: &String| l.contains(w)))
+	{
+		match rx.recv_timeout(Duration::from_millis(500)) {
+			Ok(line) => seen.push(line),
+			Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+			Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+		}
+	}
+	let _ = child.kill();
+	let _ = child.wait();
+	let _ = std::fs::remove_dir_all(dir);
+	let log = seen.join("\n");
+	assert!(!log.contains("panicked"), "the node panicked:\n{log}");
+	for w in wanted {
+		assert!(
+			log.contains(w),
+			"missing {w:?} in the node's output:\n{log}"
+		);
+	}
 }
