@@ -29,28 +29,41 @@ fn wasm_binary() -> Result<&'static [u8], String> {
 	})
 }
 
-/// Single-validator development chain: Alice authors and finalizes every block.
-pub fn development() -> Result<ChainSpec, String> {
+/// A chain spec built from one of the runtime's genesis presets.
+fn from_preset(
+	name: &str,
+	id: &str,
+	chain_type: ChainType,
+	preset: &str,
+) -> Result<ChainSpec, String> {
 	Ok(ChainSpec::builder(wasm_binary()?, None)
-		.with_name("Cognitive Internet Development")
-		.with_id("cognitive_dev")
-		.with_chain_type(ChainType::Development)
+		.with_name(name)
+		.with_id(id)
+		.with_chain_type(chain_type)
 		.with_protocol_id(PROTOCOL_ID)
-		.with_genesis_config_preset_name(sp_genesis_builder::DEV_RUNTIME_PRESET)
+		.with_genesis_config_preset_name(preset)
 		.with_properties(properties())
 		.build())
 }
 
+/// Single-validator development chain: Alice authors and finalizes every block.
+pub fn development() -> Result<ChainSpec, String> {
+	from_preset(
+		"Cognitive Internet Development",
+		"cognitive_dev",
+		ChainType::Development,
+		sp_genesis_builder::DEV_RUNTIME_PRESET,
+	)
+}
+
 /// Local 3-validator testnet: Alice, Bob and Charlie.
 pub fn local_testnet() -> Result<ChainSpec, String> {
-	Ok(ChainSpec::builder(wasm_binary()?, None)
-		.with_name("Cognitive Internet Local Testnet")
-		.with_id("cognitive_local")
-		.with_chain_type(ChainType::Local)
-		.with_protocol_id(PROTOCOL_ID)
-		.with_genesis_config_preset_name(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET)
-		.with_properties(properties())
-		.build())
+	from_preset(
+		"Cognitive Internet Local Testnet",
+		"cognitive_local",
+		ChainType::Local,
+		sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET,
+	)
 }
 
 /// Resolves a `--chain` argument: a known name, or the path of a chain-spec JSON file.

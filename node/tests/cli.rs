@@ -169,8 +169,9 @@ fn corrupt_database_is_a_clear_error() {
 }
 
 /// The flags zombienet's native provider passes to every node it starts. `--prometheus-external`
-/// binds every interface ([::]), so the node runs in a network namespace of its own that has nothing but a
-/// loopback interface: no socket it opens is reachable from, or reaches, any other host.
+/// binds every interface ([::]), so the node runs in a network namespace of its own that has
+/// nothing but a loopback interface: no socket it opens is reachable from, or reaches, any other
+/// host.
 #[test]
 fn accepts_the_flags_zombienet_passes() {
 	use std::io::{BufRead, BufReader};
