@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import { Keyring } from '@polkadot/api';
 import { startNode } from './lib/node.mjs';
 
+// A stalled chain must fail the suite, not hang CI: every test and hook has a deadline.
+const DEADLINE = { timeout: 120_000 };
+
 let node;
 let api;
 let alice;
@@ -18,7 +21,7 @@ before(async () => {
   const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
   alice = keyring.addFromUri('//Alice');
   bob = keyring.addFromUri('//Bob');
-});
+}, { timeout: 180_000 });
 
 after(async () => {
   if (node) await node.stop();
@@ -46,7 +49,7 @@ async function freeAt(blockHash, who) {
   return account.data.free.toBigInt();
 }
 
-test('metadata is v15 or later and has the standard transaction extensions', async () => {
+test('metadata is v15 or later and has the standard transaction extensions', DEADLINE, async () => {
   assert.ok(api.runtimeMetadata.version >= 15, `metadata version ${api.runtimeMetadata.version}`);
   const pallets = api.runtimeMetadata.asLatest.pallets.map((p) => p.name.toString());
   for (const pallet of ['System', 'Timestamp', 'Aura', 'Grandpa', 'Balances', 'TransactionPayment']) {
@@ -62,7 +65,7 @@ test('metadata is v15 or later and has the standard transaction extensions', asy
   assert.equal(props.tokenSymbol.unwrap()[0].toString(), 'COG');
 });
 
-test('transferKeepAlive moves exactly the amount to Bob and is finalized', async () => {
+test('transferKeepAlive moves exactly the amount to Bob and is finalized', DEADLINE, async () => {
   const amount = 1_234_567_890_123n;
   const { blockHash, events } = await sendAndFinalize(
     api.tx.balances.transferKeepAlive(bob.address, amount), alice,
@@ -83,7 +86,7 @@ test('transferKeepAlive moves exactly the amount to Bob and is finalized', async
   assert.ok(finalizedNumber >= header.number.toNumber(), 'the transfer block is finalized');
 });
 
-test('a transfer larger than the balance fails with a dispatch error and moves nothing', async () => {
+test('a transfer larger than the balance fails with a dispatch error and moves nothing', DEADLINE, async () => {
   const aliceFree = (await api.query.system.account(alice.address)).data.free.toBigInt();
   const { blockHash, events } = await sendAndFinalize(
     api.tx.balances.transferKeepAlive(bob.address, aliceFree * 2n), alice,
@@ -113,7 +116,7 @@ test('a transfer larger than the balance fails with a dispatch error and moves n
   assert.equal(aliceBefore - aliceAfter, feePaid.event.data.actualFee.toBigInt());
 });
 
-test('Prometheus exposes process start time and best/finalized block heights', async () => {
+test('Prometheus exposes process start time and best/finalized block heights', DEADLINE, async () => {
   const text = await (await fetch(`http://127.0.0.1:${node.prometheusPort}/metrics`)).text();
   assert.match(text, /^substrate_process_start_time_seconds\b/m);
   assert.match(text, /^substrate_block_height\{status="best"[^}]*\} \d+/m);
