@@ -141,6 +141,16 @@ impl_runtime_apis! {
 		}
 	}
 
+	impl pallet_reputation::runtime_api::ReputationApi<Block, AccountId> for Runtime {
+		fn score(who: AccountId) -> Option<sp_runtime::Perbill> {
+			crate::Reputation::current_record(&who).map(|r| r.score())
+		}
+
+		fn top_nodes(n: u32) -> alloc::vec::Vec<(AccountId, sp_runtime::Perbill)> {
+			crate::Reputation::top_nodes(n)
+		}
+	}
+
 	impl frame_system_rpc_runtime_api::AccountNonceApi<Block, AccountId, Nonce> for Runtime {
 		fn account_nonce(account: AccountId) -> Nonce {
 			System::account_nonce(account)

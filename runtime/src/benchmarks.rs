@@ -4,4 +4,8 @@ frame_benchmarking::define_benchmarks!(
 	[frame_system, SystemBench::<Runtime>]
 	[pallet_balances, Balances]
 	[pallet_timestamp, Timestamp]
+	[pallet_governance, Governance]
+	[pallet_model_registry, ModelRegistry]
+	[pallet_node_registry, NodeRegistry]
+	[pallet_reputation, Reputation]
 );

@@ -4,22 +4,34 @@ use frame_support::{
 	derive_impl,
 	dispatch::DispatchClass,
 	parameter_types,
-	traits::{ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, VariantCountOf},
+	traits::{
+		fungible::HoldConsideration, AsEnsureOriginWithArg, ConstBool, ConstU128, ConstU32,
+		ConstU64, ConstU8, EitherOfDiverse, EqualPrivilegeOnly, FindAuthor, LinearStoragePrice,
+		VariantCountOf,
+	},
 	weights::{
 		constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_SECOND},
 		ConstantMultiplier, IdentityFee, Weight,
 	},
 };
-use frame_system::limits::{BlockLength, BlockWeights};
+use frame_system::{
+	limits::{BlockLength, BlockWeights},
+	EnsureRoot, EnsureSigned,
+};
+use pallet_governance::{EnsureEmergency, EnsureModelWhitelist, EnsureReputationFormula};
 use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
-use sp_runtime::{traits::One, Perbill};
+use sp_runtime::{
+	traits::One, transaction_validity::TransactionPriority, ConsensusEngineId, Perbill,
+};
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime,
-	RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask,
-	System, EXISTENTIAL_DEPOSIT, MICRO_UNIT, SLOT_DURATION, SS58_PREFIX, VERSION,
+	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, ModelRegistry, NodeRegistry,
+	Nonce, OriginCaller, PalletInfo, Preimage, Referenda, Reputation, Runtime, RuntimeCall,
+	RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask, Scheduler,
+	System, TxExtension, UncheckedExtrinsic, EXISTENTIAL_DEPOSIT, MICRO_UNIT, MINUTES,
+	SLOT_DURATION, SS58_PREFIX, UNIT, VERSION,
 };
 
 /// Share of a block's weight and length that ordinary (non-operational) extrinsics may use.
@@ -125,4 +137,211 @@ impl pallet_transaction_payment::Config for Runtime {
 	type FeeMultiplierUpdate = ConstFeeMultiplier<FeeMultiplier>;
 	type OperationalFeeMultiplier = ConstU8<5>;
 	type WeightInfo = pallet_transaction_payment::weights::SubstrateWeight<Runtime>;
+}
+
+// ---- Governance: referenda on tracks, reputation-weighted votes, no sudo ----
+
+parameter_types! {
+	/// Deposit per preimage plus per byte, held while the preimage is stored.
+	pub const PreimageBaseDeposit: Balance = UNIT;
+	pub const PreimageByteDeposit: Balance = MICRO_UNIT;
+	pub const PreimageHoldReason: RuntimeHoldReason =
+		RuntimeHoldReason::Preimage(pallet_preimage::HoldReason::Preimage);
+	/// Scheduled calls (enactments) may use 80% of a block.
+	pub MaximumSchedulerWeight: Weight = Perbill::from_percent(80) *
+		RuntimeBlockWeights::get().max_block;
+}
+
+impl pallet_preimage::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type WeightInfo = pallet_preimage::weights::SubstrateWeight<Runtime>;
+	type Currency = Balances;
+	type ManagerOrigin = EnsureRoot<AccountId>;
+	type Consideration = HoldConsideration<
+		AccountId,
+		Balances,
+		PreimageHoldReason,
+		LinearStoragePrice<PreimageBaseDeposit, PreimageByteDeposit, Balance>,
+	>;
+}
+
+impl pallet_scheduler::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type RuntimeOrigin = RuntimeOrigin;
+	type PalletsOrigin = OriginCaller;
+	type RuntimeCall = RuntimeCall;
+	type MaximumWeight = MaximumSchedulerWeight;
+	// Only referenda schedule calls; no origin may schedule directly but root.
+	type ScheduleOrigin = EnsureRoot<AccountId>;
+	type OriginPrivilegeCmp = EqualPrivilegeOnly;
+	type MaxScheduledPerBlock = ConstU32<50>;
+	type WeightInfo = pallet_scheduler::weights::SubstrateWeight<Runtime>;
+	type Preimages = Preimage;
+	type BlockNumberProvider = System;
+}
+
+impl pallet_referenda::Config for Runtime {
+	type RuntimeCall = RuntimeCall;
+	type RuntimeEvent = RuntimeEvent;
+	type WeightInfo = pallet_referenda::weights::SubstrateWeight<Runtime>;
+	type Scheduler = Scheduler;
+	type Currency = Balances;
+	/// Anyone with the deposit may propose; only node operators' votes count.
+	type SubmitOrigin = AsEnsureOriginWithArg<EnsureSigned<AccountId>>;
+	type CancelOrigin = EitherOfDiverse<EnsureRoot<AccountId>, EnsureEmergency>;
+	type KillOrigin = EnsureRoot<AccountId>;
+	type Slash = ();
+	type Votes = pallet_governance::Votes;
+	type Tally = pallet_governance::Tally<Runtime>;
+	type SubmissionDeposit = ConstU128<{ 10 * UNIT }>;
+	type MaxQueued = ConstU32<20>;
+	type UndecidingTimeout = ConstU32<{ 30 * MINUTES }>;
+	type AlarmInterval = ConstU32<1>;
+	type Tracks = crate::governance::Tracks;
+	type Preimages = Preimage;
+	type BlockNumberProvider = System;
+}
+
+/// The node registry as governance's electorate.
+pub struct NodeElectorate;
+impl pallet_governance::Electorate<AccountId> for NodeElectorate {
+	fn voting_units(who: &AccountId) -> Option<u32> {
+		NodeRegistry::voting_units(who)
+	}
+	fn total_units() -> u32 {
+		pallet_node_registry::TotalVotingUnits::<Runtime>::get()
+	}
+	#[cfg(feature = "runtime-benchmarks")]
+	fn make_voter(who: &AccountId, units: u32) {
+		use frame_support::traits::fungible::Mutate;
+		let bond = NodeBond::get().saturating_mul(units.max(1) as Balance);
+		let _ = Balances::set_balance(who, bond.saturating_mul(2));
+		let key =
+			<pallet_node_registry::InferenceKey as sp_runtime::RuntimeAppPublic>::generate_pair(
+				None,
+			);
+		let _ = NodeRegistry::register(
+			RuntimeOrigin::signed(who.clone()),
+			pallet_node_registry::Capabilities {
+				cpu_cores: 1,
+				ram_mib: 1,
+				gpu_memory_mib: 0,
+				accelerators: Default::default(),
+				model_formats: Default::default(),
+			},
+			Default::default(),
+			Default::default(),
+			key,
+			bond,
+		);
+	}
+}
+
+impl pallet_governance::Config for Runtime {
+	type Polls = Referenda;
+	type Electorate = NodeElectorate;
+	type Reputation = Reputation;
+	type MaxVotes = ConstU32<32>;
+	type WeightInfo = pallet_governance::weights::SubstrateWeight<Runtime>;
+}
+
+// ---- The AI pallets ----
+
+/// Most registered nodes (and reputation records).
+pub type MaxNodes = ConstU32<256>;
+
+impl pallet_reputation::Config for Runtime {
+	type ParametersOrigin = EitherOfDiverse<EnsureRoot<AccountId>, EnsureReputationFormula>;
+	type MaxNodes = MaxNodes;
+	type WeightInfo = pallet_reputation::weights::SubstrateWeight<Runtime>;
+}
+
+impl pallet_model_registry::Config for Runtime {
+	type GovernanceOrigin = EitherOfDiverse<EnsureRoot<AccountId>, EnsureModelWhitelist>;
+	type ModelUsage = NodeRegistry;
+	type MaxModels = ConstU32<64>;
+	type WeightInfo = pallet_model_registry::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+	/// Smallest node bond: 1 000 COG.
+	pub const NodeBond: Balance = 1_000 * UNIT;
+	/// A ban burns 10% of the bond.
+	pub const BanPenalty: Perbill = Perbill::from_percent(10);
+}
+
+/// The author of the current block as an account: Aura authority keys are sr25519 public keys,
+/// which are also the validators' account ids.
+pub struct AuraAuthorAccount;
+impl FindAuthor<AccountId> for AuraAuthorAccount {
+	fn find_author<'a, I>(digests: I) -> Option<AccountId>
+	where
+		I: 'a + IntoIterator<Item = (ConsensusEngineId, &'a [u8])>,
+	{
+		let index = pallet_aura::Pallet::<Runtime>::find_author(digests)?;
+		let authority = pallet_aura::Authorities::<Runtime>::get()
+			.get(index as usize)?
+			.clone();
+		let raw: [u8; 32] = authority.into_inner().0;
+		Some(AccountId::from(raw))
+	}
+}
+
+impl pallet_node_registry::Config for Runtime {
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Currency = Balances;
+	type Models = ModelRegistry;
+	type Reputation = Reputation;
+	type FindAuthor = AuraAuthorAccount;
+	type BanOrigin = EitherOfDiverse<EnsureRoot<AccountId>, EnsureEmergency>;
+	type MinBond = NodeBond;
+	type BanPenalty = BanPenalty;
+	/// Ten minutes between leaving and getting the bond back.
+	type UnbondingPeriod = ConstU32<{ 10 * MINUTES }>;
+	/// One-minute heartbeat periods.
+	type HeartbeatPeriod = ConstU32<MINUTES>;
+	type MaxNodes = MaxNodes;
+	type MaxVotingUnits = ConstU32<10>;
+	type HeartbeatPriority = ConstU64<{ TransactionPriority::MAX / 2 }>;
+	type WeightInfo = pallet_node_registry::weights::SubstrateWeight<Runtime>;
+}
+
+// Off-chain workers build heartbeats as general transactions authorised by `AuthorizeCall`.
+impl<C> frame_system::offchain::CreateTransactionBase<C> for Runtime
+where
+	RuntimeCall: From<C>,
+{
+	type Extrinsic = UncheckedExtrinsic;
+	type RuntimeCall = RuntimeCall;
+}
+
+impl<C> frame_system::offchain::CreateTransaction<C> for Runtime
+where
+	RuntimeCall: From<C>,
+{
+	type Extension = TxExtension;
+	fn create_transaction(call: RuntimeCall, extension: TxExtension) -> UncheckedExtrinsic {
+		UncheckedExtrinsic::new_transaction(call, extension)
+	}
+}
+
+impl<C> frame_system::offchain::CreateAuthorizedTransaction<C> for Runtime
+where
+	RuntimeCall: From<C>,
+{
+	fn create_extension() -> TxExtension {
+		(
+			frame_system::AuthorizeCall::<Runtime>::new(),
+			frame_system::CheckNonZeroSender::<Runtime>::new(),
+			frame_system::CheckSpecVersion::<Runtime>::new(),
+			frame_system::CheckTxVersion::<Runtime>::new(),
+			frame_system::CheckGenesis::<Runtime>::new(),
+			frame_system::CheckEra::<Runtime>::from(sp_runtime::generic::Era::Immortal),
+			frame_system::CheckNonce::<Runtime>::from(0),
+			frame_system::CheckWeight::<Runtime>::new(),
+			pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(0),
+			frame_metadata_hash_extension::CheckMetadataHash::<Runtime>::new(false),
+			frame_system::WeightReclaim::<Runtime>::new(),
+		)
+	}
 }

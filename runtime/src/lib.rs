@@ -23,6 +23,7 @@ pub mod apis;
 mod benchmarks;
 pub mod configs;
 pub mod genesis_config_presets;
+pub mod governance;
 
 use alloc::{borrow::Cow, vec::Vec};
 use sp_runtime::{
@@ -63,6 +64,8 @@ impl_opaque_keys! {
 		pub aura: Aura,
 		/// GRANDPA finality key (ed25519).
 		pub grandpa: Grandpa,
+		/// Inference key (ed25519, `infr`): signs heartbeats and inference results.
+		pub inference: NodeRegistry,
 	}
 }
 
@@ -135,6 +138,9 @@ pub type BlockId = generic::BlockId<Block>;
 /// polkadot-api, subxt) can build transactions from metadata alone. `CheckMetadataHash` lets
 /// offline signers verify the metadata they are shown; `WeightReclaim` refunds unused weight.
 pub type TxExtension = (
+	// First: lets calls with `#[pallet::authorize]` (node heartbeats) be valid without an
+	// account signature. Carries no data, so signed transactions are unaffected.
+	frame_system::AuthorizeCall<Runtime>,
 	frame_system::CheckNonZeroSender<Runtime>,
 	frame_system::CheckSpecVersion<Runtime>,
 	frame_system::CheckTxVersion<Runtime>,
@@ -208,4 +214,32 @@ mod runtime {
 	/// Transaction fees.
 	#[runtime::pallet_index(5)]
 	pub type TransactionPayment = pallet_transaction_payment;
+
+	/// Stores proposals' calls for referenda.
+	#[runtime::pallet_index(6)]
+	pub type Preimage = pallet_preimage;
+
+	/// Enacts passed referenda.
+	#[runtime::pallet_index(7)]
+	pub type Scheduler = pallet_scheduler;
+
+	/// Referenda on tracks; the only way to root (there is no sudo).
+	#[runtime::pallet_index(8)]
+	pub type Referenda = pallet_referenda;
+
+	/// Reputation-weighted voting for referenda, and the tracks' origins.
+	#[runtime::pallet_index(9)]
+	pub type Governance = pallet_governance;
+
+	/// Scores of inference nodes from verified work.
+	#[runtime::pallet_index(10)]
+	pub type Reputation = pallet_reputation;
+
+	/// The whitelist of models.
+	#[runtime::pallet_index(11)]
+	pub type ModelRegistry = pallet_model_registry;
+
+	/// Bonded inference nodes, their capabilities and liveness.
+	#[runtime::pallet_index(12)]
+	pub type NodeRegistry = pallet_node_registry;
 }

@@ -1,0 +1,853 @@
+//! # Node registry pallet
+//!
+//! Inference nodes join the network here. An operator [`register`](Pallet::register)s by holding a
+//! bond of at least [`Config::MinBond`] from its free balance and declaring its [`Capabilities`],
+//! the whitelisted models it serves, its network endpoints and its inference key (ed25519, key
+//! type `infr`, [`crypto::Public`]). That key signs the node's heartbeats here and its inference
+//! results in the proof-of-inference pallet.
+//!
+//! ## Liveness
+//! Time is cut into heartbeat periods of [`Config::HeartbeatPeriod`] blocks. A node is alive in
+//! a period if it registered in it, authored a block in it (found through [`Config::FindAuthor`])
+//! or sent a [`heartbeat`](Pallet::heartbeat). The heartbeat is sent by this pallet's off-chain
+//! worker, on every node whose keystore holds a registered inference key, as a general
+//! transaction authorised by `#[pallet::authorize]`: the inference key's signature over
+//! [`heartbeat_payload`] replaces an account signature, so it costs the operator no fee, and the
+//! transaction provides the tag `(node, period)` so each node lands one per period. At the first
+//! block of a period every node not seen alive in the previous one becomes
+//! [`NodeStatus::Offline`] and is reported to [`Config::Reputation`].
+//!
+//! ## Leaving
+//! [`unregister`](Pallet::unregister) starts an unbonding delay of [`Config::UnbondingPeriod`];
+//! [`withdraw_unbonded`](Pallet::withdraw_unbonded) then releases the bond. The governance origin
+//! [`Config::BanOrigin`] (the emergency track) can [`ban`](Pallet::ban) a node at any time: it
+//! burns [`Config::BanPenalty`] of the bond, releases the rest and removes the node.
+//!
+//! ## Voting units
+//! Governance weighs a node's vote by its reputation and by its *voting units*
+//! `clamp(bond / MinBond, 1, MaxVotingUnits)`, see [`Pallet::voting_units`]. The pallet keeps the
+//! sum over nodes that are not leaving in [`TotalVotingUnits`].
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+pub use types::*;
+pub use weights::WeightInfo;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+mod types;
+pub mod weights;
+
+/// The key type of inference keys: `infr`.
+pub const KEY_TYPE: sp_core::crypto::KeyTypeId = sp_core::crypto::KeyTypeId(*b"infr");
+
+/// Inference keys: ed25519 application crypto under [`KEY_TYPE`].
+pub mod crypto {
+	use super::KEY_TYPE;
+	use sp_application_crypto::{app_crypto, ed25519};
+	app_crypto!(ed25519, KEY_TYPE);
+}
+
+/// Public inference key of a node.
+pub type InferenceKey = crypto::Public;
+/// Signature by an inference key.
+pub type InferenceSignature = crypto::Signature;
+
+/// `InvalidTransaction::Custom` code: the heartbeat names a node that is not registered.
+pub const INVALID_UNKNOWN_NODE: u8 = 1;
+/// `InvalidTransaction::Custom` code: the node is unbonding and sends no more heartbeats.
+pub const INVALID_NODE_LEAVING: u8 = 2;
+
+/// Log target of this pallet.
+pub const LOG_TARGET: &str = "runtime::node-registry";
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use alloc::vec::Vec;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::{
+			fungible::{Inspect, InspectHold, Mutate, MutateHold},
+			tokens::{Fortitude, Precision},
+			FindAuthor,
+		},
+	};
+	use frame_system::{
+		offchain::{CreateAuthorizedTransaction, SubmitTransaction},
+		pallet_prelude::*,
+	};
+	use pallet_model_registry::{ModelId, ModelInspect};
+	use pallet_reputation::ReputationSink;
+	use sp_runtime::{
+		offchain::storage::StorageValueRef,
+		traits::{Saturating, Zero},
+		Perbill, RuntimeAppPublic, SaturatedConversion,
+	};
+
+	/// Balance type of the bond.
+	pub type BalanceOf<T> =
+		<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+	/// A node record of this runtime.
+	pub type NodeRecordOf<T> = NodeRecord<BalanceOf<T>, BlockNumberFor<T>, InferenceKey>;
+
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+
+	/// Blocks after which the off-chain worker re-sends a heartbeat that has not landed.
+	const HEARTBEAT_RESEND_BLOCKS: u32 = 5;
+
+	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
+	pub struct Pallet<T>(_);
+
+	#[pallet::config]
+	pub trait Config: frame_system::Config + CreateAuthorizedTransaction<Call<Self>> {
+		/// The overarching hold reason.
+		type RuntimeHoldReason: From<HoldReason>;
+		/// Where bonds are held.
+		type Currency: InspectHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
+			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
+			+ Mutate<Self::AccountId>;
+		/// The model whitelist.
+		type Models: ModelInspect;
+		/// Receives missed heartbeats; told when a node leaves.
+		type Reputation: ReputationSink<Self::AccountId>;
+		/// Finds the author of the current block, who counts as alive.
+		type FindAuthor: FindAuthor<Self::AccountId>;
+		/// Origin that bans nodes (the emergency track).
+		type BanOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+		/// Smallest bond a node can register with.
+		#[pallet::constant]
+		type MinBond: Get<BalanceOf<Self>>;
+		/// Share of the bond burnt by a ban.
+		#[pallet::constant]
+		type BanPenalty: Get<Perbill>;
+		/// Blocks between `unregister` and `withdraw_unbonded`.
+		#[pallet::constant]
+		type UnbondingPeriod: Get<BlockNumberFor<Self>>;
+		/// Length of a heartbeat period in blocks (non-zero).
+		#[pallet::constant]
+		type HeartbeatPeriod: Get<BlockNumberFor<Self>>;
+		/// Most nodes the registry holds.
+		#[pallet::constant]
+		type MaxNodes: Get<u32>;
+		/// Cap on a node's voting units (`bond / MinBond`).
+		#[pallet::constant]
+		type MaxVotingUnits: Get<u32>;
+		/// Transaction-pool priority of heartbeats.
+		#[pallet::constant]
+		type HeartbeatPriority: Get<TransactionPriority>;
+		/// Weights of this pallet's calls, from its benchmarks.
+		type WeightInfo: WeightInfo;
+	}
+
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// The bond of a registered node.
+		#[codec(index = 0)]
+		NodeBond,
+	}
+
+	/// Registered nodes by operator account. At most [`Config::MaxNodes`].
+	#[pallet::storage]
+	pub type Nodes<T: Config> =
+		CountedStorageMap<_, Blake2_128Concat, T::AccountId, NodeRecordOf<T>>;
+
+	/// Operator account of each registered inference key (one node per key).
+	#[pallet::storage]
+	pub type NodeByKey<T: Config> = StorageMap<_, Blake2_128Concat, InferenceKey, T::AccountId>;
+
+	/// Number of registered nodes serving each model (entries only for models in use).
+	#[pallet::storage]
+	pub type ModelServers<T: Config> = StorageMap<_, Twox64Concat, ModelId, u32, ValueQuery>;
+
+	/// Sum of [`Pallet::voting_units`] over nodes that are not unbonding.
+	#[pallet::storage]
+	pub type TotalVotingUnits<T: Config> = StorageValue<_, u32, ValueQuery>;
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A node registered and its bond is held.
+		NodeRegistered {
+			node: T::AccountId,
+			bond: BalanceOf<T>,
+			inference_key: InferenceKey,
+		},
+		/// A node replaced its capability declaration.
+		CapabilitiesUpdated { node: T::AccountId },
+		/// A node replaced its endpoints.
+		EndpointsUpdated { node: T::AccountId },
+		/// A node replaced the list of models it serves.
+		ServedModelsSet {
+			node: T::AccountId,
+			models: ServedModels,
+		},
+		/// A heartbeat landed; the node is alive in `period`.
+		HeartbeatReceived {
+			node: T::AccountId,
+			period: PeriodIndex,
+		},
+		/// A node missed the whole of `period` (reported to reputation).
+		NodeOffline {
+			node: T::AccountId,
+			period: PeriodIndex,
+		},
+		/// A node left; its bond can be withdrawn from `unlock_at`.
+		UnbondingStarted {
+			node: T::AccountId,
+			unlock_at: BlockNumberFor<T>,
+		},
+		/// An unbonded node was removed and its bond released.
+		NodeRemoved {
+			node: T::AccountId,
+			released: BalanceOf<T>,
+		},
+		/// Governance banned a node: `slashed` burnt, `released` returned, node removed.
+		NodeBanned {
+			node: T::AccountId,
+			slashed: BalanceOf<T>,
+			released: BalanceOf<T>,
+		},
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// The account already runs a registered node.
+		AlreadyRegistered,
+		/// The account runs no registered node.
+		NotRegistered,
+		/// The bond is below `MinBond`.
+		BondTooLow,
+		/// The free balance cannot cover the bond.
+		InsufficientBalance,
+		/// The registry holds `MaxNodes` nodes.
+		TooManyNodes,
+		/// Another node registered this inference key.
+		InferenceKeyInUse,
+		/// More than `MAX_SERVED_MODELS` models.
+		TooManyServedModels,
+		/// A model appears twice in the list.
+		DuplicateServedModel,
+		/// A model id that is not in the whitelist.
+		UnknownModel,
+		/// A whitelisted model that is deprecated and takes no new nodes.
+		ModelDeprecated,
+		/// More than `MAX_ENDPOINTS` endpoints.
+		TooManyEndpoints,
+		/// An endpoint longer than `MAX_ENDPOINT_LEN` bytes.
+		EndpointTooLong,
+		/// An endpoint that is not a printable-ASCII multiaddr starting with `/`.
+		InvalidEndpoint,
+		/// Zero CPU cores, or an accelerator or model format listed twice.
+		InvalidCapabilities,
+		/// The node is already unbonding.
+		AlreadyUnbonding,
+		/// The node is not unbonding.
+		NotUnbonding,
+		/// The unbonding delay has not passed yet.
+		StillUnbonding,
+		/// The heartbeat is not for the current period.
+		WrongPeriod,
+		/// The node was already seen alive in this period.
+		AlreadyAlive,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+			let period = Self::period_of(now);
+			let mut weight = T::WeightInfo::note_author();
+			Self::note_author(period);
+			let len = T::HeartbeatPeriod::get();
+			if !len.is_zero() && (now % len).is_zero() && period > 0 {
+				weight.saturating_accrue(T::WeightInfo::check_liveness(Nodes::<T>::count()));
+				Self::check_liveness(period - 1);
+			}
+			weight
+		}
+
+		fn offchain_worker(now: BlockNumberFor<T>) {
+			if sp_io::offchain::is_validator() {
+				Self::send_heartbeats(now);
+			}
+		}
+
+		fn integrity_test() {
+			assert!(
+				!T::HeartbeatPeriod::get().is_zero(),
+				"HeartbeatPeriod must be non-zero"
+			);
+			assert!(!T::MinBond::get().is_zero(), "MinBond must be non-zero");
+			assert!(
+				T::MaxVotingUnits::get() > 0,
+				"MaxVotingUnits must be non-zero"
+			);
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Register the caller's node: hold `bond` (at least `MinBond`) and record its
+		/// capabilities, served models (whitelisted, active, no repeats), endpoints and
+		/// inference key. The node counts as alive in the current period.
+		///
+		/// Emits [`Event::NodeRegistered`].
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::register((served_models.len() as u32).min(MAX_SERVED_MODELS)))]
+		pub fn register(
+			origin: OriginFor<T>,
+			capabilities: Capabilities,
+			served_models: Vec<ModelId>,
+			endpoints: Vec<Vec<u8>>,
+			inference_key: InferenceKey,
+			bond: BalanceOf<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			ensure!(
+				!Nodes::<T>::contains_key(&who),
+				Error::<T>::AlreadyRegistered
+			);
+			ensure!(bond >= T::MinBond::get(), Error::<T>::BondTooLow);
+			ensure!(
+				Nodes::<T>::count() < T::MaxNodes::get(),
+				Error::<T>::TooManyNodes
+			);
+			ensure!(
+				!NodeByKey::<T>::contains_key(&inference_key),
+				Error::<T>::InferenceKeyInUse
+			);
+			Self::validate_capabilities(&capabilities)?;
+			let served_models = Self::validate_models(served_models)?;
+			let endpoints = Self::validate_endpoints(endpoints)?;
+			T::Currency::hold(&HoldReason::NodeBond.into(), &who, bond)
+				.map_err(|_| Error::<T>::InsufficientBalance)?;
+
+			let now = frame_system::Pallet::<T>::block_number();
+			for model in &served_models {
+				ModelServers::<T>::mutate(model, |n| n.saturating_inc());
+			}
+			NodeByKey::<T>::insert(&inference_key, &who);
+			let record = NodeRecord {
+				bond,
+				capabilities,
+				served_models,
+				endpoints,
+				inference_key: inference_key.clone(),
+				status: NodeStatus::Active,
+				registered_at: now,
+				last_alive: Self::period_of(now),
+			};
+			TotalVotingUnits::<T>::mutate(|t| t.saturating_accrue(Self::units_of(&record)));
+			Nodes::<T>::insert(&who, record);
+			Self::deposit_event(Event::NodeRegistered {
+				node: who,
+				bond,
+				inference_key,
+			});
+			Ok(())
+		}
+
+		/// Replace the caller's capability declaration.
+		///
+		/// Emits [`Event::CapabilitiesUpdated`].
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::update_capabilities())]
+		pub fn update_capabilities(
+			origin: OriginFor<T>,
+			capabilities: Capabilities,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::validate_capabilities(&capabilities)?;
+			Self::mutate_serving_node(&who, |record| {
+				record.capabilities = capabilities;
+				Ok(())
+			})?;
+			Self::deposit_event(Event::CapabilitiesUpdated { node: who });
+			Ok(())
+		}
+
+		/// Replace the models the caller's node serves. Every model must be whitelisted and
+		/// active (a deprecated model cannot be added, nor kept by a new list).
+		///
+		/// Emits [`Event::ServedModelsSet`].
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::set_served_models(MAX_SERVED_MODELS))]
+		pub fn set_served_models(origin: OriginFor<T>, models: Vec<ModelId>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let models = Self::validate_models(models)?;
+			Self::mutate_serving_node(&who, |record| {
+				for old in &record.served_models {
+					Self::unserve(*old);
+				}
+				for new in &models {
+					ModelServers::<T>::mutate(new, |n| n.saturating_inc());
+				}
+				record.served_models = models.clone();
+				Ok(())
+			})?;
+			Self::deposit_event(Event::ServedModelsSet { node: who, models });
+			Ok(())
+		}
+
+		/// Replace the caller's endpoints (multiaddrs in text form).
+		///
+		/// Emits [`Event::EndpointsUpdated`].
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::set_endpoints())]
+		pub fn set_endpoints(origin: OriginFor<T>, endpoints: Vec<Vec<u8>>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let endpoints = Self::validate_endpoints(endpoints)?;
+			Self::mutate_serving_node(&who, |record| {
+				record.endpoints = endpoints;
+				Ok(())
+			})?;
+			Self::deposit_event(Event::EndpointsUpdated { node: who });
+			Ok(())
+		}
+
+		/// Proof that a node is alive in the current period, signed by its inference key.
+		/// Sent by the off-chain worker; needs no account and pays no fee. Validity:
+		/// registered, not unbonding, `heartbeat.period` is the current period, the node was not
+		/// yet seen alive in it, and `signature` verifies over [`heartbeat_payload`].
+		///
+		/// Emits [`Event::HeartbeatReceived`].
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::heartbeat())]
+		#[pallet::authorize(Pallet::<T>::authorize_heartbeat)]
+		#[pallet::weight_of_authorize(T::WeightInfo::authorize_heartbeat())]
+		pub fn heartbeat(
+			origin: OriginFor<T>,
+			heartbeat: Heartbeat<T::AccountId>,
+			signature: InferenceSignature,
+		) -> DispatchResult {
+			ensure_authorized(origin)?;
+			// `authorize_heartbeat` already checked the signature for this transaction.
+			let _ = signature;
+			let period = Self::current_period();
+			ensure!(heartbeat.period == period, Error::<T>::WrongPeriod);
+			Nodes::<T>::try_mutate(&heartbeat.node, |record| {
+				let record = record.as_mut().ok_or(Error::<T>::NotRegistered)?;
+				ensure!(
+					!matches!(record.status, NodeStatus::Unbonding { .. }),
+					Error::<T>::AlreadyUnbonding
+				);
+				ensure!(record.last_alive < period, Error::<T>::AlreadyAlive);
+				record.last_alive = period;
+				record.status = NodeStatus::Active;
+				Ok::<_, Error<T>>(())
+			})?;
+			Self::deposit_event(Event::HeartbeatReceived {
+				node: heartbeat.node,
+				period,
+			});
+			Ok(())
+		}
+
+		/// Leave: the node stops counting (jobs, votes) and its bond can be withdrawn after
+		/// `UnbondingPeriod` blocks.
+		///
+		/// Emits [`Event::UnbondingStarted`].
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::unregister())]
+		pub fn unregister(origin: OriginFor<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let unlock_at =
+				frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
+			Self::mutate_serving_node(&who, |record| {
+				TotalVotingUnits::<T>::mutate(|t| t.saturating_reduce(Self::units_of(record)));
+				record.status = NodeStatus::Unbonding { unlock_at };
+				Ok(())
+			})?;
+			Self::deposit_event(Event::UnbondingStarted {
+				node: who,
+				unlock_at,
+			});
+			Ok(())
+		}
+
+		/// Release the bond of an unbonded node and remove it.
+		///
+		/// Emits [`Event::NodeRemoved`].
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::withdraw_unbonded(MAX_SERVED_MODELS))]
+		pub fn withdraw_unbonded(origin: OriginFor<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let record = Nodes::<T>::get(&who).ok_or(Error::<T>::NotRegistered)?;
+			let NodeStatus::Unbonding { unlock_at } = record.status else {
+				return Err(Error::<T>::NotUnbonding.into());
+			};
+			ensure!(
+				frame_system::Pallet::<T>::block_number() >= unlock_at,
+				Error::<T>::StillUnbonding
+			);
+			let released = T::Currency::release(
+				&HoldReason::NodeBond.into(),
+				&who,
+				record.bond,
+				Precision::BestEffort,
+			)?;
+			Self::remove_node(&who, &record);
+			Self::deposit_event(Event::NodeRemoved {
+				node: who,
+				released,
+			});
+			Ok(())
+		}
+
+		/// Ban a node: burn `BanPenalty` of its bond, release the rest, remove it (also while it
+		/// is unbonding — the delay exists so a misbehaving node cannot run from a ban).
+		///
+		/// Origin: [`Config::BanOrigin`]. Emits [`Event::NodeBanned`].
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::ban(MAX_SERVED_MODELS))]
+		pub fn ban(origin: OriginFor<T>, node: T::AccountId) -> DispatchResult {
+			T::BanOrigin::ensure_origin(origin)?;
+			let record = Nodes::<T>::get(&node).ok_or(Error::<T>::NotRegistered)?;
+			let reason = HoldReason::NodeBond.into();
+			let penalty = T::BanPenalty::get().mul_floor(record.bond);
+			let slashed = T::Currency::burn_held(
+				&reason,
+				&node,
+				penalty,
+				Precision::BestEffort,
+				Fortitude::Force,
+			)?;
+			let released = T::Currency::release(
+				&reason,
+				&node,
+				record.bond.saturating_sub(slashed),
+				Precision::BestEffort,
+			)?;
+			if !matches!(record.status, NodeStatus::Unbonding { .. }) {
+				TotalVotingUnits::<T>::mutate(|t| t.saturating_reduce(Self::units_of(&record)));
+			}
+			Self::remove_node(&node, &record);
+			Self::deposit_event(Event::NodeBanned {
+				node,
+				slashed,
+				released,
+			});
+			Ok(())
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		/// Heartbeat period that contains block `n`.
+		pub fn period_of(n: BlockNumberFor<T>) -> PeriodIndex {
+			let len = T::HeartbeatPeriod::get();
+			if len.is_zero() {
+				return 0;
+			}
+			(n / len).saturated_into()
+		}
+
+		/// The current heartbeat period.
+		pub fn current_period() -> PeriodIndex {
+			Self::period_of(frame_system::Pallet::<T>::block_number())
+		}
+
+		/// Voting units of a node that is registered and not leaving:
+		/// `clamp(bond / MinBond, 1, MaxVotingUnits)`.
+		pub fn voting_units(who: &T::AccountId) -> Option<u32> {
+			Nodes::<T>::get(who)
+				.filter(|r| !matches!(r.status, NodeStatus::Unbonding { .. }))
+				.map(|r| Self::units_of(&r))
+		}
+
+		/// Whether `who` runs a registered node that takes work (active or offline, not leaving)
+		/// and serves `model`.
+		pub fn serves(who: &T::AccountId, model: ModelId) -> bool {
+			Nodes::<T>::get(who).is_some_and(|r| {
+				!matches!(r.status, NodeStatus::Unbonding { .. })
+					&& r.served_models.contains(&model)
+			})
+		}
+
+		fn units_of(record: &NodeRecordOf<T>) -> u32 {
+			let min = T::MinBond::get();
+			let ratio: u32 = if min.is_zero() {
+				1
+			} else {
+				(record.bond / min).saturated_into::<u32>()
+			};
+			ratio.clamp(1, T::MaxVotingUnits::get().max(1))
+		}
+
+		fn validate_capabilities(c: &Capabilities) -> Result<(), Error<T>> {
+			ensure!(
+				c.cpu_cores > 0 && all_distinct(&c.accelerators) && all_distinct(&c.model_formats),
+				Error::<T>::InvalidCapabilities
+			);
+			Ok(())
+		}
+
+		fn validate_models(models: Vec<ModelId>) -> Result<ServedModels, Error<T>> {
+			let models: ServedModels = models
+				.try_into()
+				.map_err(|_| Error::<T>::TooManyServedModels)?;
+			for (i, model) in models.iter().enumerate() {
+				ensure!(
+					!models[..i].contains(model),
+					Error::<T>::DuplicateServedModel
+				);
+				ensure!(T::Models::exists(*model), Error::<T>::UnknownModel);
+				ensure!(T::Models::is_active(*model), Error::<T>::ModelDeprecated);
+			}
+			Ok(models)
+		}
+
+		fn validate_endpoints(endpoints: Vec<Vec<u8>>) -> Result<Endpoints, Error<T>> {
+			ensure!(
+				endpoints.len() <= MAX_ENDPOINTS as usize,
+				Error::<T>::TooManyEndpoints
+			);
+			let mut out = Endpoints::default();
+			for raw in endpoints {
+				let endpoint: Endpoint = raw.try_into().map_err(|_| Error::<T>::EndpointTooLong)?;
+				ensure!(
+					endpoint.len() > 1
+						&& endpoint[0] == b'/'
+						&& endpoint.iter().all(|c| c.is_ascii_graphic()),
+					Error::<T>::InvalidEndpoint
+				);
+				out.try_push(endpoint)
+					.map_err(|_| Error::<T>::TooManyEndpoints)?;
+			}
+			Ok(out)
+		}
+
+		/// Applies `f` to the record of a registered node that is not unbonding.
+		fn mutate_serving_node(
+			who: &T::AccountId,
+			f: impl FnOnce(&mut NodeRecordOf<T>) -> Result<(), Error<T>>,
+		) -> Result<(), Error<T>> {
+			Nodes::<T>::try_mutate(who, |record| {
+				let record = record.as_mut().ok_or(Error::<T>::NotRegistered)?;
+				ensure!(
+					!matches!(record.status, NodeStatus::Unbonding { .. }),
+					Error::<T>::AlreadyUnbonding
+				);
+				f(record)
+			})
+		}
+
+		fn unserve(model: ModelId) {
+			ModelServers::<T>::mutate_exists(model, |n| {
+				*n = n.map(|n| n.saturating_sub(1)).filter(|n| *n > 0);
+			});
+		}
+
+		/// Drops every trace of a node whose hold was already settled.
+		fn remove_node(who: &T::AccountId, record: &NodeRecordOf<T>) {
+			for model in &record.served_models {
+				Self::unserve(*model);
+			}
+			NodeByKey::<T>::remove(&record.inference_key);
+			Nodes::<T>::remove(who);
+			T::Reputation::forget(who);
+		}
+
+		/// The block author is alive in `period`.
+		fn note_author(period: PeriodIndex) {
+			let digest = frame_system::Pallet::<T>::digest();
+			let pre_runtime = digest.logs().iter().filter_map(|d| d.as_pre_runtime());
+			let Some(author) = T::FindAuthor::find_author(pre_runtime) else {
+				return;
+			};
+			Nodes::<T>::mutate(&author, |record| {
+				if let Some(r) = record {
+					if !matches!(r.status, NodeStatus::Unbonding { .. }) && r.last_alive < period {
+						r.last_alive = period;
+						r.status = NodeStatus::Active;
+					}
+				}
+			});
+		}
+
+		/// Marks every node not seen alive in `ended` offline and reports it.
+		pub(crate) fn check_liveness(ended: PeriodIndex) {
+			for (who, mut record) in Nodes::<T>::iter() {
+				if matches!(record.status, NodeStatus::Unbonding { .. })
+					|| record.last_alive >= ended
+				{
+					continue;
+				}
+				if record.status == NodeStatus::Active {
+					record.status = NodeStatus::Offline;
+					Nodes::<T>::insert(&who, record);
+				}
+				T::Reputation::record_offline(&who);
+				Self::deposit_event(Event::NodeOffline {
+					node: who,
+					period: ended,
+				});
+			}
+		}
+
+		/// Validity of a heartbeat transaction (see [`Pallet::heartbeat`]).
+		pub fn authorize_heartbeat(
+			_source: TransactionSource,
+			heartbeat: &Heartbeat<T::AccountId>,
+			signature: &InferenceSignature,
+		) -> TransactionValidityWithRefund {
+			let record = Nodes::<T>::get(&heartbeat.node)
+				.ok_or(InvalidTransaction::Custom(INVALID_UNKNOWN_NODE))?;
+			if matches!(record.status, NodeStatus::Unbonding { .. }) {
+				return Err(InvalidTransaction::Custom(INVALID_NODE_LEAVING).into());
+			}
+			let now = frame_system::Pallet::<T>::block_number();
+			let current = Self::period_of(now);
+			if heartbeat.period < current || record.last_alive >= heartbeat.period {
+				return Err(InvalidTransaction::Stale.into());
+			}
+			if heartbeat.period > current {
+				return Err(InvalidTransaction::Future.into());
+			}
+			if !record
+				.inference_key
+				.verify(&heartbeat_payload(heartbeat), signature)
+			{
+				return Err(InvalidTransaction::BadProof.into());
+			}
+			// Valid until the period ends.
+			let len = T::HeartbeatPeriod::get();
+			let left: u64 = len.saturating_sub(now % len).saturated_into();
+			let validity = ValidTransaction::with_tag_prefix("NodeRegistryHeartbeat")
+				.priority(T::HeartbeatPriority::get())
+				.and_provides((heartbeat.node.clone(), heartbeat.period))
+				.longevity(left.max(1))
+				.propagate(true)
+				.build()?;
+			Ok((validity, Weight::zero()))
+		}
+
+		/// Off-chain worker: a heartbeat for every registered local inference key whose node
+		/// has not been seen alive in the current period. A persistent offchain-storage entry
+		/// per node keeps overlapping workers from sending more than one per
+		/// `HEARTBEAT_RESEND_BLOCKS` blocks.
+		pub(crate) fn send_heartbeats(now: BlockNumberFor<T>) {
+			let period = Self::period_of(now);
+			for key in InferenceKey::all() {
+				let Some(node) = NodeByKey::<T>::get(&key) else {
+					continue;
+				};
+				let Some(record) = Nodes::<T>::get(&node) else {
+					continue;
+				};
+				if matches!(record.status, NodeStatus::Unbonding { .. })
+					|| record.last_alive >= period
+				{
+					continue;
+				}
+				let lock_key = (b"node-registry/heartbeat/", &node).encode();
+				let lock = StorageValueRef::persistent(&lock_key);
+				let claimed = lock.mutate(
+					|last: Result<Option<(PeriodIndex, BlockNumberFor<T>)>, _>| match last {
+						Ok(Some((p, at)))
+							if p == period
+								&& now < at.saturating_add(HEARTBEAT_RESEND_BLOCKS.into()) =>
+						{
+							Err(())
+						},
+						_ => Ok((period, now)),
+					},
+				);
+				if claimed.is_err() {
+					continue;
+				}
+				let heartbeat = Heartbeat { node, period };
+				let Some(signature) = key.sign(&heartbeat_payload(&heartbeat)) else {
+					log::warn!(target: LOG_TARGET, "inference key vanished from the keystore");
+					continue;
+				};
+				let call = Call::heartbeat {
+					heartbeat,
+					signature,
+				};
+				let xt = T::create_authorized_transaction(call.into());
+				match SubmitTransaction::<T, Call<T>>::submit_transaction(xt) {
+					Ok(()) => log::debug!(target: LOG_TARGET, "heartbeat sent for period {period}"),
+					Err(()) => log::warn!(target: LOG_TARGET, "heartbeat rejected by the pool"),
+				}
+			}
+		}
+
+		/// Invariants: each node's hold equals its recorded bond, the key index and the model
+		/// counters match the records, every served model exists, the voting total matches.
+		#[cfg(any(feature = "try-runtime", test))]
+		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+			let reason = HoldReason::NodeBond.into();
+			let mut count = 0u32;
+			let mut units = 0u32;
+			let mut servers = alloc::collections::BTreeMap::<ModelId, u32>::new();
+			for (who, record) in Nodes::<T>::iter() {
+				count += 1;
+				ensure!(
+					T::Currency::balance_on_hold(&reason, &who) == record.bond,
+					"hold differs from recorded bond"
+				);
+				ensure!(
+					NodeByKey::<T>::get(&record.inference_key).as_ref() == Some(&who),
+					"key index misses a node"
+				);
+				for model in &record.served_models {
+					ensure!(
+						T::Models::exists(*model),
+						"node serves a model not in the registry"
+					);
+					*servers.entry(*model).or_default() += 1;
+				}
+				if !matches!(record.status, NodeStatus::Unbonding { .. }) {
+					units += Self::units_of(&record);
+				}
+			}
+			ensure!(count == Nodes::<T>::count(), "node counter out of sync");
+			ensure!(count <= T::MaxNodes::get(), "more nodes than MaxNodes");
+			ensure!(
+				NodeByKey::<T>::iter().count() as u32 == count,
+				"dangling key index"
+			);
+			ensure!(
+				ModelServers::<T>::iter().collect::<alloc::collections::BTreeMap<_, _>>()
+					== servers,
+				"model server counts out of sync"
+			);
+			ensure!(
+				TotalVotingUnits::<T>::get() == units,
+				"voting unit total out of sync"
+			);
+			Ok(())
+		}
+	}
+
+	/// No element appears twice (lists are at most a few entries long).
+	fn all_distinct<X: PartialEq>(v: &[X]) -> bool {
+		v.iter().enumerate().all(|(i, a)| !v[..i].contains(a))
+	}
+
+	/// Lets the runtime list the inference key among its session keys, so `author_rotateKeys`
+	/// and `--alice`-style dev keys create it.
+	impl<T: Config> sp_runtime::BoundToRuntimeAppPublic for Pallet<T> {
+		type Public = InferenceKey;
+	}
+
+	impl<T: Config> pallet_model_registry::ModelUsage for Pallet<T> {
+		fn users(id: ModelId) -> u32 {
+			ModelServers::<T>::get(id)
+		}
+	}
+}

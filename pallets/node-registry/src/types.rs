@@ -1,0 +1,140 @@
+//! Types of the node registry.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use core::fmt::Debug;
+use frame_support::{traits::ConstU32, BoundedVec};
+use pallet_model_registry::{ModelFormat, ModelId};
+use scale_info::TypeInfo;
+
+/// Most models one node may declare it serves.
+pub const MAX_SERVED_MODELS: u32 = 16;
+/// Most network endpoints one node may publish.
+pub const MAX_ENDPOINTS: u32 = 4;
+/// Longest endpoint (a multiaddr in text form, e.g. `/ip4/10.0.0.2/tcp/30333/p2p/12D3…`).
+pub const MAX_ENDPOINT_LEN: u32 = 128;
+/// Most accelerator kinds, and most model formats, in a capability declaration.
+pub const MAX_KINDS: u32 = 4;
+
+/// Models a node serves.
+pub type ServedModels = BoundedVec<ModelId, ConstU32<MAX_SERVED_MODELS>>;
+/// One multiaddr in text form.
+pub type Endpoint = BoundedVec<u8, ConstU32<MAX_ENDPOINT_LEN>>;
+/// A node's published endpoints.
+pub type Endpoints = BoundedVec<Endpoint, ConstU32<MAX_ENDPOINTS>>;
+/// Index of a heartbeat period: `block_number / HeartbeatPeriod`.
+pub type PeriodIndex = u32;
+
+/// Hardware that can run inference.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum Accelerator {
+	/// General-purpose CPU (the deterministic path).
+	Cpu,
+	/// NVIDIA CUDA GPU.
+	Cuda,
+	/// AMD ROCm GPU.
+	Rocm,
+	/// Apple Metal GPU.
+	Metal,
+	/// Vulkan-capable GPU.
+	Vulkan,
+}
+
+/// What a node declares it can do. Declarations are self-reported; the network verifies work,
+/// not declarations.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
+)]
+pub struct Capabilities {
+	/// CPU cores available to inference.
+	pub cpu_cores: u16,
+	/// RAM in MiB.
+	pub ram_mib: u32,
+	/// GPU memory in MiB (0 without a GPU).
+	pub gpu_memory_mib: u32,
+	/// Accelerator kinds present, without repeats.
+	pub accelerators: BoundedVec<Accelerator, ConstU32<MAX_KINDS>>,
+	/// Model file formats the node's engine loads, without repeats.
+	pub model_formats: BoundedVec<ModelFormat, ConstU32<MAX_KINDS>>,
+}
+
+/// Where a node is in its lifecycle.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum NodeStatus<BlockNumber> {
+	/// Sent a heartbeat or authored a block recently.
+	Active,
+	/// Missed at least one whole heartbeat period.
+	Offline,
+	/// Left; the bond is released by `withdraw_unbonded` from `unlock_at` on.
+	Unbonding {
+		/// First block at which the bond can be withdrawn.
+		unlock_at: BlockNumber,
+	},
+}
+
+/// Everything the registry keeps about a node; keyed by the operator's account.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
+)]
+pub struct NodeRecord<Balance, BlockNumber, Key> {
+	/// Amount held from the operator's free balance.
+	pub bond: Balance,
+	/// Declared hardware.
+	pub capabilities: Capabilities,
+	/// Whitelisted models the node serves.
+	pub served_models: ServedModels,
+	/// Published multiaddrs.
+	pub endpoints: Endpoints,
+	/// The ed25519 key (key type `infr`) that signs heartbeats and inference results.
+	pub inference_key: Key,
+	/// Lifecycle state.
+	pub status: NodeStatus<BlockNumber>,
+	/// Block of registration.
+	pub registered_at: BlockNumber,
+	/// Last heartbeat period in which the node was seen alive (heartbeat, authored block, or
+	/// registration).
+	pub last_alive: PeriodIndex,
+}
+
+/// The statement an inference key signs to prove its node is alive in `period`.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
+)]
+pub struct Heartbeat<AccountId> {
+	/// The node's operator account.
+	pub node: AccountId,
+	/// The period the heartbeat is for; only the current period is accepted.
+	pub period: PeriodIndex,
+}
+
+/// Domain separator prefixed to the SCALE encoding of a [`Heartbeat`] before signing, so a
+/// heartbeat signature can never be mistaken for another message signed by the same key.
+pub const HEARTBEAT_CONTEXT: &[u8] = b"cognitive-internet/heartbeat/v1";
+
+/// The bytes an inference key signs for `heartbeat`.
+pub fn heartbeat_payload<AccountId: Encode>(
+	heartbeat: &Heartbeat<AccountId>,
+) -> alloc::vec::Vec<u8> {
+	(HEARTBEAT_CONTEXT, heartbeat).encode()
+}
