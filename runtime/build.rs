@@ -6,7 +6,13 @@
 
 #[cfg(feature = "std")]
 fn builder() -> substrate_wasm_builder::WasmBuilder {
-	let manifest_dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+	// Read at run time, not with `env!`: cargo reuses a compiled build script when the checkout
+	// moves (it does not track `CARGO_*` variables), and a compile-time path would then point
+	// at a directory that may no longer exist.
+	let Some(manifest_dir) = std::env::var_os("CARGO_MANIFEST_DIR").map(std::path::PathBuf::from)
+	else {
+		return substrate_wasm_builder::WasmBuilder::init_with_defaults();
+	};
 	let Some(workspace_root) = manifest_dir.parent() else {
 		return substrate_wasm_builder::WasmBuilder::init_with_defaults();
 	};

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, the Rust tests (including the node's command-line and
-# chain-spec tests) and the end-to-end tests that drive a real node with Polkadot.js.
+# The whole test suite: formatting, the Rust tests (the pallets' unit tests, the node's
+# command-line and chain-spec tests), the pallets' benchmark tests, and the end-to-end tests that
+# drive a real node with Polkadot.js.
 # Prints the time of every phase. Builds into the shared target dir, so a warm run is quick.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -13,6 +14,10 @@ phase build-node bash scripts/build.sh
 # `--release` shares every artifact with the node build above; a debug test build would compile
 # polkadot-sdk a second time.
 phase rust-tests cargo test --release --locked --workspace
+# The pallets' benchmarks, run once each as tests against their mock runtimes (no WASM needed).
+phase benchmark-tests env SKIP_WASM_BUILD=1 cargo test --release --locked \
+	-p pallet-governance -p pallet-model-registry -p pallet-node-registry -p pallet-reputation \
+	--features runtime-benchmarks
 phase e2e-polkadot-js env COGNITIVE_NODE="$NODE_BIN" npm --prefix zombienet test
 
 echo "all tests passed in $((SECONDS - total_start)) s"

@@ -126,10 +126,10 @@ pub fn run() -> sc_cli::Result<()> {
 			use frame_benchmarking_cli::BenchmarkCmd;
 			let runner = cli.create_runner(cmd)?;
 			runner.sync_run(|config| match cmd {
-				BenchmarkCmd::Pallet(cmd) => cmd.run_with_spec::<
-					sp_runtime::traits::HashingFor<Block>,
-					sp_io::SubstrateHostFunctions,
-				>(Some(config.chain_spec)),
+				BenchmarkCmd::Pallet(cmd) => cmd
+					.run_with_spec::<sp_runtime::traits::HashingFor<Block>, sp_io::SubstrateHostFunctions>(
+						Some(config.chain_spec),
+					),
 				_ => Err("this node implements `benchmark pallet` only".into()),
 			})
 		},

@@ -15,6 +15,7 @@ import assert from 'node:assert/strict';
 import { Keyring } from '@polkadot/api';
 import { blake2AsHex } from '@polkadot/util-crypto';
 import { startNode } from './lib/node.mjs';
+import { dispatchErrorName, submit } from './lib/tx.mjs';
 
 const UNIT = 10n ** 12n;
 const MIN_BOND = 1_000n * UNIT;
@@ -69,37 +70,10 @@ after(async () => {
   if (node) await node.stop();
 });
 
-/** The `section.Name` of a failed dispatch. */
-function errorName(dispatchError) {
-  if (dispatchError.isModule) {
-    const meta = api.registry.findMetaError(dispatchError.asModule);
-    return `${meta.section}.${meta.name}`;
-  }
-  return dispatchError.toString();
-}
-
-/**
- * Signs and sends `tx`; resolves once it is in a block with { blockHash, events, error } where
- * `error` is the failed dispatch's `section.Name` or null.
- */
-function send(tx, signer) {
-  return new Promise((resolve, reject) => {
-    let unsub;
-    tx.signAndSend(signer, (result) => {
-      if (result.isError) {
-        reject(new Error(`transaction failed in the pool: ${result.status.type}`));
-        if (unsub) unsub();
-      } else if (result.status.isInBlock) {
-        const failed = result.events.find(({ event }) => api.events.system.ExtrinsicFailed.is(event));
-        resolve({
-          blockHash: result.status.asInBlock,
-          events: result.events,
-          error: failed ? errorName(failed.event.data.dispatchError) : null,
-        });
-        if (unsub) unsub();
-      }
-    }).then((u) => { unsub = u; }, reject);
-  });
+/** Sends `tx`; resolves once it is in a block with { blockHash, events, error }. */
+async function send(tx, signer) {
+  const r = await submit(tx, signer);
+  return { ...r, error: dispatchErrorName(api, r.events) };
 }
 
 async function sendOk(tx, signer) {

@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Keyring } from '@polkadot/api';
 import { startNode } from './lib/node.mjs';
+import { dispatchErrorName, submit } from './lib/tx.mjs';
 
 // A stalled chain must fail the suite, not hang CI: every test and hook has a deadline.
 const DEADLINE = { timeout: 120_000 };
@@ -29,18 +30,7 @@ after(async () => {
 
 /** Signs and sends `tx`, resolves with { blockHash, events } once its block is finalized. */
 function sendAndFinalize(tx, signer) {
-  return new Promise((resolve, reject) => {
-    let unsub;
-    tx.signAndSend(signer, (result) => {
-      if (result.isError) {
-        reject(new Error(`transaction failed in the pool: ${result.status.type}`));
-        if (unsub) unsub();
-      } else if (result.status.isFinalized) {
-        resolve({ blockHash: result.status.asFinalized, events: result.events });
-        if (unsub) unsub();
-      }
-    }).then((u) => { unsub = u; }, reject);
-  });
+  return submit(tx, signer, { finalized: true });
 }
 
 async function freeAt(blockHash, who) {
@@ -91,16 +81,8 @@ test('a transfer larger than the balance fails with a dispatch error and moves n
   const { blockHash, events } = await sendAndFinalize(
     api.tx.balances.transferKeepAlive(bob.address, aliceFree * 2n), alice,
   );
-  const failed = events.find(({ event }) => api.events.system.ExtrinsicFailed.is(event));
-  assert.ok(failed, `expected ExtrinsicFailed, got ${events.map(({ event }) => event.method)}`);
-  const { dispatchError } = failed.event.data;
-  let reason;
-  if (dispatchError.isModule) {
-    const meta = api.registry.findMetaError(dispatchError.asModule);
-    reason = `${meta.section}.${meta.name}`;
-  } else {
-    reason = dispatchError.type + (dispatchError.isToken ? `.${dispatchError.asToken.type}` : '');
-  }
+  const reason = dispatchErrorName(api, events);
+  assert.ok(reason, `expected ExtrinsicFailed, got ${events.map(({ event }) => event.method)}`);
   assert.ok(['Token.FundsUnavailable', 'balances.InsufficientBalance'].includes(reason), `reason: ${reason}`);
   assert.ok(!events.some(({ event }) => api.events.balances.Transfer.is(event)), 'no transfer event');
 

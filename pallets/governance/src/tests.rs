@@ -12,7 +12,7 @@ use sp_runtime::{DispatchError, Perbill};
 /// its decision deposit.
 fn propose(origin: OriginCaller, seed: u8) -> u32 {
 	let call = RuntimeCall::ModelRegistry(pallet_model_registry::Call::whitelist_model {
-		info: pallet_model_registry::testing::sample_model(seed as u32),
+		info: Box::new(pallet_model_registry::testing::sample_model(seed as u32)),
 	});
 	let index = pallet_referenda::ReferendumCount::<Test>::get();
 	assert_ok!(Referenda::submit(

@@ -1,6 +1,7 @@
 //! Benchmarks of the model registry (`frame_benchmarking` v2).
 
 use super::*;
+use alloc::boxed::Box;
 use frame_benchmarking::v2::*;
 use frame_support::traits::EnsureOrigin;
 use testing::sample_model;
@@ -15,7 +16,7 @@ mod benchmarks {
 			T::GovernanceOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
 		let id = NextModelId::<T>::get();
 		#[extrinsic_call]
-		_(origin as T::RuntimeOrigin, sample_model(1));
+		_(origin as T::RuntimeOrigin, Box::new(sample_model(1)));
 		assert!(Models::<T>::contains_key(id));
 		Ok(())
 	}

@@ -55,7 +55,7 @@ impl ModelUsage for () {
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
-	use alloc::vec::Vec;
+	use alloc::{boxed::Box, vec::Vec};
 	use frame_support::pallet_prelude::*;
 	use frame_system::pallet_prelude::*;
 
@@ -177,9 +177,9 @@ pub mod pallet {
 		/// Origin: [`Config::GovernanceOrigin`]. Emits [`Event::ModelWhitelisted`].
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::whitelist_model())]
-		pub fn whitelist_model(origin: OriginFor<T>, info: ModelInfo) -> DispatchResult {
+		pub fn whitelist_model(origin: OriginFor<T>, info: Box<ModelInfo>) -> DispatchResult {
 			T::GovernanceOrigin::ensure_origin(origin)?;
-			Self::insert(info, frame_system::Pallet::<T>::block_number())?;
+			Self::insert(*info, frame_system::Pallet::<T>::block_number())?;
 			Ok(())
 		}
 

@@ -8,7 +8,7 @@ fn whitelist(seed: u32) -> ModelId {
 	let id = NextModelId::<Test>::get();
 	assert_ok!(ModelRegistry::whitelist_model(
 		RuntimeOrigin::root(),
-		sample_model(seed)
+		Box::new(sample_model(seed))
 	));
 	id
 }
@@ -23,7 +23,7 @@ fn whitelist_stores_entry_index_and_event() {
 		let info = sample_model(7);
 		assert_ok!(ModelRegistry::whitelist_model(
 			RuntimeOrigin::root(),
-			info.clone()
+			Box::new(info.clone())
 		));
 		let entry = Models::<Test>::get(0).unwrap();
 		assert_eq!(entry.info, info);
@@ -50,7 +50,7 @@ fn only_governance_changes_the_list() {
 		let id = whitelist(1);
 		let signed = RuntimeOrigin::signed(1);
 		assert_noop!(
-			ModelRegistry::whitelist_model(signed.clone(), sample_model(2)),
+			ModelRegistry::whitelist_model(signed.clone(), Box::new(sample_model(2))),
 			DispatchError::BadOrigin
 		);
 		assert_noop!(
@@ -71,7 +71,7 @@ fn duplicate_sha256_rejected() {
 		let mut again = sample_model(1);
 		again.name = ShortText::truncate_from(b"same file, other name".to_vec());
 		assert_noop!(
-			ModelRegistry::whitelist_model(RuntimeOrigin::root(), again),
+			ModelRegistry::whitelist_model(RuntimeOrigin::root(), Box::new(again)),
 			Error::<Test>::DuplicateModel
 		);
 	});
@@ -84,7 +84,7 @@ fn registry_is_bounded() {
 			whitelist(seed);
 		}
 		assert_noop!(
-			ModelRegistry::whitelist_model(RuntimeOrigin::root(), sample_model(99)),
+			ModelRegistry::whitelist_model(RuntimeOrigin::root(), Box::new(sample_model(99))),
 			Error::<Test>::TooManyModels
 		);
 		check();
@@ -150,7 +150,7 @@ fn invalid_descriptions_rejected() {
 		];
 		for (info, error) in cases {
 			assert_noop!(
-				ModelRegistry::whitelist_model(RuntimeOrigin::root(), info),
+				ModelRegistry::whitelist_model(RuntimeOrigin::root(), Box::new(info)),
 				error
 			);
 		}

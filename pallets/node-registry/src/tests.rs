@@ -7,7 +7,7 @@ use frame_support::{
 	pallet_prelude::{InvalidTransaction, TransactionSource, TransactionValidityError},
 	traits::{fungible::InspectHold, Authorize, Hooks},
 };
-use pallet_model_registry::{testing::sample_model, ModelId};
+use pallet_model_registry::ModelId;
 use sp_core::offchain::{testing, OffchainDbExt, OffchainWorkerExt, TransactionPoolExt};
 use sp_runtime::{DispatchError, RuntimeAppPublic};
 
@@ -82,6 +82,20 @@ fn run_to(n: u64) {
 		System::set_block_number(next);
 		NodeRegistry::on_initialize(next);
 	}
+}
+
+/// Test externalities with an offchain worker, its database and a transaction pool, and a
+/// function that drains the transactions submitted to the pool so far.
+fn offchain_test_ext() -> (sp_io::TestExternalities, impl Fn() -> Vec<Vec<u8>>) {
+	let mut ext = new_test_ext();
+	let (offchain, _) = testing::TestOffchainExt::new();
+	let (pool, pool_state) = testing::TestTransactionPoolExt::new();
+	ext.register_extension(OffchainWorkerExt::new(offchain.clone()));
+	ext.register_extension(OffchainDbExt::new(offchain));
+	ext.register_extension(TransactionPoolExt::new(pool));
+	(ext, move || {
+		std::mem::take(&mut pool_state.write().transactions)
+	})
 }
 
 fn reports() -> Vec<(u64, &'static str)> {
@@ -560,23 +574,18 @@ fn ban_burns_penalty_and_releases_rest() {
 
 #[test]
 fn offchain_worker_sends_one_signed_heartbeat() {
-	let mut ext = new_test_ext();
-	let (offchain, _) = testing::TestOffchainExt::new();
-	let (pool, pool_state) = testing::TestTransactionPoolExt::new();
-	ext.register_extension(OffchainWorkerExt::new(offchain.clone()));
-	ext.register_extension(OffchainDbExt::new(offchain));
-	ext.register_extension(TransactionPoolExt::new(pool));
+	let (mut ext, take_txs) = offchain_test_ext();
 	ext.execute_with(|| {
 		let k = register(1, MIN_BOND);
 		// Alive in period 0 through registration: nothing to send.
 		NodeRegistry::offchain_worker(1);
-		assert!(pool_state.read().transactions.is_empty());
+		assert!(take_txs().is_empty());
 
 		run_to(PERIOD + 1);
 		NodeRegistry::offchain_worker(PERIOD + 1);
 		// A second worker in the same period does not send again.
 		NodeRegistry::offchain_worker(PERIOD + 1);
-		let txs = std::mem::take(&mut pool_state.write().transactions);
+		let txs = take_txs();
 		assert_eq!(txs.len(), 1);
 		let xt = Extrinsic::decode(&mut &txs[0][..]).unwrap();
 		assert!(matches!(
@@ -601,46 +610,57 @@ fn offchain_worker_sends_one_signed_heartbeat() {
 		// Landed: later workers in the period stay quiet, even after the resend delay.
 		run_to(PERIOD + 8);
 		NodeRegistry::offchain_worker(PERIOD + 8);
-		assert!(pool_state.read().transactions.is_empty());
+		assert!(take_txs().is_empty());
 		// Next period: a new heartbeat.
 		run_to(2 * PERIOD);
 		NodeRegistry::offchain_worker(2 * PERIOD);
-		assert_eq!(pool_state.read().transactions.len(), 1);
+		assert_eq!(take_txs().len(), 1);
 	});
 }
 
 #[test]
 fn offchain_worker_resends_when_heartbeat_did_not_land() {
-	let mut ext = new_test_ext();
-	let (offchain, _) = testing::TestOffchainExt::new();
-	let (pool, pool_state) = testing::TestTransactionPoolExt::new();
-	ext.register_extension(OffchainWorkerExt::new(offchain.clone()));
-	ext.register_extension(OffchainDbExt::new(offchain));
-	ext.register_extension(TransactionPoolExt::new(pool));
+	let (mut ext, take_txs) = offchain_test_ext();
 	ext.execute_with(|| {
 		register(1, MIN_BOND);
 		run_to(PERIOD);
 		NodeRegistry::offchain_worker(PERIOD);
 		NodeRegistry::offchain_worker(PERIOD + 4);
-		assert_eq!(pool_state.read().transactions.len(), 1);
+		assert_eq!(take_txs().len(), 1);
 		NodeRegistry::offchain_worker(PERIOD + 5);
-		assert_eq!(pool_state.read().transactions.len(), 2);
+		assert_eq!(take_txs().len(), 1);
 	});
 }
 
 #[test]
 fn offchain_worker_ignores_keys_of_unregistered_nodes() {
-	let mut ext = new_test_ext();
-	let (offchain, _) = testing::TestOffchainExt::new();
-	let (pool, pool_state) = testing::TestTransactionPoolExt::new();
-	ext.register_extension(OffchainWorkerExt::new(offchain.clone()));
-	ext.register_extension(OffchainDbExt::new(offchain));
-	ext.register_extension(TransactionPoolExt::new(pool));
+	let (mut ext, take_txs) = offchain_test_ext();
 	ext.execute_with(|| {
 		key(7);
 		run_to(PERIOD);
 		NodeRegistry::offchain_worker(PERIOD);
-		assert!(pool_state.read().transactions.is_empty());
-		let _ = sample_model(0);
+		assert!(take_txs().is_empty());
+	});
+}
+
+#[test]
+fn heartbeat_dispatch_rechecks_what_authorization_checked() {
+	new_test_ext().execute_with(|| {
+		let k = register(1, MIN_BOND);
+		run_to(PERIOD);
+		// Authorized in period 0, included in period 1.
+		assert_noop!(
+			dispatch_authorized(signed_heartbeat(1, &k, 0)),
+			Error::<Test>::WrongPeriod
+		);
+		assert_noop!(
+			dispatch_authorized(signed_heartbeat(2, &key(2), 1)),
+			Error::<Test>::NotRegistered
+		);
+		assert_ok!(NodeRegistry::unregister(RuntimeOrigin::signed(1)));
+		assert_noop!(
+			dispatch_authorized(signed_heartbeat(1, &k, 1)),
+			Error::<Test>::AlreadyUnbonding
+		);
 	});
 }

@@ -104,10 +104,7 @@ pub mod pallet {
 	#[pallet::genesis_build]
 	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
 		fn build(&self) {
-			assert!(
-				self.parameters.validate().is_ok(),
-				"invalid reputation parameters"
-			);
+			assert!(self.parameters.is_valid(), "invalid reputation parameters");
 			Parameters::<T>::put(self.parameters.clone());
 		}
 	}
@@ -154,9 +151,7 @@ pub mod pallet {
 			parameters: FormulaParameters<BlockNumberFor<T>>,
 		) -> DispatchResult {
 			T::ParametersOrigin::ensure_origin(origin)?;
-			parameters
-				.validate()
-				.map_err(|_| Error::<T>::InvalidParameters)?;
+			ensure!(parameters.is_valid(), Error::<T>::InvalidParameters);
 			Parameters::<T>::put(parameters.clone());
 			Self::deposit_event(Event::ParametersSet { parameters });
 			Ok(())
@@ -208,10 +203,7 @@ pub mod pallet {
 		#[cfg(any(feature = "try-runtime", test))]
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 			let now = frame_system::Pallet::<T>::block_number();
-			ensure!(
-				Parameters::<T>::get().validate().is_ok(),
-				"invalid parameters"
-			);
+			ensure!(Parameters::<T>::get().is_valid(), "invalid parameters");
 			let mut n = 0u32;
 			for (_, r) in Reputations::<T>::iter() {
 				ensure!(r.updated_at <= now, "record updated in the future");

@@ -73,13 +73,9 @@ impl<BlockNumber: AtLeast32BitUnsigned> Default for FormulaParameters<BlockNumbe
 }
 
 impl<BlockNumber: AtLeast32BitUnsigned> FormulaParameters<BlockNumber> {
-	/// `Err` unless the period and the unit counts are non-zero.
-	pub fn validate(&self) -> Result<(), ()> {
-		if self.decay_period.is_zero() || self.offline_units == 0 || self.max_units_per_report == 0
-		{
-			return Err(());
-		}
-		Ok(())
+	/// Whether the period and the unit counts are non-zero.
+	pub fn is_valid(&self) -> bool {
+		!self.decay_period.is_zero() && self.offline_units > 0 && self.max_units_per_report > 0
 	}
 }
 
