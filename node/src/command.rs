@@ -127,7 +127,7 @@ pub fn run() -> sc_cli::Result<()> {
 			let runner = cli.create_runner(cmd)?;
 			runner.sync_run(|config| match cmd {
 				BenchmarkCmd::Pallet(cmd) => cmd
-					.run_with_spec::<sp_runtime::traits::HashingFor<Block>, sp_io::SubstrateHostFunctions>(
+					.run_with_spec::<sp_runtime::traits::HashingFor<Block>, crate::service::HostFunctions>(
 						Some(config.chain_spec),
 					),
 				_ => Err("this node implements `benchmark pallet` only".into()),
@@ -135,18 +135,21 @@ pub fn run() -> sc_cli::Result<()> {
 		},
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
+			let inference_params = cli.inference.clone();
 			runner.run_node_until_exit(|mut config| async move {
 				use sc_network::config::NetworkBackendType;
 				refuse_rpc_port_fallback(&mut config)?;
+				let inference =
+					crate::inference::start(&inference_params).map_err(sc_cli::Error::Input)?;
 				match config.network.network_backend {
 					NetworkBackendType::Libp2p => service::new_full::<
 						sc_network::NetworkWorker<
 							Block,
 							<Block as sp_runtime::traits::Block>::Hash,
 						>,
-					>(config),
+					>(config, inference),
 					NetworkBackendType::Litep2p => {
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config)
+						service::new_full::<sc_network::Litep2pNetworkBackend>(config, inference)
 					},
 				}
 				.map_err(sc_cli::Error::Service)

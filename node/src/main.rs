@@ -1,7 +1,8 @@
 //! `cognitive-node`: the Cognitive Internet validator node.
 //!
 //! A Substrate client for the Cognitive Internet runtime: Aura block production, GRANDPA
-//! finality, JSON-RPC, Prometheus metrics and off-chain workers.
+//! finality, JSON-RPC, Prometheus metrics, and off-chain workers that run AI models through the
+//! node's inference engine (llama.cpp).
 
 #![warn(missing_docs)]
 // `sc_cli::Error` and `sc_service::Error` are large, but they are the error types that the SDK's
@@ -11,6 +12,8 @@
 mod chain_spec;
 mod cli;
 mod command;
+mod inference;
+mod inference_rpc;
 mod rpc;
 mod service;
 

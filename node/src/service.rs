@@ -13,9 +13,12 @@ use sc_telemetry::{Telemetry, TelemetryWorker};
 use sc_transaction_pool_api::OffchainTransactionPoolFactory;
 use sp_consensus_aura::sr25519::AuthorityPair as AuraPair;
 
-/// Host functions the runtime may call. The inference host functions join these when the
-/// off-chain inference engine lands.
-type HostFunctions = sp_io::SubstrateHostFunctions;
+/// Host functions the runtime may call: Substrate's, plus the inference host functions that
+/// the proof-of-inference off-chain worker uses to reach the node's engine.
+pub type HostFunctions = (
+	sp_io::SubstrateHostFunctions,
+	inference_primitives::HostFunctions,
+);
 
 /// The full client: executes the on-chain WASM runtime (there is no native runtime).
 pub(crate) type FullClient =
@@ -158,6 +161,7 @@ pub fn new_full<
 	N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>,
 >(
 	config: Configuration,
+	inference: Option<crate::inference::Inference>,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -226,9 +230,21 @@ pub fn new_full<
 				)),
 				network_provider: Arc::new(network.clone()),
 				enable_http_requests: true,
-				// The hook through which the off-chain inference engine is handed to the
-				// runtime's off-chain workers (as an externalities extension).
-				custom_extensions: |_| vec![],
+				// The inference engine reaches the runtime's off-chain workers as an
+				// externalities extension behind the `inference_host_api` host functions.
+				// Without an engine the host functions answer `Unavailable`.
+				custom_extensions: {
+					let host = inference.as_ref().map(|i| i.host.clone());
+					move |_| match &host {
+						Some(host) => {
+							vec![
+								Box::new(inference_primitives::InferenceExt::new(host.clone()))
+									as Box<_>,
+							]
+						},
+						None => vec![],
+					}
+				},
 			})?;
 		task_manager.spawn_handle().spawn(
 			"offchain-workers-runner",
@@ -248,10 +264,16 @@ pub fn new_full<
 	let rpc_builder = {
 		let client = client.clone();
 		let pool = transaction_pool.clone();
+		let keystore = keystore_container.keystore();
+		let offchain = backend.offchain_storage();
+		let inference = inference.clone();
 		Box::new(move |_| {
 			let deps = crate::rpc::FullDeps {
 				client: client.clone(),
 				pool: pool.clone(),
+				inference: inference.clone(),
+				keystore: keystore.clone(),
+				offchain: offchain.clone(),
 			};
 			crate::rpc::create_full(deps).map_err(Into::into)
 		})

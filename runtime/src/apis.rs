@@ -18,8 +18,8 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Block, Executive, Grandpa, InherentDataExt, Nonce, Runtime,
-	RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
+	AccountId, Aura, Balance, Block, BlockNumber, Executive, Grandpa, InherentDataExt, Nonce,
+	Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
 };
 
 impl_runtime_apis! {
@@ -148,6 +148,18 @@ impl_runtime_apis! {
 
 		fn top_nodes(n: u32) -> alloc::vec::Vec<(AccountId, sp_runtime::Perbill)> {
 			crate::Reputation::top_nodes(n)
+		}
+	}
+
+	impl pallet_proof_of_inference::runtime_api::ProofOfInferenceApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+		fn job(
+			job_id: pallet_proof_of_inference::JobId,
+		) -> Option<pallet_proof_of_inference::JobView<AccountId, Balance, BlockNumber>> {
+			crate::ProofOfInference::job_view(job_id)
+		}
+
+		fn pending_jobs(node: AccountId) -> alloc::vec::Vec<pallet_proof_of_inference::JobId> {
+			crate::ProofOfInference::pending_jobs(&node)
 		}
 	}
 

@@ -7,5 +7,6 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_governance, Governance]
 	[pallet_model_registry, ModelRegistry]
 	[pallet_node_registry, NodeRegistry]
+	[pallet_proof_of_inference, ProofOfInference]
 	[pallet_reputation, Reputation]
 );

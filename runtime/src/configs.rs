@@ -18,7 +18,9 @@ use frame_system::{
 	limits::{BlockLength, BlockWeights},
 	EnsureRoot, EnsureSigned,
 };
-use pallet_governance::{EnsureEmergency, EnsureModelWhitelist, EnsureReputationFormula};
+use pallet_governance::{
+	EnsureEmergency, EnsureModelWhitelist, EnsureNetworkParameters, EnsureReputationFormula,
+};
 use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_runtime::{
@@ -304,6 +306,23 @@ impl pallet_node_registry::Config for Runtime {
 	type MaxVotingUnits = ConstU32<10>;
 	type HeartbeatPriority = ConstU64<{ TransactionPriority::MAX / 2 }>;
 	type WeightInfo = pallet_node_registry::weights::SubstrateWeight<Runtime>;
+}
+
+impl pallet_proof_of_inference::Config for Runtime {
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Currency = Balances;
+	type Scores = Reputation;
+	/// Fees and deadlines change through the network-parameters track (or root).
+	type ParametersOrigin = EitherOfDiverse<EnsureRoot<AccountId>, EnsureNetworkParameters>;
+	type MaxPromptBytes = ConstU32<{ crate::MAX_PROMPT_BYTES }>;
+	type MaxTokens = ConstU32<{ crate::MAX_JOB_TOKENS }>;
+	type MaxReplication = ConstU32<5>;
+	type MaxJobsPerBlock = ConstU32<32>;
+	type MaxPendingPerNode = ConstU32<64>;
+	/// Settled jobs stay readable (runtime API, Polkadot.js) for an hour.
+	type RetentionPeriod = ConstU32<{ 60 * MINUTES }>;
+	type UnsignedPriority = ConstU64<{ TransactionPriority::MAX / 2 }>;
+	type WeightInfo = pallet_proof_of_inference::weights::SubstrateWeight<Runtime>;
 }
 
 // Off-chain workers build heartbeats as general transactions authorised by `AuthorizeCall`.

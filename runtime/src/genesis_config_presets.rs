@@ -8,7 +8,10 @@
 //! Both endow the well-known development accounts, whose keys are public: never use these
 //! presets for a network that holds value.
 
-use crate::{AccountId, BalancesConfig, ModelRegistryConfig, RuntimeGenesisConfig, UNIT};
+use crate::{
+	AccountId, BalancesConfig, ModelRegistryConfig, ProofOfInferenceConfig, RuntimeGenesisConfig,
+	UNIT,
+};
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
 use pallet_model_registry::{DeterminismProfile, ModelFormat, ModelInfo, Sampler};
@@ -106,6 +109,16 @@ fn genesis(authorities: Vec<(AuraId, GrandpaId)>, endowed: Vec<AccountId>) -> Va
 		},
 		model_registry: ModelRegistryConfig {
 			models: vec![default_model()]
+		},
+		proof_of_inference: ProofOfInferenceConfig {
+			parameters: pallet_proof_of_inference::Parameters {
+				base_fee: UNIT,
+				price_per_token: 10 * crate::MILLI_UNIT,
+				// One minute to run a job and commit, half a minute to reveal.
+				commit_period: crate::MINUTES,
+				reveal_period: crate::MINUTES / 2,
+				slash_fraction: sp_runtime::Perbill::from_percent(1),
+			}
 		},
 	})
 }

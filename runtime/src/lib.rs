@@ -111,6 +111,14 @@ pub const EXISTENTIAL_DEPOSIT: Balance = MILLI_UNIT;
 /// Polkadot.js tool without configuration).
 pub const SS58_PREFIX: u16 = 42;
 
+/// Largest prompt of an on-chain inference job, in bytes. With [`MAX_JOB_TOKENS`] and the BOS
+/// token it fits the 2048-token context of the genesis model whatever the tokenizer does (a
+/// token covers at least one byte), so no valid job can overflow the context.
+pub const MAX_PROMPT_BYTES: u32 = 1536;
+
+/// Most tokens an on-chain inference job may ask for.
+pub const MAX_JOB_TOKENS: u32 = 256;
+
 /// Transaction signature: sr25519, ed25519 or ECDSA, like every Substrate chain.
 pub type Signature = MultiSignature;
 /// An account on the chain is identified by the public key of its signing scheme.
@@ -242,4 +250,8 @@ mod runtime {
 	/// Bonded inference nodes, their capabilities and liveness.
 	#[runtime::pallet_index(12)]
 	pub type NodeRegistry = pallet_node_registry;
+
+	/// Inference jobs: assignment, commit-reveal of result hashes, settlement.
+	#[runtime::pallet_index(13)]
+	pub type ProofOfInference = pallet_proof_of_inference;
 }

@@ -581,6 +581,40 @@ pub mod pallet {
 			})
 		}
 
+		/// Burns `fraction` of `who`'s bond (rounded down) from its `NodeBond` hold, for other
+		/// pallets that punish provably wrong work (proof of inference). The bond record and the
+		/// voting-unit total follow, so the registry's invariants keep holding; the node stays
+		/// registered, possibly below `MinBond`. Returns the amount burnt (zero for an unknown
+		/// node).
+		pub fn slash_bond(who: &T::AccountId, fraction: Perbill) -> BalanceOf<T> {
+			let Some(mut record) = Nodes::<T>::get(who) else {
+				return Zero::zero();
+			};
+			let amount = fraction.mul_floor(record.bond);
+			if amount.is_zero() {
+				return amount;
+			}
+			let burnt = T::Currency::burn_held(
+				&HoldReason::NodeBond.into(),
+				who,
+				amount,
+				Precision::BestEffort,
+				Fortitude::Force,
+			)
+			.unwrap_or_else(|_| Zero::zero());
+			let leaving = matches!(record.status, NodeStatus::Unbonding { .. });
+			let old_units = Self::units_of(&record);
+			record.bond = record.bond.saturating_sub(burnt);
+			if !leaving {
+				let new_units = Self::units_of(&record);
+				TotalVotingUnits::<T>::mutate(|t| {
+					*t = t.saturating_sub(old_units).saturating_add(new_units)
+				});
+			}
+			Nodes::<T>::insert(who, record);
+			burnt
+		}
+
 		fn units_of(record: &NodeRecordOf<T>) -> u32 {
 			let min = T::MinBond::get();
 			let ratio: u32 = if min.is_zero() {

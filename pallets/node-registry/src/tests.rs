@@ -664,3 +664,35 @@ fn heartbeat_dispatch_rechecks_what_authorization_checked() {
 		);
 	});
 }
+
+#[test]
+fn slash_bond_burns_from_hold_and_keeps_invariants() {
+	new_test_ext().execute_with(|| {
+		register(1, 3 * MIN_BOND);
+		assert_eq!(TotalVotingUnits::<Test>::get(), 3);
+		let issuance = Balances::total_issuance();
+		let burnt = NodeRegistry::slash_bond(&1, sp_runtime::Perbill::from_percent(50));
+		assert_eq!(burnt, 1_500);
+		assert_eq!(held(1), 1_500);
+		assert_eq!(Nodes::<Test>::get(1).unwrap().bond, 1_500);
+		assert_eq!(Balances::total_issuance(), issuance - 1_500);
+		assert_eq!(TotalVotingUnits::<Test>::get(), 1);
+		check();
+		// Unknown nodes and zero fractions burn nothing.
+		assert_eq!(
+			NodeRegistry::slash_bond(&2, sp_runtime::Perbill::from_percent(50)),
+			0
+		);
+		assert_eq!(NodeRegistry::slash_bond(&1, sp_runtime::Perbill::zero()), 0);
+		// An unbonding node's bond shrinks; the voting total is untouched.
+		assert_ok!(NodeRegistry::unregister(RuntimeOrigin::signed(1)));
+		assert_eq!(TotalVotingUnits::<Test>::get(), 0);
+		assert_eq!(
+			NodeRegistry::slash_bond(&1, sp_runtime::Perbill::from_percent(10)),
+			150
+		);
+		assert_eq!(held(1), 1_350);
+		assert_eq!(TotalVotingUnits::<Test>::get(), 0);
+		check();
+	});
+}

@@ -1,0 +1,251 @@
+//! # Inference primitives
+//!
+//! What the runtime (the proof-of-inference pallet and its off-chain worker) and the node's
+//! inference engine must agree on, byte for byte:
+//!
+//! - the [`JobRequest`] an off-chain worker hands to the host and the [`JobStatus`] it gets back;
+//! - [`result_hash`], the value validators commit to and reveal;
+//! - [`commitment`], the salted commitment that hides a result hash until the reveal phase;
+//! - [`inference_host`], the runtime interface (host functions) through which the off-chain
+//!   worker reaches the engine, and [`InferenceHost`] / [`InferenceExt`], the externalities
+//!   extension the node registers for off-chain workers.
+//!
+//! The crate is `no_std` so the WASM runtime can use it; the extension and the host side of the
+//! interface exist only with `std`.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+
+/// Identifier of an inference job on chain.
+pub type JobId = u64;
+
+/// A sha256 digest (model files are identified by the sha256 of their bytes).
+pub type Sha256 = [u8; 32];
+
+/// A blake2-256 digest.
+pub type Hash256 = [u8; 32];
+
+/// A token id of the model's vocabulary.
+pub type TokenId = u32;
+
+/// The settings of a model's determinism class that change the engine's arithmetic.
+///
+/// They come from the model's whitelist entry, so every validator runs a job with the same ones.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct ExecutionProfile {
+	/// Context size in tokens.
+	pub n_ctx: u32,
+	/// Logical batch size (prompt tokens handed to one `decode` call).
+	pub n_batch: u32,
+	/// Physical micro-batch size.
+	pub n_ubatch: u32,
+}
+
+/// A deterministic inference job, as the off-chain worker hands it to the host.
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo)]
+pub struct JobRequest {
+	/// The on-chain job.
+	pub job_id: JobId,
+	/// sha256 of the model file to run.
+	pub model_sha256: Sha256,
+	/// The prompt, UTF-8 text tokenized with BOS added and special tokens parsed.
+	pub prompt: Vec<u8>,
+	/// Greedy generation stops after this many tokens, at an end-of-generation token, or when
+	/// the context is full.
+	pub max_tokens: u32,
+	/// The model's determinism class settings.
+	pub profile: ExecutionProfile,
+}
+
+/// The result of a finished job.
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo)]
+pub struct JobOutput {
+	/// The prompt's token ids, as the engine tokenized it.
+	pub prompt_tokens: Vec<TokenId>,
+	/// The generated token ids (end-of-generation token excluded).
+	pub output_tokens: Vec<TokenId>,
+	/// The generated text (the pieces of `output_tokens`, concatenated, as bytes).
+	pub text: Vec<u8>,
+}
+
+/// Why the host could not run a job.
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo)]
+pub enum JobFailure {
+	/// The model file is not in this node's model store.
+	UnknownModel,
+	/// The prompt and `max_tokens` do not fit the context.
+	PromptTooLong,
+	/// The engine's queue is full; ask again later.
+	QueueFull,
+	/// The job was cancelled.
+	Cancelled,
+	/// llama.cpp failed; the message says how.
+	Engine(Vec<u8>),
+}
+
+/// What the host knows about a job.
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo)]
+pub enum JobStatus {
+	/// This node has no inference engine (for example a node started without a model store).
+	Unavailable,
+	/// Waiting for a free engine slot.
+	Queued,
+	/// Being generated.
+	Running,
+	/// Finished.
+	Done(JobOutput),
+	/// Could not be run.
+	Failed(JobFailure),
+}
+
+/// The value each assigned validator commits to and reveals:
+/// `blake2_256(SCALE(job_id, model_sha256, prompt_token_ids, output_token_ids))`.
+///
+/// It covers token ids rather than text so that two nodes agree exactly when their engines
+/// produced the same tokens, whatever the detokenizer does with partial UTF-8.
+pub fn result_hash(
+	job_id: JobId,
+	model_sha256: &Sha256,
+	prompt_tokens: &[TokenId],
+	output_tokens: &[TokenId],
+) -> Hash256 {
+	sp_crypto_hashing::blake2_256(&(job_id, model_sha256, prompt_tokens, output_tokens).encode())
+}
+
+/// The commitment a validator submits before revealing: `blake2_256(result_hash ‖ salt ‖
+/// SCALE(validator))`.
+///
+/// The salt stops a node from guessing a peer's result hash out of its commitment; the
+/// validator's account stops it from copying a peer's commitment: the copy would commit to the
+/// peer's account, not its own, and its reveal could not match it.
+pub fn commitment<AccountId: Encode>(
+	result_hash: &Hash256,
+	salt: &Hash256,
+	validator: &AccountId,
+) -> Hash256 {
+	let mut bytes = Vec::with_capacity(64 + validator.encoded_size());
+	bytes.extend_from_slice(result_hash);
+	bytes.extend_from_slice(salt);
+	validator.encode_to(&mut bytes);
+	sp_crypto_hashing::blake2_256(&bytes)
+}
+
+/// The node side of off-chain inference, reached from the runtime through [`inference_host`].
+///
+/// Implementations must not block: [`InferenceHost::poll_job`] enqueues a job the first time it
+/// sees it and reports progress afterwards; the work happens on the engine's own threads.
+#[cfg(feature = "std")]
+pub trait InferenceHost: Send + Sync {
+	/// Starts `request` if the host has not seen its job yet, and reports its status.
+	fn poll_job(&self, request: JobRequest) -> JobStatus;
+	/// Forgets a job's result (the off-chain worker has stored it).
+	fn release_job(&self, job_id: JobId);
+}
+
+#[cfg(feature = "std")]
+sp_externalities::decl_extension! {
+	/// The node's inference engine, registered for off-chain workers.
+	pub struct InferenceExt(std::sync::Arc<dyn InferenceHost>);
+}
+
+#[cfg(feature = "std")]
+impl InferenceExt {
+	/// Wraps a host implementation.
+	pub fn new(host: std::sync::Arc<dyn InferenceHost>) -> Self {
+		Self(host)
+	}
+}
+
+#[cfg(feature = "std")]
+use sp_externalities::ExternalitiesExt;
+use sp_runtime_interface::{
+	pass_by::{AllocateAndReturnByCodec, PassFatPointerAndDecode},
+	runtime_interface,
+};
+
+/// Host functions for off-chain inference. Only off-chain workers may call them: block import
+/// and authoring have no [`InferenceExt`], and then every call answers
+/// [`JobStatus::Unavailable`] or does nothing.
+#[runtime_interface]
+pub trait InferenceHostApi {
+	/// See [`InferenceHost::poll_job`].
+	fn poll_job(
+		&mut self,
+		request: PassFatPointerAndDecode<JobRequest>,
+	) -> AllocateAndReturnByCodec<JobStatus> {
+		match self.extension::<InferenceExt>() {
+			Some(ext) => ext.0.poll_job(request),
+			None => JobStatus::Unavailable,
+		}
+	}
+
+	/// See [`InferenceHost::release_job`].
+	fn release_job(&mut self, job_id: JobId) {
+		if let Some(ext) = self.extension::<InferenceExt>() {
+			ext.0.release_job(job_id)
+		}
+	}
+}
+
+/// The host functions of [`inference_host_api`], for the node's executor.
+#[cfg(feature = "std")]
+pub use inference_host_api::HostFunctions;
+
+/// Short name used in docs: the runtime interface module.
+pub use inference_host_api as inference_host;
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn result_hash_covers_every_field() {
+		let base = result_hash(1, &[7; 32], &[1, 2, 3], &[4, 5]);
+		assert_eq!(base, result_hash(1, &[7; 32], &[1, 2, 3], &[4, 5]));
+		assert_ne!(base, result_hash(2, &[7; 32], &[1, 2, 3], &[4, 5]));
+		assert_ne!(base, result_hash(1, &[8; 32], &[1, 2, 3], &[4, 5]));
+		assert_ne!(base, result_hash(1, &[7; 32], &[1, 2], &[3, 4, 5]));
+		assert_ne!(base, result_hash(1, &[7; 32], &[1, 2, 3], &[4, 6]));
+	}
+
+	#[test]
+	fn result_hash_is_blake2_of_scale_tuple() {
+		// Spelled out independently of the helper, as a client would compute it.
+		let mut bytes = 9u64.to_le_bytes().to_vec();
+		bytes.extend_from_slice(&[1u8; 32]);
+		bytes.push(2 << 2); // compact length 2
+		bytes.extend_from_slice(&10u32.to_le_bytes());
+		bytes.extend_from_slice(&11u32.to_le_bytes());
+		bytes.push(1 << 2);
+		bytes.extend_from_slice(&12u32.to_le_bytes());
+		assert_eq!(
+			result_hash(9, &[1; 32], &[10, 11], &[12]),
+			sp_crypto_hashing::blake2_256(&bytes)
+		);
+	}
+
+	#[test]
+	fn commitment_binds_salt_and_validator() {
+		let h = [3u8; 32];
+		let c = commitment(&h, &[1; 32], &[9u8; 32]);
+		assert_ne!(c, commitment(&h, &[2; 32], &[9u8; 32]));
+		assert_ne!(c, commitment(&h, &[1; 32], &[8u8; 32]));
+		assert_ne!(c, commitment(&[4; 32], &[1; 32], &[9u8; 32]));
+	}
+}

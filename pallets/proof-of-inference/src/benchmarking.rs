@@ -1,0 +1,325 @@
+//! Benchmarks of the proof-of-inference pallet (`frame_benchmarking` v2).
+
+use super::*;
+use crate::pallet::{BalanceOf, Call, Config, Jobs, Pallet, Params, PruneQueueRange};
+use alloc::{vec, vec::Vec};
+use frame_benchmarking::v2::*;
+use frame_support::{
+	pallet_prelude::TransactionSource,
+	traits::{fungible::Mutate, Authorize, EnsureOrigin, Get},
+	weights::Weight,
+};
+use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
+use pallet_model_registry::{ModelId, ModelInspect};
+use pallet_node_registry::{Accelerator, Capabilities};
+use sp_runtime::{traits::Saturating, RuntimeAppPublic};
+
+/// Upper bound of the replication component (the runtime's `MaxReplication`); values above the
+/// configured bound are clamped.
+const BENCH_MAX_R: u32 = 5;
+/// Upper bound of the node-count component of `submit_job` (clamped to the registry's
+/// `MaxNodes`).
+const BENCH_MAX_NODES: u32 = 256;
+
+fn capabilities() -> Capabilities {
+	Capabilities {
+		cpu_cores: 16,
+		ram_mib: 131_072,
+		gpu_memory_mib: 0,
+		accelerators: vec![Accelerator::Cpu].try_into().unwrap_or_default(),
+		model_formats: vec![pallet_model_registry::ModelFormat::Gguf]
+			.try_into()
+			.unwrap_or_default(),
+	}
+}
+
+fn model<T: Config>() -> ModelId {
+	pallet_model_registry::Pallet::<T>::benchmark_model(7_000)
+}
+
+/// An account with plenty of both currencies (the same one in the runtime).
+fn funded<T: Config>(name: &'static str, i: u32) -> T::AccountId {
+	let who: T::AccountId = account(name, i, 0);
+	let bond = <T as pallet_node_registry::Config>::MinBond::get();
+	// `mint_into` adds, so the two currencies may be the same pallet (as in the runtime).
+	let _ = <T as pallet_node_registry::Config>::Currency::mint_into(
+		&who,
+		bond.saturating_mul(1_000u32.into()),
+	);
+	let p = Params::<T>::get();
+	let fee: BalanceOf<T> = p
+		.price_per_token
+		.saturating_mul(T::MaxTokens::get().into())
+		.saturating_add(p.base_fee);
+	let ed =
+		<<T as Config>::Currency as frame_support::traits::fungible::Inspect<_>>::minimum_balance();
+	let _ = <T as Config>::Currency::mint_into(
+		&who,
+		fee.saturating_mul(1_000u32.into())
+			.saturating_add(ed.saturating_mul(1_000u32.into())),
+	);
+	who
+}
+
+/// Registers node `i` serving the benchmark model; returns its account and key.
+fn node<T: Config>(i: u32) -> Result<(T::AccountId, InferenceKey), BenchmarkError> {
+	let who = funded::<T>("node", i);
+	let key = InferenceKey::generate_pair(None);
+	pallet_node_registry::Pallet::<T>::register(
+		RawOrigin::Signed(who.clone()).into(),
+		capabilities(),
+		vec![model::<T>()],
+		vec![b"/ip4/127.0.0.1/tcp/30333".to_vec()],
+		key.clone(),
+		<T as pallet_node_registry::Config>::MinBond::get(),
+	)
+	.map_err(|_| BenchmarkError::Stop("register failed"))?;
+	Ok((who, key))
+}
+
+/// The largest `max_tokens` the model's context allows.
+fn max_tokens<T: Config>() -> u32 {
+	let n_ctx = pallet_model_registry::Models::<T>::get(model::<T>())
+		.map(|e| e.info.profile.n_ctx)
+		.unwrap_or_default();
+	T::MaxTokens::get().min(n_ctx.saturating_sub(T::MaxPromptBytes::get().saturating_add(1)))
+}
+
+/// Registers `n` nodes and submits a job with replication `r` and a maximal prompt.
+fn job<T: Config>(n: u32, r: u32) -> Result<(JobId, Vec<InferenceKey>), BenchmarkError> {
+	let mut keys = Vec::new();
+	for i in 0..n {
+		keys.push(node::<T>(i)?.1);
+	}
+	let client = funded::<T>("client", 0);
+	let id = crate::pallet::NextJobId::<T>::get();
+	Pallet::<T>::submit_job(
+		RawOrigin::Signed(client).into(),
+		model::<T>(),
+		vec![b'a'; T::MaxPromptBytes::get() as usize],
+		max_tokens::<T>(),
+		r as u8,
+	)
+	.map_err(|_| BenchmarkError::Stop("submit_job failed"))?;
+	Ok((id, keys))
+}
+
+fn key_of<T: Config>(who: &T::AccountId) -> Result<InferenceKey, BenchmarkError> {
+	pallet_node_registry::Nodes::<T>::get(who)
+		.map(|r| r.inference_key)
+		.ok_or(BenchmarkError::Stop("no node"))
+}
+
+fn commit_call<T: Config>(id: JobId, who: &T::AccountId) -> Result<Call<T>, BenchmarkError> {
+	let commit = CommitPayload {
+		job_id: id,
+		node: who.clone(),
+		commitment: inference_primitives::commitment(&[1; 32], &[2; 32], who),
+	};
+	let signature = key_of::<T>(who)?
+		.sign(&commit_payload(&commit))
+		.ok_or(BenchmarkError::Stop("no keystore"))?;
+	Ok(Call::commit { commit, signature })
+}
+
+fn reveal_call<T: Config>(id: JobId, who: &T::AccountId) -> Result<Call<T>, BenchmarkError> {
+	let reveal = RevealPayload {
+		job_id: id,
+		node: who.clone(),
+		result_hash: [1; 32],
+		salt: [2; 32],
+	};
+	let signature = key_of::<T>(who)?
+		.sign(&reveal_payload(&reveal))
+		.ok_or(BenchmarkError::Stop("no keystore"))?;
+	Ok(Call::reveal { reveal, signature })
+}
+
+fn assignees<T: Config>(id: JobId) -> Vec<T::AccountId> {
+	Jobs::<T>::get(id)
+		.map(|j| j.assignees.into_iter().map(|a| a.node).collect())
+		.unwrap_or_default()
+}
+
+/// A job whose `r` assignees all committed.
+fn committed_job<T: Config>(r: u32) -> Result<JobId, BenchmarkError> {
+	let (id, _) = job::<T>(r, r)?;
+	for who in assignees::<T>(id) {
+		let Call::commit { commit, signature } = commit_call::<T>(id, &who)? else {
+			return Err(BenchmarkError::Stop("not a commit"));
+		};
+		Pallet::<T>::commit(RawOrigin::Authorized.into(), commit, signature)
+			.map_err(|_| BenchmarkError::Stop("commit failed"))?;
+	}
+	Ok(id)
+}
+
+fn replication<T: Config>() -> u32 {
+	T::MaxReplication::get().clamp(2, BENCH_MAX_R)
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	/// Submission with `n` eligible nodes to sample from.
+	#[benchmark]
+	fn submit_job(n: Linear<1, BENCH_MAX_NODES>) -> Result<(), BenchmarkError> {
+		let n = n
+			.min(<T as pallet_node_registry::Config>::MaxNodes::get())
+			.max(1);
+		for i in 0..n {
+			node::<T>(i)?;
+		}
+		let r = T::MaxReplication::get().min(n);
+		let client = funded::<T>("client", 0);
+		let prompt = vec![b'a'; T::MaxPromptBytes::get() as usize];
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(client),
+			model::<T>(),
+			prompt,
+			max_tokens::<T>(),
+			r as u8,
+		);
+		assert!(Jobs::<T>::contains_key(0));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn commit() -> Result<(), BenchmarkError> {
+		let r = replication::<T>();
+		let (id, _) = job::<T>(r, r)?;
+		let who = assignees::<T>(id)
+			.into_iter()
+			.next()
+			.ok_or(BenchmarkError::Stop("no assignee"))?;
+		let Call::commit {
+			commit: payload,
+			signature,
+		} = commit_call::<T>(id, &who)?
+		else {
+			return Err(BenchmarkError::Stop("not a commit"));
+		};
+		#[extrinsic_call]
+		_(RawOrigin::Authorized, payload, signature);
+		assert!(
+			Jobs::<T>::get(id).is_some_and(|j| j.assignees.iter().any(|a| a.commitment.is_some()))
+		);
+		Ok(())
+	}
+
+	#[benchmark]
+	fn authorize_commit() -> Result<(), BenchmarkError> {
+		let r = replication::<T>();
+		let (id, _) = job::<T>(r, r)?;
+		let who = assignees::<T>(id)
+			.into_iter()
+			.next()
+			.ok_or(BenchmarkError::Stop("no assignee"))?;
+		let call = commit_call::<T>(id, &who)?;
+		#[block]
+		{
+			call.authorize(TransactionSource::External)
+				.ok_or(BenchmarkError::Stop("not authorizable"))?
+				.map_err(|_| BenchmarkError::Stop("rejected"))?;
+		}
+		Ok(())
+	}
+
+	/// A reveal that is not the last (the last one adds `settle`).
+	#[benchmark]
+	fn reveal() -> Result<(), BenchmarkError> {
+		let id = committed_job::<T>(replication::<T>())?;
+		let who = assignees::<T>(id)
+			.into_iter()
+			.next()
+			.ok_or(BenchmarkError::Stop("no assignee"))?;
+		let Call::reveal {
+			reveal: payload,
+			signature,
+		} = reveal_call::<T>(id, &who)?
+		else {
+			return Err(BenchmarkError::Stop("not a reveal"));
+		};
+		#[extrinsic_call]
+		_(RawOrigin::Authorized, payload, signature);
+		assert!(
+			Jobs::<T>::get(id).is_some_and(|j| j.assignees.iter().any(|a| a.revealed.is_some()))
+		);
+		Ok(())
+	}
+
+	#[benchmark]
+	fn authorize_reveal() -> Result<(), BenchmarkError> {
+		let id = committed_job::<T>(replication::<T>())?;
+		let who = assignees::<T>(id)
+			.into_iter()
+			.next()
+			.ok_or(BenchmarkError::Stop("no assignee"))?;
+		let call = reveal_call::<T>(id, &who)?;
+		#[block]
+		{
+			call.authorize(TransactionSource::External)
+				.ok_or(BenchmarkError::Stop("not authorizable"))?
+				.map_err(|_| BenchmarkError::Stop("rejected"))?;
+		}
+		Ok(())
+	}
+
+	/// Settlement of a job with `r` assignees: a majority paid, the rest revealed another hash
+	/// and is slashed (the most expensive outcome).
+	#[benchmark]
+	fn settle(r: Linear<1, BENCH_MAX_R>) -> Result<(), BenchmarkError> {
+		let r = r.min(T::MaxReplication::get()).max(1);
+		let id = committed_job::<T>(r)?;
+		let mut job = Jobs::<T>::get(id).ok_or(BenchmarkError::Stop("no job"))?;
+		let majority = (r / 2 + 1) as usize;
+		for (i, a) in job.assignees.iter_mut().enumerate() {
+			a.revealed = Some(if i < majority { [1; 32] } else { [9; 32] });
+		}
+		#[block]
+		{
+			Pallet::<T>::settle(id, job);
+		}
+		assert!(Jobs::<T>::get(id).is_some_and(|j| j.settled_at.is_some()));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn set_parameters() -> Result<(), BenchmarkError> {
+		let origin =
+			T::ParametersOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let parameters = Parameters {
+			base_fee: 1u32.into(),
+			price_per_token: 1u32.into(),
+			commit_period: 20u32.into(),
+			reveal_period: 10u32.into(),
+			slash_fraction: sp_runtime::Perbill::from_percent(5),
+		};
+		#[extrinsic_call]
+		_(origin as T::RuntimeOrigin, parameters.clone());
+		assert_eq!(Params::<T>::get(), parameters);
+		Ok(())
+	}
+
+	/// Pruning of one settled job whose retention ended.
+	#[benchmark]
+	fn prune_job() -> Result<(), BenchmarkError> {
+		let r = replication::<T>();
+		let (id, _) = job::<T>(r, r)?;
+		let job = Jobs::<T>::get(id).ok_or(BenchmarkError::Stop("no job"))?;
+		Pallet::<T>::settle(id, job);
+		let now: BlockNumberFor<T> =
+			frame_system::Pallet::<T>::block_number().saturating_add(T::RetentionPeriod::get());
+		#[block]
+		{
+			Pallet::<T>::prune(now, Weight::MAX);
+		}
+		assert!(!Jobs::<T>::contains_key(id));
+		assert_eq!(PruneQueueRange::<T>::get(), (1, 1));
+		Ok(())
+	}
+
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
+}
