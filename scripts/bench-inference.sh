@@ -5,7 +5,9 @@
 #   2. `inference_generate` on a dev node started with the same --inference-threads, timed by
 #      the client (request sent → answer parsed), as a user sees it;
 # and prints tokens/s of each and the overhead ratio (in-process / JSON-RPC).
-# Greedy decoding makes both produce exactly the same tokens, so the token counts match.
+# Greedy decoding makes both produce exactly the same tokens, so the token counts match. Each
+# side does one unmeasured warm-up run. On a shared 2-core VM run-to-run noise is about ±10 %,
+# larger than the RPC overhead itself; use more runs to narrow it.
 #
 # Usage: scripts/bench-inference.sh [RUNS] [MAX_TOKENS] [THREADS]   (defaults 5 128 2)
 # Needs the node built (scripts/build.sh) and the model installed (scripts/install-models.sh).
@@ -55,6 +57,7 @@ while True:  # wait for RPC and for the model to be loaded (preloading runs at s
         sys.exit("node did not come up with the model loaded")
     time.sleep(0.5)
 params = {"model": model, "prompt": prompt, "maxTokens": max_tokens}
+call("inference_generate", [params])  # unmeasured warm-up, as in-process
 tokens, ms = 0, 0.0
 for run in range(runs):
     t0 = time.perf_counter()
