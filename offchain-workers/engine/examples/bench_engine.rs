@@ -48,7 +48,9 @@ fn run() -> Result<(), String> {
 		sampling: Sampling::Greedy,
 	};
 	// One unmeasured run first, as the JSON-RPC side does: page cache, allocator, thread pool.
-	engine.generate_blocking(request.clone()).map_err(|e| e.to_string())?;
+	engine
+		.generate_blocking(request.clone())
+		.map_err(|e| e.to_string())?;
 	let (mut tokens, mut ms) = (0usize, 0f64);
 	for run in 0..runs {
 		let t0 = Instant::now();
