@@ -5,8 +5,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Debian packages: protoc (network protocol code generation), clang/libclang (bindgen for
-# llama.cpp), cmake (llama.cpp's build), pkg-config and OpenSSL headers, Node.js for the tests.
-DEBIAN_PACKAGES=(protobuf-compiler clang libclang-dev cmake pkg-config libssl-dev make git curl)
+# llama.cpp), cmake and g++ (llama.cpp's C++ build), pkg-config and OpenSSL headers, Node.js for the tests.
+DEBIAN_PACKAGES=(protobuf-compiler clang libclang-dev cmake g++ pkg-config libssl-dev make git curl)
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
