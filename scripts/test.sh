@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, the Rust tests (the pallets' unit tests, the node's
 # command-line and chain-spec tests, the inference engine's tests on a generated tiny model and
-# the determinism test on the real SmolLM2 model), the pallets' benchmark tests, and the end-to-end tests that
-# drive a real node with Polkadot.js.
+# the determinism test on the real SmolLM2 model), the pallets' benchmark tests, the end-to-end
+# tests that drive a real dev node with Polkadot.js, and the zombienet suites that run the
+# 3-validator network (smoke, inference, governance, byzantine, faults).
 # Prints the time of every phase. Builds into the shared target dir, so a warm run is quick.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -20,5 +21,6 @@ phase benchmark-tests env SKIP_WASM_BUILD=1 cargo test --release --locked \
 	-p pallet-governance -p pallet-model-registry -p pallet-node-registry -p pallet-reputation \
 	-p pallet-proof-of-inference --features runtime-benchmarks
 phase e2e-polkadot-js env COGNITIVE_NODE="$NODE_BIN" npm --prefix zombienet test
+phase e2e-zombienet env COGNITIVE_NODE="$NODE_BIN" bash zombienet/run-suites.sh
 
 echo "all tests passed in $((SECONDS - total_start)) s"

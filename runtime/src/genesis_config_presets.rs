@@ -9,12 +9,13 @@
 //! presets for a network that holds value.
 
 use crate::{
-	AccountId, BalancesConfig, ModelRegistryConfig, ProofOfInferenceConfig, RuntimeGenesisConfig,
-	UNIT,
+	AccountId, Balance, BalancesConfig, ModelRegistryConfig, NodeRegistryConfig,
+	ProofOfInferenceConfig, RuntimeGenesisConfig, UNIT,
 };
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
 use pallet_model_registry::{DeterminismProfile, ModelFormat, ModelInfo, Sampler};
+use pallet_node_registry::{Accelerator, Capabilities, GenesisNode, InferenceKey};
 use serde_json::Value;
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_consensus_grandpa::AuthorityId as GrandpaId;
@@ -86,8 +87,37 @@ fn endowed_accounts() -> Vec<AccountId> {
 		.collect()
 }
 
-/// A genesis patch with the given authorities and endowed accounts.
-fn genesis(authorities: Vec<(AuraId, GrandpaId)>, endowed: Vec<AccountId>) -> Value {
+/// Bond of each inference node registered at genesis: the registry's minimum, 1 000 COG.
+pub const GENESIS_NODE_BOND: Balance = crate::configs::NodeBond::get();
+
+/// An inference node of a development validator, registered at genesis: operator account and
+/// `infr` key are the well-known sr25519 and ed25519 keys of `name`, serving model 0.
+fn genesis_node(
+	account: Sr25519Keyring,
+	key: Ed25519Keyring,
+) -> GenesisNode<AccountId, Balance, InferenceKey> {
+	GenesisNode {
+		account: account.to_account_id(),
+		capabilities: Capabilities {
+			cpu_cores: 1,
+			ram_mib: 2048,
+			gpu_memory_mib: 0,
+			accelerators: vec![Accelerator::Cpu].try_into().unwrap_or_default(),
+			model_formats: vec![ModelFormat::Gguf].try_into().unwrap_or_default(),
+		},
+		served_models: vec![0],
+		endpoints: vec![alloc::string::String::from("/ip4/127.0.0.1/tcp/30333")],
+		inference_key: key.public().into(),
+		bond: GENESIS_NODE_BOND,
+	}
+}
+
+/// A genesis patch with the given authorities, endowed accounts and inference nodes.
+fn genesis(
+	authorities: Vec<(AuraId, GrandpaId)>,
+	endowed: Vec<AccountId>,
+	nodes: Vec<GenesisNode<AccountId, Balance, InferenceKey>>,
+) -> Value {
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
 			balances: endowed
@@ -110,6 +140,7 @@ fn genesis(authorities: Vec<(AuraId, GrandpaId)>, endowed: Vec<AccountId>) -> Va
 		model_registry: ModelRegistryConfig {
 			models: vec![default_model()]
 		},
+		node_registry: NodeRegistryConfig { nodes },
 		proof_of_inference: ProofOfInferenceConfig {
 			parameters: pallet_proof_of_inference::Parameters {
 				base_fee: UNIT,
@@ -123,23 +154,35 @@ fn genesis(authorities: Vec<(AuraId, GrandpaId)>, endowed: Vec<AccountId>) -> Va
 	})
 }
 
-/// The `development` preset: Alice alone.
+/// The `development` preset: Alice alone, no inference node registered (a test registers one
+/// when it needs it).
 pub fn development_genesis() -> Value {
 	genesis(
 		vec![authority_keys(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
 		endowed_accounts(),
+		vec![],
 	)
 }
 
-/// The `local_testnet` preset: Alice, Bob and Charlie.
+/// The `local_testnet` preset: Alice, Bob and Charlie are the authorities and also inference
+/// nodes registered from genesis, with their ed25519 dev keys as `infr` keys (which `--alice`
+/// etc. and zombienet's `infr_ed` keystore entries put in each node's keystore).
 pub fn local_testnet_genesis() -> Value {
+	let validators = [
+		(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
+		(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
+		(Sr25519Keyring::Charlie, Ed25519Keyring::Charlie),
+	];
 	genesis(
-		vec![
-			authority_keys(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
-			authority_keys(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
-			authority_keys(Sr25519Keyring::Charlie, Ed25519Keyring::Charlie),
-		],
+		validators
+			.iter()
+			.map(|(sr, ed)| authority_keys(*sr, *ed))
+			.collect(),
 		endowed_accounts(),
+		validators
+			.iter()
+			.map(|(sr, ed)| genesis_node(*sr, *ed))
+			.collect(),
 	)
 }
 

@@ -173,6 +173,42 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type TotalVotingUnits<T: Config> = StorageValue<_, u32, ValueQuery>;
 
+	/// Nodes registered from genesis, each as if it had called `register` in block 0 (bond held,
+	/// models counted, inference key indexed). A local test network uses it so its validators
+	/// take jobs from the first block.
+	#[pallet::genesis_config]
+	#[derive(frame_support::DefaultNoBound)]
+	pub struct GenesisConfig<T: Config> {
+		/// The nodes, registered in this order.
+		pub nodes: Vec<GenesisNode<T::AccountId, BalanceOf<T>, InferenceKey>>,
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			for node in &self.nodes {
+				let endpoints = node
+					.endpoints
+					.iter()
+					.map(|e| e.as_bytes().to_vec())
+					.collect();
+				// A bad genesis is a broken chain spec: refusing to build it is the only option.
+				assert!(
+					Pallet::<T>::do_register(
+						node.account.clone(),
+						node.capabilities.clone(),
+						node.served_models.clone(),
+						endpoints,
+						node.inference_key.clone(),
+						node.bond,
+					)
+					.is_ok(),
+					"bad genesis node"
+				);
+			}
+		}
+	}
+
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
@@ -321,48 +357,14 @@ pub mod pallet {
 			bond: BalanceOf<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			ensure!(
-				!Nodes::<T>::contains_key(&who),
-				Error::<T>::AlreadyRegistered
-			);
-			ensure!(bond >= T::MinBond::get(), Error::<T>::BondTooLow);
-			ensure!(
-				Nodes::<T>::count() < T::MaxNodes::get(),
-				Error::<T>::TooManyNodes
-			);
-			ensure!(
-				!NodeByKey::<T>::contains_key(&inference_key),
-				Error::<T>::InferenceKeyInUse
-			);
-			Self::validate_capabilities(&capabilities)?;
-			let served_models = Self::validate_models(served_models)?;
-			let endpoints = Self::validate_endpoints(endpoints)?;
-			T::Currency::hold(&HoldReason::NodeBond.into(), &who, bond)
-				.map_err(|_| Error::<T>::InsufficientBalance)?;
-
-			let now = frame_system::Pallet::<T>::block_number();
-			for model in &served_models {
-				ModelServers::<T>::mutate(model, |n| n.saturating_inc());
-			}
-			NodeByKey::<T>::insert(&inference_key, &who);
-			let record = NodeRecord {
-				bond,
+			Self::do_register(
+				who,
 				capabilities,
 				served_models,
 				endpoints,
-				inference_key: inference_key.clone(),
-				status: NodeStatus::Active,
-				registered_at: now,
-				last_alive: Self::period_of(now),
-			};
-			TotalVotingUnits::<T>::mutate(|t| t.saturating_accrue(Self::units_of(&record)));
-			Nodes::<T>::insert(&who, record);
-			Self::deposit_event(Event::NodeRegistered {
-				node: who,
-				bond,
 				inference_key,
-			});
-			Ok(())
+				bond,
+			)
 		}
 
 		/// Replace the caller's capability declaration.
@@ -623,6 +625,60 @@ pub mod pallet {
 				(record.bond / min).saturated_into::<u32>()
 			};
 			ratio.clamp(1, T::MaxVotingUnits::get().max(1))
+		}
+
+		/// `register` for `who`: checks, holds the bond and records the node. Shared by the call and
+		/// the genesis build.
+		pub(crate) fn do_register(
+			who: T::AccountId,
+			capabilities: Capabilities,
+			served_models: Vec<ModelId>,
+			endpoints: Vec<Vec<u8>>,
+			inference_key: InferenceKey,
+			bond: BalanceOf<T>,
+		) -> DispatchResult {
+			ensure!(
+				!Nodes::<T>::contains_key(&who),
+				Error::<T>::AlreadyRegistered
+			);
+			ensure!(bond >= T::MinBond::get(), Error::<T>::BondTooLow);
+			ensure!(
+				Nodes::<T>::count() < T::MaxNodes::get(),
+				Error::<T>::TooManyNodes
+			);
+			ensure!(
+				!NodeByKey::<T>::contains_key(&inference_key),
+				Error::<T>::InferenceKeyInUse
+			);
+			Self::validate_capabilities(&capabilities)?;
+			let served_models = Self::validate_models(served_models)?;
+			let endpoints = Self::validate_endpoints(endpoints)?;
+			T::Currency::hold(&HoldReason::NodeBond.into(), &who, bond)
+				.map_err(|_| Error::<T>::InsufficientBalance)?;
+
+			let now = frame_system::Pallet::<T>::block_number();
+			for model in &served_models {
+				ModelServers::<T>::mutate(model, |n| n.saturating_inc());
+			}
+			NodeByKey::<T>::insert(&inference_key, &who);
+			let record = NodeRecord {
+				bond,
+				capabilities,
+				served_models,
+				endpoints,
+				inference_key: inference_key.clone(),
+				status: NodeStatus::Active,
+				registered_at: now,
+				last_alive: Self::period_of(now),
+			};
+			TotalVotingUnits::<T>::mutate(|t| t.saturating_accrue(Self::units_of(&record)));
+			Nodes::<T>::insert(&who, record);
+			Self::deposit_event(Event::NodeRegistered {
+				node: who,
+				bond,
+				inference_key,
+			});
+			Ok(())
 		}
 
 		fn validate_capabilities(c: &Capabilities) -> Result<(), Error<T>> {

@@ -130,7 +130,7 @@ impl pallet_node_registry::Config for Test {
 }
 
 /// Accounts 1..=5 hold 100 000 each; model 0 (seed 0) and 1 (seed 1) are whitelisted.
-pub fn new_test_ext() -> sp_io::TestExternalities {
+pub fn genesis_storage() -> sp_runtime::Storage {
 	let mut storage = frame_system::GenesisConfig::<Test>::default()
 		.build_storage()
 		.unwrap();
@@ -149,6 +149,16 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	}
 	.assimilate_storage(&mut storage)
 	.unwrap();
+	storage
+}
+
+/// [`genesis_storage`] at block 1, with a keystore.
+pub fn new_test_ext() -> sp_io::TestExternalities {
+	ext_from(genesis_storage())
+}
+
+/// Test externalities over `storage`, at block 1, with a keystore.
+pub fn ext_from(storage: sp_runtime::Storage) -> sp_io::TestExternalities {
 	let mut ext = sp_io::TestExternalities::new(storage);
 	ext.register_extension(sp_keystore::KeystoreExt::new(
 		sp_keystore::testing::MemoryKeystore::new(),

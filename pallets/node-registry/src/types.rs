@@ -36,6 +36,8 @@ pub type PeriodIndex = u32;
 	Debug,
 	TypeInfo,
 	MaxEncodedLen,
+	serde::Serialize,
+	serde::Deserialize,
 )]
 pub enum Accelerator {
 	/// General-purpose CPU (the deterministic path).
@@ -53,8 +55,19 @@ pub enum Accelerator {
 /// What a node declares it can do. Declarations are self-reported; the network verifies work,
 /// not declarations.
 #[derive(
-	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+	serde::Serialize,
+	serde::Deserialize,
 )]
+#[serde(rename_all = "camelCase")]
 pub struct Capabilities {
 	/// CPU cores available to inference.
 	pub cpu_cores: u16,
@@ -137,4 +150,23 @@ pub fn heartbeat_payload<AccountId: Encode>(
 	heartbeat: &Heartbeat<AccountId>,
 ) -> alloc::vec::Vec<u8> {
 	(HEARTBEAT_CONTEXT, heartbeat).encode()
+}
+
+/// A node registered from genesis (see the pallet's `GenesisConfig`): the arguments of
+/// `register`, with the operator account.
+#[derive(Clone, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenesisNode<AccountId, Balance, Key> {
+	/// Operator account; must hold `bond` in its free balance at genesis.
+	pub account: AccountId,
+	/// Declared hardware.
+	pub capabilities: Capabilities,
+	/// Whitelisted genesis models the node serves.
+	pub served_models: alloc::vec::Vec<ModelId>,
+	/// Published multiaddrs, as text.
+	pub endpoints: alloc::vec::Vec<alloc::string::String>,
+	/// The node's inference key.
+	pub inference_key: Key,
+	/// Bond held from the operator's balance (at least `MinBond`).
+	pub bond: Balance,
 }

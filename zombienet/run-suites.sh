@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Runs the zombienet suites (zombienet/suites/*.zndsl, or the ones named as arguments) one after
+# another, each on a fresh 3-validator network of real `cognitive-node` processes (native
+# provider), and prints a summary. Exits non-zero if any suite fails.
+#
+#   zombienet/run-suites.sh                       # all suites
+#   zombienet/run-suites.sh suites/0001-smoke.zndsl
+#
+# Node binary: $COGNITIVE_NODE, else the release build in the shared target dir. Each suite runs
+# in its own process group under a time limit (SUITE_TIMEOUT, seconds); afterwards the whole
+# group is killed, so no node outlives its suite, even when zombienet itself times out or
+# crashes. Logs of a failed suite are kept under $ZOMBIENET_LOGS (default: a temp dir).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cognitive-internet/target}"
+export COGNITIVE_NODE="${COGNITIVE_NODE:-$CARGO_TARGET_DIR/release/cognitive-node}"
+if [ ! -x "$COGNITIVE_NODE" ]; then
+	echo "node binary not found at $COGNITIVE_NODE; build it with scripts/build.sh" >&2
+	exit 1
+fi
+SUITE_TIMEOUT="${SUITE_TIMEOUT:-900}"
+logs_root="${ZOMBIENET_LOGS:-$(mktemp -d -t cognitive-zombienet-XXXXXX)}"
+mkdir -p "$logs_root"
+
+if [ $# -gt 0 ]; then
+	suites=("$@")
+else
+	suites=(suites/*.zndsl)
+fi
+
+passed=0
+failed=()
+current_pgid=""
+cleanup() {
+	if [ -n "$current_pgid" ]; then
+		kill -KILL -- "-$current_pgid" 2>/dev/null || true
+	fi
+}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT TERM
+
+for suite in "${suites[@]}"; do
+	name="$(basename "$suite" .zndsl)"
+	dir="$logs_root/$name"
+	rm -rf "$dir"
+	start=$SECONDS
+	echo "==> zombienet suite $name"
+	# setsid: zombienet and every node it spawns share one new process group, killed below.
+	setsid timeout --kill-after=10 "$SUITE_TIMEOUT" \
+		npx --no-install zombienet --provider native --logType text --dir "$dir" test "$suite" &
+	current_pgid=$!
+	status=0
+	wait "$current_pgid" || status=$?
+	kill -KILL -- "-$current_pgid" 2>/dev/null || true
+	current_pgid=""
+	if [ "$status" -eq 0 ]; then
+		passed=$((passed + 1))
+		echo "==> $name passed in $((SECONDS - start)) s"
+		rm -rf "$dir"
+	else
+		failed+=("$name")
+		echo "==> $name FAILED (exit $status) after $((SECONDS - start)) s; node logs in $dir"
+	fi
+done
+
+# Every node ran with a path under $logs_root on its command line: none may be left.
+if leftover="$(pgrep -af -- "$logs_root" | grep -v pgrep)"; then
+	echo "processes left behind by the suites:" >&2
+	echo "$leftover" >&2
+	pkill -KILL -f -- "$logs_root" || true
+	failed+=("leftover-processes")
+fi
+
+echo "zombienet suites: ${passed} passed, ${#failed[@]} failed${failed:+ (${failed[*]})}"
+[ "${#failed[@]}" -eq 0 ]

@@ -1,0 +1,299 @@
+// Shared helpers of the zndsl suites' js-scripts.
+//
+// zombienet loads each js-script with `require` and calls `run(nodeName, networkInfo, args)`.
+// Every script wraps its work in `check(...)`: on success it resolves to 1, which the suite
+// line compares (`return is 1`); on any failed assertion or error it logs the reason and
+// rethrows, which fails that line. (Success is 1, not 0, because zombienet skips the comparison
+// when the expected value is 0: `return is 0` could never fail.)
+//
+// The @polkadot/api here is the project's own (zombienet/package.json), not the older copy
+// zombienet bundles for itself.
+
+'use strict';
+
+const assert = require('node:assert/strict');
+const { ApiPromise, WsProvider, Keyring } = require('@polkadot/api');
+const { cryptoWaitReady, blake2AsU8a } = require('@polkadot/util-crypto');
+const { compactFromU8a, compactToU8a, u8aConcat, u8aToHex, hexToU8a, stringToU8a } = require('@polkadot/util');
+
+/** One COG in plancks. */
+const UNIT = 10n ** 12n;
+/** sha256 of the default model, SmolLM2-135M-Instruct Q4_1 (model id 0 at genesis). */
+const SMOLLM2 = '0xb179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53';
+/** The validators of the `local` chain and the dev seeds of their keys. */
+const VALIDATORS = ['alice', 'bob', 'charlie'];
+
+function seedOf(name) {
+  return `//${name[0].toUpperCase()}${name.slice(1)}`;
+}
+
+/** sr25519 account (the operator account of a node, or a user) of a dev seed. */
+function account(name) {
+  return new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri(seedOf(name));
+}
+
+/** ed25519 `infr` key of a dev seed. */
+function inferenceKey(name) {
+  return new Keyring({ type: 'ed25519', ss58Format: 42 }).addFromUri(seedOf(name));
+}
+
+const apis = [];
+
+/** A Polkadot.js API connected to `wsUri`; `keep` leaves it open after the script returns. */
+async function connect(wsUri, { keep = false } = {}) {
+  await cryptoWaitReady();
+  const api = await ApiPromise.create({
+    provider: new WsProvider(wsUri, 1000), noInitWarn: true, throwOnConnect: false,
+  });
+  if (!keep) apis.push(api);
+  return api;
+}
+
+/** A JSON-RPC call over HTTP to the node behind `wsUri`; resolves to `{ result }` or `{ error }`. */
+async function rpc(wsUri, method, params = [], timeoutMs = 30_000) {
+  const r = await fetch(wsUri.replace(/^ws/, 'http'), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ id: 1, jsonrpc: '2.0', method, params }),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  return r.json();
+}
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `probe()` every `intervalMs` until it returns a truthy value. */
+async function until(what, probe, timeoutMs = 120_000, intervalMs = 2000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+function log(...args) {
+  console.log('   ', ...args);
+}
+
+/** Runs `body`; resolves to 1 on success, logs the reason and rethrows on any error. */
+async function check(name, body) {
+  const t0 = Date.now();
+  try {
+    await body();
+    console.log(`    ✔ ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    return 1;
+  } catch (e) {
+    console.error(`    ✘ ${name}: ${e && e.stack ? e.stack : e}`);
+    throw e;
+  } finally {
+    while (apis.length) await apis.pop().disconnect().catch(() => {});
+  }
+}
+
+/** Signs and sends `tx`; resolves with `{ blockHash, events }` once in a block. */
+function submit(tx, signer) {
+  return new Promise((resolve, reject) => {
+    let unsub;
+    tx.signAndSend(signer, (result) => {
+      if (result.isError) {
+        reject(new Error(`transaction failed in the pool: ${result.status.type}`));
+        if (unsub) unsub();
+      } else if (result.status.isInBlock) {
+        resolve({ blockHash: result.status.asInBlock, events: result.events });
+        if (unsub) unsub();
+      }
+    }).then((u) => { unsub = u; }, reject);
+  });
+}
+
+/** `section.Name` of the `ExtrinsicFailed` among `events`, or null when the call succeeded. */
+function dispatchErrorName(api, events) {
+  const failed = events.find(({ event }) => api.events.system.ExtrinsicFailed.is(event));
+  if (!failed) return null;
+  const { dispatchError } = failed.event.data;
+  if (dispatchError.isModule) {
+    const meta = api.registry.findMetaError(dispatchError.asModule);
+    return `${meta.section}.${meta.name}`;
+  }
+  return dispatchError.type;
+}
+
+/** Submits `tx` and fails unless it is included and dispatched successfully. */
+async function sendOk(api, tx, signer) {
+  const r = await submit(tx, signer);
+  const err = dispatchErrorName(api, r.events);
+  assert.equal(err, null, `${tx.method.section}.${tx.method.method} failed: ${err}`);
+  return r;
+}
+
+/** Submits a job and returns `{ jobId, assignees, fee, blockHash, submittedAt }`. */
+async function submitJob(api, owner, { model = 0, prompt, maxTokens = 24, replication = 3 }) {
+  const submittedAt = Date.now();
+  const { blockHash, events } = await sendOk(api,
+    api.tx.proofOfInference.submitJob(model, prompt, maxTokens, replication), owner);
+  const ev = events.find(({ event }) => api.events.proofOfInference.JobSubmitted.is(event));
+  assert.ok(ev, 'JobSubmitted event');
+  return {
+    jobId: ev.event.data.jobId.toNumber(),
+    assignees: ev.event.data.assignees.map((a) => a.toString()),
+    fee: ev.event.data.fee.toBigInt(),
+    blockHash,
+    submittedAt,
+  };
+}
+
+/** The job's runtime-API view once it is no longer pending. */
+async function settled(api, jobId, timeoutMs = 240_000) {
+  return until(`job ${jobId} to settle`, async () => {
+    const view = (await api.call.proofOfInferenceApi.job(jobId)).unwrapOr(null);
+    return view && !view.status.isPending ? view : null;
+  }, timeoutMs);
+}
+
+/**
+ * Events of `section` from the best chain's blocks `from..=to` (numbers), each with its block
+ * number: `[{ number, event }]`.
+ */
+async function eventsBetween(api, from, to, section = 'proofOfInference') {
+  const out = [];
+  for (let n = from; n <= to; n += 1) {
+    const hash = await api.rpc.chain.getBlockHash(n);
+    const events = await (await api.at(hash)).query.system.events();
+    for (const { event } of events) {
+      if (event.section === section) out.push({ number: n, event });
+    }
+  }
+  return out;
+}
+
+async function blockNumber(api, hash) {
+  return (await api.rpc.chain.getHeader(hash)).number.toNumber();
+}
+
+/** Reputation score of `address` in parts per billion (the default 0.5 when it has no record). */
+async function score(api, address) {
+  const s = await api.call.reputationApi.score(address);
+  return s.isSome ? s.unwrap().toNumber() : 500_000_000;
+}
+
+/** `result_hash = blake2_256(SCALE(job_id u64, model_sha256 [u8;32], prompt ids, output ids))`. */
+function resultHash(api, jobId, modelSha256, promptIds, outputIds) {
+  const encoded = api.createType('(u64, [u8; 32], Vec<u32>, Vec<u32>)',
+    [jobId, modelSha256, promptIds, outputIds]).toU8a();
+  return u8aToHex(blake2AsU8a(encoded, 256));
+}
+
+/** `commitment = blake2_256(result_hash ‖ salt ‖ SCALE(node account))`. */
+function commitment(api, resultHashHex, saltHex, address) {
+  return u8aToHex(blake2AsU8a(u8aConcat(hexToU8a(resultHashHex), hexToU8a(saltHex),
+    api.createType('AccountId32', address).toU8a()), 256));
+}
+
+/**
+ * The bytes before the call in every general (authorised, unsigned) transaction of this runtime:
+ * the v5 "general" version byte 0x45, extension version 0, and the explicit data of the
+ * transaction extensions in the order of `runtime/src/lib.rs` `TxExtension`, with the values the
+ * runtime's `CreateAuthorizedTransaction` uses: AuthorizeCall, CheckNonZeroSender,
+ * CheckSpecVersion, CheckTxVersion and CheckGenesis carry nothing; CheckEra immortal (0x00);
+ * CheckNonce compact 0 (0x00); CheckWeight nothing; ChargeTransactionPayment tip compact 0
+ * (0x00); CheckMetadataHash mode disabled (0x00); WeightReclaim nothing.
+ */
+const GENERAL_PREAMBLE = new Uint8Array([0x45, 0x00, 0x00, 0x00, 0x00, 0x00]);
+
+/** A general transaction carrying `call`, as hex ready for `author_submitExtrinsic`. */
+function generalTransaction(call) {
+  const body = u8aConcat(GENERAL_PREAMBLE, call.toU8a());
+  return u8aToHex(u8aConcat(compactToU8a(body.length), body));
+}
+
+/**
+ * Checks `GENERAL_PREAMBLE` against a general transaction the node itself built: the first
+ * heartbeat an off-chain worker put in a block since block `from`. Reads raw block bodies over
+ * JSON-RPC, so nothing here depends on Polkadot.js decoding v5 extrinsics. Returns the block
+ * number of that heartbeat.
+ */
+async function assertPreambleMatchesNode(api, wsUri, from) {
+  const heartbeatIndex = api.tx.nodeRegistry.heartbeat.callIndex;
+  const at = GENERAL_PREAMBLE.length;
+  return until('a heartbeat sent by an off-chain worker', async () => {
+    const best = (await api.rpc.chain.getHeader()).number.toNumber();
+    for (let n = from; n <= best; n += 1) {
+      const hash = (await api.rpc.chain.getBlockHash(n)).toHex();
+      const { result } = await rpc(wsUri, 'chain_getBlock', [hash]);
+      for (const hex of result.block.extrinsics) {
+        const raw = hexToU8a(hex);
+        const [offset] = compactFromU8a(raw);
+        const body = raw.subarray(offset);
+        if (body[0] === 0x45 && body[at] === heartbeatIndex[0] && body[at + 1] === heartbeatIndex[1]) {
+          assert.equal(u8aToHex(body.subarray(0, at)), u8aToHex(GENERAL_PREAMBLE),
+            'the hand-built general-transaction preamble equals the node\'s own');
+          return n;
+        }
+      }
+    }
+    return null;
+  }, 150_000, 3000);
+}
+
+/**
+ * Submits a general transaction; resolves to `{ hash }` when the pool accepted it or
+ * `{ error }` (the JSON-RPC error, e.g. an invalid transaction) when it refused it.
+ */
+async function submitGeneral(wsUri, call) {
+  const { result, error } = await rpc(wsUri, 'author_submitExtrinsic', [generalTransaction(call)]);
+  return error ? { error } : { hash: result };
+}
+
+/** An inference key's signature over `SCALE((context, payload))`, as the pallet checks it. */
+function signPayload(api, key, context, type, payload) {
+  const ctx = stringToU8a(context);
+  const bytes = u8aConcat(compactToU8a(ctx.length), ctx, api.createType(type, payload).toU8a());
+  return u8aToHex(key.sign(bytes));
+}
+
+/** Best and finalized block numbers of the node behind `api`. */
+async function heights(api) {
+  const best = (await api.rpc.chain.getHeader()).number.toNumber();
+  const fin = (await api.rpc.chain.getHeader(await api.rpc.chain.getFinalizedHead())).number.toNumber();
+  return { best, fin };
+}
+
+/** The chat-formatted prompt SmolLM2 is trained on, for one user message. */
+function chatPrompt(text) {
+  return `<|im_start|>user\n${text}<|im_end|>\n<|im_start|>assistant\n`;
+}
+
+module.exports = {
+  assert,
+  UNIT,
+  SMOLLM2,
+  VALIDATORS,
+  account,
+  inferenceKey,
+  connect,
+  rpc,
+  sleep,
+  until,
+  log,
+  check,
+  submit,
+  sendOk,
+  dispatchErrorName,
+  submitJob,
+  settled,
+  eventsBetween,
+  blockNumber,
+  score,
+  resultHash,
+  commitment,
+  generalTransaction,
+  assertPreambleMatchesNode,
+  submitGeneral,
+  signPayload,
+  heights,
+  chatPrompt,
+};

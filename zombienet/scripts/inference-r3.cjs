@@ -1,0 +1,83 @@
+// Inference suite: a job with R = 3 on the real SmolLM2 model. All three validators run it in
+// their off-chain workers, commit and reveal the same hash, the job settles as Completed, the
+// fee is split among them (and reaches their free balances), their reputations rise, and
+// `inference_jobResult` on each node returns the same text, whose hash matches the chain.
+'use strict';
+
+const c = require('./common.cjs');
+
+const { assert } = c;
+
+async function run(nodeName, networkInfo) {
+  return c.check('a job with R = 3 settles on three agreeing validators', async () => {
+    const uris = Object.fromEntries(c.VALIDATORS.map((n) => [n, networkInfo.nodesByName[n].wsUri]));
+    const api = await c.connect(uris[nodeName]);
+    const validators = c.VALIDATORS.map((n) => c.account(n).address);
+    const ferdie = c.account('ferdie');
+
+    const job = await c.submitJob(api, ferdie, {
+      prompt: c.chatPrompt('Name the largest planet in the solar system.'),
+      maxTokens: 24,
+      replication: 3,
+    });
+    assert.deepEqual([...job.assignees].sort(), [...validators].sort(), 'all three validators assigned');
+    const submittedAt = await c.blockNumber(api, job.blockHash);
+    c.log(`job ${job.jobId} in block #${submittedAt}, fee ${job.fee} plancks, assignees ${c.VALIDATORS.join(', ')}`);
+
+    const view = await c.settled(api, job.jobId);
+    assert.ok(view.status.isCompleted, `job settled as ${view.status.type}`);
+    const chainHash = view.status.asCompleted.resultHash.toHex();
+    for (const a of view.assignees) {
+      assert.equal(a.resultHash.unwrap().toHex(), chainHash, `${a.node} revealed the agreed hash`);
+    }
+
+    // The settlement's events: three reveals of one hash, then JobCompleted with the payouts.
+    const best = (await api.rpc.chain.getHeader()).number.toNumber();
+    const events = (await c.eventsBetween(api, submittedAt, best))
+      .filter(({ event }) => event.data.jobId && event.data.jobId.toNumber() === job.jobId);
+    const revealed = events.filter(({ event }) => event.method === 'Revealed');
+    assert.equal(revealed.length, 3, 'three Revealed events');
+    assert.ok(revealed.every(({ event }) => event.data.resultHash.toHex() === chainHash));
+    const completed = events.find(({ event }) => event.method === 'JobCompleted');
+    assert.ok(completed, 'JobCompleted event');
+    const settledAt = completed.number;
+    const paid = new Map(completed.event.data.paid.map(([who, amount]) => [who.toString(), amount.toBigInt()]));
+    assert.deepEqual([...paid.keys()].sort(), [...validators].sort(), 'each validator paid');
+    const amounts = [...paid.values()];
+    assert.equal(amounts.reduce((a, b) => a + b, 0n), job.fee, 'the whole fee is paid out');
+    for (const amount of amounts) {
+      assert.ok(amount >= job.fee / 3n && amount - job.fee / 3n < 3n, `an equal share (${amount})`);
+    }
+
+    // Balances and reputation from the state just before settlement to just after it.
+    const beforeHash = await api.rpc.chain.getBlockHash(settledAt - 1);
+    const afterHash = await api.rpc.chain.getBlockHash(settledAt);
+    const before = await api.at(beforeHash);
+    const after = await api.at(afterHash);
+    for (const who of validators) {
+      const free0 = (await before.query.system.account(who)).data.free.toBigInt();
+      const free1 = (await after.query.system.account(who)).data.free.toBigInt();
+      assert.equal(free1 - free0, paid.get(who), `${who}'s free balance grew by its share`);
+      const s0 = await c.score(before, who);
+      const s1 = await c.score(after, who);
+      assert.ok(s1 > s0, `${who}'s reputation rose (${s0} → ${s1} ppb)`);
+      c.log(`${who}: +${paid.get(who)} plancks, reputation ${s0} → ${s1} ppb`);
+    }
+
+    // Every node kept the output; all agree and hash to the chain's result.
+    const texts = [];
+    for (const name of c.VALIDATORS) {
+      const { result, error } = await c.rpc(uris[name], 'inference_jobResult', [job.jobId]);
+      assert.equal(error, undefined, `${name}: ${JSON.stringify(error)}`);
+      assert.equal(c.resultHash(api, job.jobId, c.SMOLLM2, result.promptTokenIds, result.outputTokenIds),
+        chainHash, `${name}'s tokens hash to the on-chain result`);
+      assert.equal(result.matchesChain, true, `${name}: matchesChain`);
+      texts.push(result.text);
+    }
+    assert.ok(texts[0].length > 0, 'non-empty output');
+    assert.ok(texts.every((t) => t === texts[0]), 'the same text on every node');
+    c.log(`settled in block #${settledAt} (${settledAt - submittedAt} blocks after submission): ${JSON.stringify(texts[0])}`);
+  });
+}
+
+module.exports = { run };

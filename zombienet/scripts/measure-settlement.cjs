@@ -1,0 +1,82 @@
+// Benchmark (not a test): submission-to-settlement time of proof-of-inference jobs with R = 3
+// on the real SmolLM2 model, on the 3-validator network. Jobs are submitted one after another;
+// for each, the time from handing the signed transaction to the node until Alice imports the
+// block that settles it, and the number of blocks in between. Baseline, measured in the same
+// run: the same prompt and token budget answered directly by `inference_generate` on one node
+// (inference alone, no consensus).
+//
+// Run it with scripts/bench-settlement.sh; SETTLEMENT_JOBS (default 10) sets the number of jobs.
+'use strict';
+
+const c = require('./common.cjs');
+
+const { assert } = c;
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Resolves with the arrival time of the first new best head at which `jobId` is settled. */
+function settlement(api, jobId) {
+  return new Promise((resolve, reject) => {
+    let unsub;
+    let busy = false;
+    const timer = setTimeout(() => { if (unsub) unsub(); reject(new Error(`job ${jobId} did not settle`)); }, 300_000);
+    api.rpc.chain.subscribeNewHeads(async (header) => {
+      const t = Date.now();
+      if (busy) return;
+      busy = true;
+      try {
+        const at = await api.at(header.hash);
+        const view = (await at.call.proofOfInferenceApi.job(jobId)).unwrapOr(null);
+        if (view && !view.status.isPending) {
+          clearTimeout(timer);
+          if (unsub) unsub();
+          resolve({ t, view });
+        }
+      } catch (e) {
+        reject(e);
+      } finally {
+        busy = false;
+      }
+    }).then((u) => { unsub = u; }, reject);
+  });
+}
+
+async function run(nodeName, networkInfo) {
+  return c.check('submission-to-settlement time (R = 3, SmolLM2)', async () => {
+    const jobs = Number(process.env.SETTLEMENT_JOBS || 10);
+    const maxTokens = 24;
+    const wsUri = networkInfo.nodesByName[nodeName].wsUri;
+    const api = await c.connect(wsUri);
+    const ferdie = c.account('ferdie');
+    const seconds = [];
+    const blocks = [];
+    const direct = [];
+    for (let i = 0; i < jobs; i += 1) {
+      const prompt = c.chatPrompt(`Write one sentence about the number ${i + 1}.`);
+      const t0 = Date.now();
+      const job = await c.submitJob(api, ferdie, { prompt, maxTokens, replication: 3 });
+      const { t, view } = await settlement(api, job.jobId);
+      assert.ok(view.status.isCompleted, `job ${job.jobId} settled as ${view.status.type}`);
+      const s = (t - t0) / 1000;
+      const b = view.settledAt.unwrap().toNumber() - view.submittedAt.toNumber();
+      seconds.push(s);
+      blocks.push(b);
+
+      const g0 = Date.now();
+      const { error } = await c.rpc(wsUri, 'inference_generate', [{ model: c.SMOLLM2, prompt, maxTokens }], 120_000);
+      assert.equal(error, undefined, JSON.stringify(error));
+      direct.push((Date.now() - g0) / 1000);
+      c.log(`job ${job.jobId}: settled after ${s.toFixed(1)} s, ${b} blocks; direct inference_generate ${direct.at(-1).toFixed(2)} s`);
+    }
+    console.log(`SETTLEMENT jobs=${jobs} R=3 model=SmolLM2-135M-Instruct-Q4_1 max_tokens=${maxTokens}`);
+    console.log(`SETTLEMENT median submission→settlement: ${median(seconds).toFixed(1)} s `
+      + `(min ${Math.min(...seconds).toFixed(1)}, max ${Math.max(...seconds).toFixed(1)}), median ${median(blocks)} blocks`);
+    console.log(`SETTLEMENT baseline, median direct inference_generate on one node: ${median(direct).toFixed(2)} s`);
+  });
+}
+
+module.exports = { run };
