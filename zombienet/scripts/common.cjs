@@ -13,6 +13,7 @@
 
 const assert = require('node:assert/strict');
 const { ApiPromise, WsProvider, Keyring } = require('@polkadot/api');
+const { submit, dispatchErrorName } = require('../lib/tx.cjs');
 const { cryptoWaitReady, blake2AsU8a } = require('@polkadot/util-crypto');
 const { compactFromU8a, compactToU8a, u8aConcat, u8aToHex, hexToU8a, stringToU8a } = require('@polkadot/util');
 
@@ -92,34 +93,6 @@ async function check(name, body) {
   } finally {
     while (apis.length) await apis.pop().disconnect().catch(() => {});
   }
-}
-
-/** Signs and sends `tx`; resolves with `{ blockHash, events }` once in a block. */
-function submit(tx, signer) {
-  return new Promise((resolve, reject) => {
-    let unsub;
-    tx.signAndSend(signer, (result) => {
-      if (result.isError) {
-        reject(new Error(`transaction failed in the pool: ${result.status.type}`));
-        if (unsub) unsub();
-      } else if (result.status.isInBlock) {
-        resolve({ blockHash: result.status.asInBlock, events: result.events });
-        if (unsub) unsub();
-      }
-    }).then((u) => { unsub = u; }, reject);
-  });
-}
-
-/** `section.Name` of the `ExtrinsicFailed` among `events`, or null when the call succeeded. */
-function dispatchErrorName(api, events) {
-  const failed = events.find(({ event }) => api.events.system.ExtrinsicFailed.is(event));
-  if (!failed) return null;
-  const { dispatchError } = failed.event.data;
-  if (dispatchError.isModule) {
-    const meta = api.registry.findMetaError(dispatchError.asModule);
-    return `${meta.section}.${meta.name}`;
-  }
-  return dispatchError.type;
 }
 
 /** Submits `tx` and fails unless it is included and dispatched successfully. */

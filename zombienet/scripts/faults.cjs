@@ -8,7 +8,8 @@
 //    settled at its reveal deadline on Alice's and Bob's agreeing reveals, without Charlie.
 //    Charlie restarted on the same base path with its keystore, database and model store
 //    intact, catches up, finality resumes, and a new job with R = 3 is served by all three.
-// 3. `before-pause`, then `bob: pause` / `bob: resume` (SIGSTOP, SIGCONT), then `after-resume`:
+// 3. `before-pause`, then `bob: pause` / `bob: resume` (SIGSTOP, SIGCONT, 45 s apart, about five
+//    blocks at two thirds of the slots), then `after-resume`:
 //    Alice kept authoring while Bob was frozen and finality stalled again; Bob catches up to
 //    Alice's chain (same block hashes) and finality moves on. Last, no finalized block seen
 //    during the whole suite was ever reverted: each is still the canonical block of its height
@@ -176,7 +177,7 @@ async function afterResume(networkInfo) {
   const seen = state.events.filter((e) => e.kind === 'finalized' && e.t >= state.pausedAt - 20_000)
     .map((e) => `#${e.number}@${((e.t - state.pausedAt) / 1000).toFixed(1)}s`).join(' ');
   c.log(`finalized heads announced around the pause (time from SIGSTOP): ${seen || 'none'}`);
-  assert.ok(aliceBest >= bound + 3, `Alice authored while Bob was frozen (#${bound} → #${aliceBest})`);
+  assert.ok(aliceBest >= bound + 2, `Alice authored while Bob was frozen (#${bound} → #${aliceBest})`);
   assert.ok(finDuring <= bound, `finality stalled while Bob was frozen (bound #${bound}, finalized #${finDuring})`);
 
   // Bob catches up to Alice's chain, and finality moves on.
