@@ -17,8 +17,6 @@ const { submit, dispatchErrorName } = require('../lib/tx.cjs');
 const { cryptoWaitReady, blake2AsU8a } = require('@polkadot/util-crypto');
 const { compactFromU8a, compactToU8a, u8aConcat, u8aToHex, hexToU8a, stringToU8a } = require('@polkadot/util');
 
-/** One COG in plancks. */
-const UNIT = 10n ** 12n;
 /** sha256 of the default model, SmolLM2-135M-Instruct Q4_1 (model id 0 at genesis). */
 const SMOLLM2 = '0xb179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53';
 /** The validators of the `local` chain and the dev seeds of their keys. */
@@ -242,14 +240,12 @@ function chatPrompt(text) {
 
 module.exports = {
   assert,
-  UNIT,
   SMOLLM2,
   VALIDATORS,
   account,
   inferenceKey,
   connect,
   rpc,
-  sleep,
   until,
   log,
   check,
@@ -263,7 +259,6 @@ module.exports = {
   score,
   resultHash,
   commitment,
-  generalTransaction,
   assertPreambleMatchesNode,
   submitGeneral,
   signPayload,

@@ -7,7 +7,8 @@
 //    author) but finality stalled (GRANDPA with three equal voters needs all three); the job
 //    settled at its reveal deadline on Alice's and Bob's agreeing reveals, without Charlie.
 //    Charlie restarted on the same base path with its keystore, database and model store
-//    intact, catches up, finality resumes, and a new job with R = 3 is served by all three.
+//    intact, catches up, finality resumes, his heartbeat makes him Active again (the outage is
+//    longer than a heartbeat period), and a new job with R = 3 is served by all three.
 // 3. `before-pause`, then `bob: pause` / `bob: resume` (SIGSTOP, SIGCONT, 45 s apart, about five
 //    blocks at two thirds of the slots), then `after-resume`:
 //    Alice kept authoring while Bob was frozen and finality stalled again; Bob catches up to
@@ -145,6 +146,13 @@ async function afterRestart(networkInfo) {
   }, 120_000);
   await c.until('Charlie to catch up', async () => (await c.heights(charlie)).best >= resumed.best, 60_000);
   c.log(`finality resumed: finalized #${resumed.fin}, past #${bound}`);
+
+  // Down for more than a heartbeat period, Charlie may have been marked Offline (then no job is
+  // assigned to him); his off-chain worker's next heartbeat makes him Active again.
+  const status = async () => (await api.query.nodeRegistry.nodes(charlieAcc)).unwrap().status.type;
+  const statusAfterRestart = await status();
+  await c.until('Charlie to be Active again', async () => (await status()) === 'Active', 120_000);
+  c.log(`Charlie's registry status after the restart: ${statusAfterRestart}, now Active`);
 
   // A new job is served by all three again.
   const job = await c.submitJob(api, c.account('ferdie'), {
