@@ -17,7 +17,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 RUNS="${1:-5}"
 MAX_TOKENS="${2:-128}"
 THREADS="${3:-2}"
-MODEL="${BENCH_MODEL:-b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53}"
+MODEL="${BENCH_MODEL:-$(python3 "$REPO_ROOT/scripts/model-facts.py" smollm2 sha256)}"
 STORE="${COGNITIVE_MODEL_STORE:-$HOME/.local/share/cognitive-internet/models}"
 PROMPT="Explain what a blockchain validator does, and why it must be honest."
 

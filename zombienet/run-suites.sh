@@ -11,10 +11,10 @@
 # group is killed, so no node outlives its suite, even when zombienet itself times out or
 # crashes. Logs of a failed suite are kept under $ZOMBIENET_LOGS (default: a temp dir).
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cognitive-internet/target}"
-export COGNITIVE_NODE="${COGNITIVE_NODE:-$CARGO_TARGET_DIR/release/cognitive-node}"
+export COGNITIVE_NODE="${COGNITIVE_NODE:-$NODE_BIN}"
 if [ ! -x "$COGNITIVE_NODE" ]; then
 	echo "node binary not found at $COGNITIVE_NODE; build it with scripts/build.sh" >&2
 	exit 1

@@ -1,6 +1,6 @@
-//! The chain specifications the node knows by name: `dev` and `local`.
+//! The chain specifications the node knows by name: `dev`, `local` and `prototype`.
 //!
-//! Both are built from the runtime's genesis presets (see
+//! All are built from the runtime's genesis presets (see
 //! `cognitive_runtime::genesis_config_presets`); the generated JSON files are kept in
 //! `chain-specs/` and checked against the node's output by a test.
 
@@ -66,17 +66,31 @@ pub fn local_testnet() -> Result<ChainSpec, String> {
 	)
 }
 
+/// The prototype of a network that holds value: the local testnet's three validators with
+/// day-scale governance tracks and slower reputation (the runtime's `prototype` preset). Its keys
+/// are the well-known development keys: an operator builds a spec from it
+/// (`build-spec --chain prototype`) and replaces them before launch.
+pub fn prototype() -> Result<ChainSpec, String> {
+	from_preset(
+		"Cognitive Internet Prototype",
+		"cognitive_prototype",
+		ChainType::Live,
+		cognitive_runtime::genesis_config_presets::PROTOTYPE_RUNTIME_PRESET,
+	)
+}
+
 /// Resolves a `--chain` argument: a known name, or the path of a chain-spec JSON file.
 pub fn load(id: &str) -> Result<Box<dyn sc_service::ChainSpec>, String> {
 	Ok(match id {
 		"dev" => Box::new(development()?),
 		"" | "local" => Box::new(local_testnet()?),
+		"prototype" => Box::new(prototype()?),
 		path => {
 			let path = std::path::PathBuf::from(path);
 			if !path.is_file() {
 				return Err(format!(
-					"unknown chain `{id}`: expected `dev`, `local` or the path of a chain \
-					 specification JSON file"
+					"unknown chain `{id}`: expected `dev`, `local`, `prototype` or the path of \
+					 a chain specification JSON file"
 				));
 			}
 			Box::new(

@@ -13,7 +13,8 @@ pub struct Cli {
 	#[clap(flatten)]
 	pub run: RunCmd,
 
-	/// Inference engine settings (model store, threads, queue, RPC limits).
+	/// Inference engine settings (model store, workers, queues, the inference RPC port and its
+	/// limits).
 	#[clap(flatten)]
 	pub inference: crate::inference::InferenceParams,
 }

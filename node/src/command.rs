@@ -139,6 +139,8 @@ pub fn run() -> sc_cli::Result<()> {
 			runner.run_node_until_exit(|mut config| async move {
 				use sc_network::config::NetworkBackendType;
 				refuse_rpc_port_fallback(&mut config)?;
+				let inference_rpc = crate::inference::RpcSetup::new(&inference_params)
+					.map_err(sc_cli::Error::Input)?;
 				let inference =
 					crate::inference::start(&inference_params).map_err(sc_cli::Error::Input)?;
 				match config.network.network_backend {
@@ -147,10 +149,10 @@ pub fn run() -> sc_cli::Result<()> {
 							Block,
 							<Block as sp_runtime::traits::Block>::Hash,
 						>,
-					>(config, inference),
-					NetworkBackendType::Litep2p => {
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config, inference)
-					},
+					>(config, inference, inference_rpc),
+					NetworkBackendType::Litep2p => service::new_full::<
+						sc_network::Litep2pNetworkBackend,
+					>(config, inference, inference_rpc),
 				}
 				.map_err(sc_cli::Error::Service)
 			})

@@ -13,7 +13,6 @@ mod chain_spec;
 mod cli;
 mod command;
 mod inference;
-mod inference_rpc;
 mod rpc;
 mod service;
 

@@ -162,6 +162,7 @@ pub fn new_full<
 >(
 	config: Configuration,
 	inference: Option<crate::inference::Inference>,
+	inference_rpc: crate::inference::RpcSetup,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -261,19 +262,25 @@ pub fn new_full<
 	let enable_grandpa = !config.disable_grandpa;
 	let prometheus_registry = config.prometheus_registry().cloned();
 
+	// The `inference_*` methods are served twice, with separate counters: on Substrate's RPC
+	// server below, and on the dedicated inference port (per-client limits, see
+	// `inference::rpc::limits`).
+	let inference_deps = crate::rpc::InferenceDeps {
+		engine: inference.clone(),
+		keystore: keystore_container.keystore(),
+		offchain: backend.offchain_storage(),
+		limits: inference_rpc.limits,
+		port: inference_rpc.port(),
+	};
 	let rpc_builder = {
 		let client = client.clone();
 		let pool = transaction_pool.clone();
-		let keystore = keystore_container.keystore();
-		let offchain = backend.offchain_storage();
-		let inference = inference.clone();
+		let inference = inference_deps.clone();
 		Box::new(move |_| {
 			let deps = crate::rpc::FullDeps {
 				client: client.clone(),
 				pool: pool.clone(),
 				inference: inference.clone(),
-				keystore: keystore.clone(),
-				offchain: offchain.clone(),
 			};
 			crate::rpc::create_full(deps).map_err(Into::into)
 		})
@@ -294,6 +301,20 @@ pub fn new_full<
 		telemetry: telemetry.as_mut(),
 		tracing_execute_block: None,
 	})?;
+
+	let max_request_bytes = inference_rpc.max_request_bytes();
+	if let Some(listener) = inference_rpc.listener {
+		let module = crate::rpc::inference_module(client.clone(), inference_deps)
+			.map_err(|e| ServiceError::Other(e.to_string()))?;
+		// A task of the task manager: it stops, and closes its connections, with the node.
+		crate::inference::rpc::port::start(
+			listener,
+			module,
+			task_manager.spawn_handle(),
+			max_request_bytes,
+		)
+		.map_err(ServiceError::Other)?;
+	}
 
 	if role.is_authority() {
 		let proposer_factory = sc_basic_authorship::ProposerFactory::new(

@@ -108,11 +108,27 @@ fn local_raw_spec_is_current() {
 }
 
 #[test]
+fn prototype_plain_spec_is_current() {
+	check("prototype", false);
+}
+
+#[test]
+fn prototype_raw_spec_is_current() {
+	check("prototype", true);
+}
+
+#[test]
 fn specs_have_the_expected_identity_and_authorities() {
 	let dev: Value = serde_json::from_str(&generated("dev", false)).expect("json");
 	let local: Value = serde_json::from_str(&generated("local", false)).expect("json");
+	let prototype: Value = serde_json::from_str(&generated("prototype", false)).expect("json");
 	assert_eq!(dev["id"], "cognitive_dev");
 	assert_eq!(local["id"], "cognitive_local");
+	assert_eq!(prototype["id"], "cognitive_prototype");
+	assert_eq!(prototype["name"], "Cognitive Internet Prototype");
+	assert_eq!(prototype["chainType"], "Live");
+	assert_eq!(prototype["protocolId"], "cognitive");
+	assert_eq!(prototype["properties"], dev["properties"]);
 	assert_eq!(dev["protocolId"], "cognitive");
 	assert_eq!(dev["properties"]["tokenSymbol"], "COG");
 	assert_eq!(dev["properties"]["tokenDecimals"], 12);
@@ -133,5 +149,18 @@ fn specs_have_the_expected_identity_and_authorities() {
 		authorities(&local, "grandpa"),
 		3,
 		"local: Alice, Bob and Charlie vote"
+	);
+	for pallet in ["aura", "grandpa"] {
+		assert_eq!(
+			authorities(&prototype, pallet),
+			3,
+			"prototype: the three validators ({pallet})"
+		);
+	}
+	// A network that holds value: not the local testnet's genesis under another name.
+	assert_ne!(
+		prototype["genesis"]["runtimeGenesis"]["patch"],
+		local["genesis"]["runtimeGenesis"]["patch"],
+		"prototype must differ from local (governance tracks, reputation)"
 	);
 }

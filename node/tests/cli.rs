@@ -86,6 +86,48 @@ fn free_port() -> u16 {
 		.port()
 }
 
+/// Spawns `cmd` with its stderr piped and collects stderr lines until every one of `wanted`
+/// has appeared in some line, the process closes stderr, or `limit` passes. The child is left
+/// running; the caller kills it.
+fn spawn_until_logged(
+	mut cmd: Command,
+	wanted: &[String],
+	limit: Duration,
+	what: &str,
+) -> (std::process::Child, Vec<String>) {
+	use std::io::{BufRead, BufReader};
+
+	let mut child = cmd
+		.stdin(Stdio::null())
+		.stdout(Stdio::null())
+		.stderr(Stdio::piped())
+		.spawn()
+		.unwrap_or_else(|e| panic!("spawn {what}: {e}"));
+	let stderr = child.stderr.take().expect("stderr");
+	let (tx, rx) = std::sync::mpsc::channel();
+	std::thread::spawn(move || {
+		for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+			if tx.send(line).is_err() {
+				break;
+			}
+		}
+	});
+	let mut seen = Vec::new();
+	let deadline = Instant::now() + limit;
+	while Instant::now() < deadline
+		&& !wanted
+			.iter()
+			.all(|w| seen.iter().any(|l: &String| l.contains(w.as_str())))
+	{
+		match rx.recv_timeout(Duration::from_millis(500)) {
+			Ok(line) => seen.push(line),
+			Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+			Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+		}
+	}
+	(child, seen)
+}
+
 #[test]
 fn unknown_chain_name_is_a_clear_error() {
 	let mut cmd = node();
@@ -118,6 +160,23 @@ fn occupied_rpc_port_is_a_clear_error() {
 	loopback_args(&mut cmd, free_port());
 	let output = run_with_limit(cmd, Duration::from_secs(90));
 	assert_clean_failure(&output, &port.to_string());
+	drop(listener);
+	let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn occupied_inference_rpc_port_is_a_clear_error() {
+	let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+	let port = listener.local_addr().expect("addr").port();
+	let dir = temp_dir("busy-inference-port");
+	let mut cmd = node();
+	cmd.args(["--dev", "--base-path"])
+		.arg(&dir)
+		.args(["--rpc-port", &free_port().to_string()])
+		.args(["--inference-rpc-port", &port.to_string()]);
+	loopback_args(&mut cmd, free_port());
+	let output = run_with_limit(cmd, Duration::from_secs(90));
+	assert_clean_failure(&output, "--inference-rpc-port");
 	drop(listener);
 	let _ = std::fs::remove_dir_all(dir);
 }
@@ -174,8 +233,6 @@ fn corrupt_database_is_a_clear_error() {
 /// host.
 #[test]
 fn accepts_the_flags_zombienet_passes() {
-	use std::io::{BufRead, BufReader};
-
 	let dir = temp_dir("zombienet-flags");
 	let mut cmd = Command::new("unshare");
 	cmd.args([
@@ -208,22 +265,7 @@ fn accepts_the_flags_zombienet_passes() {
 	.args([
 		"--bootnodes",
 		"/ip4/127.0.0.1/tcp/30334/p2p/12D3KooWLxtXphx4T12YZnGCX1wypQYnc7hipnNGxsWdwNTpyfHA",
-	])
-	.stdin(Stdio::null())
-	.stdout(Stdio::null())
-	.stderr(Stdio::piped());
-	let mut child = cmd
-		.spawn()
-		.expect("spawn unshare (util-linux) with cognitive-node");
-	let stderr = child.stderr.take().expect("stderr");
-	let (tx, rx) = std::sync::mpsc::channel();
-	std::thread::spawn(move || {
-		for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-			if tx.send(line).is_err() {
-				break;
-			}
-		}
-	});
+	]);
 
 	let wanted = [
 		"Chain specification: Cognitive Internet Local Testnet",
@@ -233,29 +275,134 @@ fn accepts_the_flags_zombienet_passes() {
 		"Local node identity is: 12D3KooWQCkBm1BYtkHpocxCwMgR8yjitEeHGx8spzcDLGt2gkBm",
 		"Running JSON-RPC server: addr=127.0.0.1:39944",
 		"Prometheus exporter started at [::]:39615",
-	];
-	let mut seen = Vec::new();
-	let deadline = Instant::now() + Duration::from_secs(90);
-	while Instant::now() < deadline
-		&& !wanted
-			.iter()
-			.all(|w| seen.iter().any(|l: &String| l.contains(w)))
-	{
-		match rx.recv_timeout(Duration::from_millis(500)) {
-			Ok(line) => seen.push(line),
-			Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
-			Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
-		}
-	}
+	]
+	.map(String::from);
+	let (mut child, seen) = spawn_until_logged(
+		cmd,
+		&wanted,
+		Duration::from_secs(90),
+		"unshare (util-linux) with cognitive-node",
+	);
 	let _ = child.kill();
 	let _ = child.wait();
 	let _ = std::fs::remove_dir_all(dir);
 	let log = seen.join("\n");
 	assert!(!log.contains("panicked"), "the node panicked:\n{log}");
-	for w in wanted {
+	for w in &wanted {
 		assert!(
 			log.contains(w),
 			"missing {w:?} in the node's output:\n{log}"
 		);
 	}
+}
+
+/// A JSON-RPC call over plain HTTP/1.1 to `127.0.0.1:port`; the response body as JSON.
+fn http_rpc(port: u16, method: &str, params: serde_json::Value) -> serde_json::Value {
+	use std::io::{Read, Write};
+
+	let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+		.to_string();
+	let request = format!(
+		"POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
+		 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+		body.len()
+	);
+	let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+	stream
+		.set_read_timeout(Some(Duration::from_secs(30)))
+		.expect("timeout");
+	stream.write_all(request.as_bytes()).expect("send");
+	let mut response = String::new();
+	stream.read_to_string(&mut response).expect("receive");
+	let (_, body) = response
+		.split_once("\r\n\r\n")
+		.unwrap_or_else(|| panic!("not an HTTP response: {response}"));
+	serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+/// The dedicated inference RPC port answers `rpc_methods` and `inference_models`, admits
+/// generation (an unknown model is refused as such, not by the gate) and denies unsafe methods;
+/// Substrate's port with `--rpc-methods safe` refuses generation and points to the inference
+/// port.
+#[test]
+fn inference_port_serves_the_inference_methods() {
+	let dir = temp_dir("inference-port");
+	let rpc_port = free_port();
+	let inference_port = free_port();
+	let mut cmd = node();
+	cmd.args(["--dev", "--base-path"])
+		.arg(&dir)
+		.args(["--rpc-port", &rpc_port.to_string(), "--rpc-methods", "safe"])
+		.args(["--inference-rpc-port", &inference_port.to_string()])
+		.arg("--model-store")
+		.arg(dir.join("models"));
+	loopback_args(&mut cmd, free_port());
+	let wanted = [
+		format!("Running inference JSON-RPC server: addr=127.0.0.1:{inference_port}"),
+		format!("Running JSON-RPC server: addr=127.0.0.1:{rpc_port}"),
+	];
+	let (mut child, seen) =
+		spawn_until_logged(cmd, &wanted, Duration::from_secs(90), "cognitive-node");
+	let log = seen.join("\n");
+	let ready = wanted.iter().all(|w| log.contains(w.as_str()));
+	let calls = ready.then(|| {
+		let generate = serde_json::json!([{"model": "no-such-model", "prompt": "hi"}]);
+		(
+			http_rpc(inference_port, "rpc_methods", serde_json::json!([])),
+			http_rpc(inference_port, "inference_models", serde_json::json!([])),
+			http_rpc(inference_port, "inference_generate", generate.clone()),
+			http_rpc(
+				inference_port,
+				"inference_keyOwnershipProof",
+				serde_json::json!(["5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"]),
+			),
+			http_rpc(rpc_port, "inference_generate", generate),
+		)
+	});
+	let _ = child.kill();
+	let _ = child.wait();
+	let _ = std::fs::remove_dir_all(dir);
+	assert!(!log.contains("panicked"), "the node panicked:\n{log}");
+	let Some((methods, models, generate, key_proof, main_generate)) = calls else {
+		panic!("the node did not start both RPC servers:\n{log}");
+	};
+	let methods = methods["result"]["methods"]
+		.as_array()
+		.unwrap_or_else(|| panic!("rpc_methods: {methods}"));
+	for method in [
+		"rpc_methods",
+		"inference_generate",
+		"inference_subscribeGenerate",
+		"inference_models",
+		"inference_nodeInfo",
+		"inference_jobResult",
+	] {
+		assert!(
+			methods.iter().any(|m| m == method),
+			"{method} missing from {methods:?}"
+		);
+	}
+	assert_eq!(
+		models["result"],
+		serde_json::json!([]),
+		"an empty store has no models: {models}"
+	);
+	assert_eq!(
+		generate["error"]["code"], 4001,
+		"the inference port admits generation: {generate}"
+	);
+	assert_eq!(
+		key_proof["error"]["code"], -32601,
+		"unsafe methods are denied on the inference port: {key_proof}"
+	);
+	assert_eq!(
+		main_generate["error"]["code"], 4012,
+		"a safe-only Substrate port refuses generation: {main_generate}"
+	);
+	assert!(
+		main_generate["error"]["message"]
+			.as_str()
+			.is_some_and(|m| m.contains(&inference_port.to_string())),
+		"the refusal names the inference port: {main_generate}"
+	);
 }

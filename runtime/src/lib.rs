@@ -5,8 +5,7 @@
 //! and which is stored on chain so that governance can upgrade it.
 //!
 //! Consensus is Aura (block production, 6 s slots) with GRANDPA (finality). There is deliberately
-//! no `pallet_sudo`: the root origin is reachable only through on-chain governance, which arrives
-//! with the AI pallets.
+//! no `pallet_sudo`: the root origin is reachable only through on-chain governance.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 // `construct_runtime`/`impl_runtime_apis` expand to large types; the recursion limit is the usual
@@ -33,9 +32,6 @@ use sp_runtime::{
 };
 use sp_version::RuntimeVersion;
 
-pub use frame_system::Call as SystemCall;
-pub use pallet_balances::Call as BalancesCall;
-pub use pallet_timestamp::Call as TimestampCall;
 #[cfg(any(feature = "std", test))]
 pub use sp_runtime::BuildStorage;
 
@@ -43,7 +39,6 @@ pub use sp_runtime::BuildStorage;
 /// syncing across runtime upgrades that change that format.
 pub mod opaque {
 	use super::*;
-	use sp_runtime::traits::Hash as HashT;
 
 	pub use sp_runtime::OpaqueExtrinsic as UncheckedExtrinsic;
 
@@ -51,10 +46,6 @@ pub mod opaque {
 	pub type Header = generic::Header<BlockNumber, BlakeTwo256>;
 	/// Opaque block.
 	pub type Block = generic::Block<Header, UncheckedExtrinsic>;
-	/// Opaque block identifier.
-	pub type BlockId = generic::BlockId<Block>;
-	/// Opaque block hash.
-	pub type Hash = <BlakeTwo256 as HashT>::Output;
 }
 
 impl_opaque_keys! {
@@ -76,10 +67,10 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: Cow::Borrowed("cognitive-internet"),
 	impl_name: Cow::Borrowed("cognitive-internet"),
 	authoring_version: 1,
-	spec_version: 100,
+	spec_version: 101,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
-	transaction_version: 1,
+	transaction_version: 2,
 	system_version: 1,
 };
 
@@ -137,10 +128,6 @@ pub type Address = MultiAddress<AccountId, ()>;
 pub type Header = generic::Header<BlockNumber, BlakeTwo256>;
 /// Block.
 pub type Block = generic::Block<Header, UncheckedExtrinsic>;
-/// Block with justifications.
-pub type SignedBlock = generic::SignedBlock<Block>;
-/// Block identifier.
-pub type BlockId = generic::BlockId<Block>;
 
 /// The transaction extensions: the standard set, so that generic clients (Polkadot.js,
 /// polkadot-api, subxt) can build transactions from metadata alone. `CheckMetadataHash` lets

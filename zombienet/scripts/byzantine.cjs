@@ -8,7 +8,8 @@
 // reputation falls.
 // Job B (R = 4): Dave commits a copy of Alice's commitment, waits for Alice's reveal and replays
 // her result hash and salt as his own reveal. The pool rejects it (the commitment binds Alice's
-// account, so it cannot open for Dave); the honest majority settles the job without him.
+// account, so it cannot open for Dave); the honest majority settles the job without him, and
+// his unopened commitment costs him what a wrong result costs.
 'use strict';
 
 const { randomAsHex } = require('@polkadot/util-crypto');
@@ -18,27 +19,28 @@ const c = require('./common.cjs');
 const { assert } = c;
 
 /** Custom validity code of `authorize_reveal` for a reveal that does not open the commitment. */
-const INVALID_REVEAL_MISMATCH = 5;
+const INVALID_REVEAL_MISMATCH = 14;
 
-/** Sends Dave's heartbeat for the current period (ignored when one already landed). */
+/** Sends Dave's heartbeat for the current period, ready for model 0 (ignored when one landed). */
 async function heartbeat(api, wsUri, dave, key) {
   const best = (await api.rpc.chain.getHeader()).number.toNumber();
   const period = Math.floor((best + 1) / api.consts.nodeRegistry.heartbeatPeriod.toNumber());
-  const hb = { node: dave.address, period };
-  const signature = c.signPayload(api, key, 'cognitive-internet/heartbeat/v1', '(AccountId32, u32)', [hb.node, hb.period]);
+  const hb = { node: dave.address, period, readyModels: [0] };
+  const signature = c.signPayload(api, key, c.CONTEXT.heartbeat, '(AccountId32, u32, Vec<u32>)',
+    [hb.node, hb.period, hb.readyModels]);
   return c.submitGeneral(wsUri, api.tx.nodeRegistry.heartbeat(hb, signature).method);
 }
 
 async function commit(api, wsUri, key, jobId, node, commitmentHex) {
   const payload = { jobId, node, commitment: commitmentHex };
-  const signature = c.signPayload(api, key, 'cognitive-internet/commit/v1', '(u64, AccountId32, [u8; 32])',
+  const signature = c.signPayload(api, key, c.CONTEXT.commit, '(u64, AccountId32, [u8; 32])',
     [jobId, node, commitmentHex]);
   return c.submitGeneral(wsUri, api.tx.proofOfInference.commit(payload, signature).method);
 }
 
 async function reveal(api, wsUri, key, jobId, node, resultHashHex, saltHex) {
   const payload = { jobId, node, resultHash: resultHashHex, salt: saltHex };
-  const signature = c.signPayload(api, key, 'cognitive-internet/reveal/v1', '(u64, AccountId32, [u8; 32], [u8; 32])',
+  const signature = c.signPayload(api, key, c.CONTEXT.reveal, '(u64, AccountId32, [u8; 32], [u8; 32])',
     [jobId, node, resultHashHex, saltHex]);
   return c.submitGeneral(wsUri, api.tx.proofOfInference.reveal(payload, signature).method);
 }
@@ -65,11 +67,15 @@ async function revealInBlocks(api, wsUri, from, jobId, node) {
   return null;
 }
 
-/** `who`'s reputation score just before and just after block `n`. */
-async function scoresAround(api, who, n) {
+/** `who`'s count of wrong results in its reputation record just before and just after block `n`. */
+async function wrongAround(api, who, n) {
+  const wrong = async (at) => {
+    const r = await at.query.reputation.reputations(who);
+    return r.isSome ? r.unwrap().wrong.toNumber() : 0;
+  };
   const before = await api.at(await api.rpc.chain.getBlockHash(n - 1));
   const after = await api.at(await api.rpc.chain.getBlockHash(n));
-  return [await c.score(before, who), await c.score(after, who)];
+  return [await wrong(before), await wrong(after)];
 }
 
 async function run(nodeName, networkInfo) {
@@ -86,14 +92,14 @@ async function run(nodeName, networkInfo) {
     c.log(`general-transaction layout checked against the heartbeat in block #${hbBlock}`);
 
     const minBond = api.consts.nodeRegistry.minBond.toBigInt();
-    await c.sendOk(api, api.tx.nodeRegistry.register(
-      { cpuCores: 1, ramMib: 2048, gpuMemoryMib: 0, accelerators: ['Cpu'], modelFormats: ['Gguf'] },
-      [0], ['/ip4/127.0.0.1/tcp/30399'], daveKey.publicKey, minBond,
-    ), dave);
+    await c.sendOk(api, c.registerTx(api, dave.address, daveKey,
+      { bond: minBond, endpoints: ['/ip4/127.0.0.1/tcp/30399'] }), dave);
+    for (const name of c.VALIDATORS) await c.waitReady(api, c.account(name).address);
     // Keep Dave alive for the rest of the test, as a node's off-chain worker would.
     const beat = setInterval(() => { heartbeat(api, wsUri, dave, daveKey).catch(() => {}); }, 6000);
     try {
       await heartbeat(api, wsUri, dave, daveKey);
+      await c.waitReady(api, dave.address);
       const bond0 = (await api.query.nodeRegistry.nodes(dave.address)).unwrap().bond.toBigInt();
 
       const prompt = c.chatPrompt('What is the boiling point of water at sea level?');
@@ -138,13 +144,14 @@ async function run(nodeName, networkInfo) {
       assert.notEqual(agreed, wrong);
       for (const a of viewA.assignees) {
         const expected = a.node.toString() === dave.address ? wrong : agreed;
-        assert.equal(a.resultHash.unwrap().toHex(), expected);
+        assert.equal(a.revealed.unwrap().toHex(), expected);
       }
       const best = (await api.rpc.chain.getHeader()).number.toNumber();
       const evA = (await c.eventsBetween(api, from, best))
         .filter(({ event }) => event.data.jobId && event.data.jobId.toNumber() === jobA.jobId);
       const slashed = evA.find(({ event }) => event.method === 'NodeSlashed');
       assert.ok(slashed && slashed.event.data.node.toString() === dave.address, 'NodeSlashed for Dave');
+      assert.ok(slashed.event.data.reason.isContradicted, 'slashed for contradicting the majority');
       const amount = slashed.event.data.amount.toBigInt();
       const fraction = (await api.query.proofOfInference.params()).slashFraction.toNumber();
       assert.equal(amount, (bond0 * BigInt(fraction)) / 1_000_000_000n, 'the slash fraction of the bond');
@@ -156,24 +163,28 @@ async function run(nodeName, networkInfo) {
       assert.equal(bond1, bond0 - amount, 'the bond shrank by the slash');
       const held = (await api.query.balances.holds(dave.address)).reduce((s, h) => s + h.amount.toBigInt(), 0n);
       assert.equal(held, bond1, 'the hold matches the bond');
-      const [score0, score1] = await scoresAround(api, dave.address, completedA.number);
-      assert.ok(score1 < score0, `Dave's reputation fell (${score0} → ${score1} ppb)`);
-      c.log(`job A: Dave slashed ${amount} plancks (bond ${bond0} → ${bond1}), reputation ${score0} → ${score1} ppb`);
+      const [wrong0, wrong1] = await wrongAround(api, dave.address, completedA.number);
+      assert.equal(wrong1, wrong0 + 1, `a wrong result on Dave's record (${wrong0} → ${wrong1})`);
+      c.log(`job A: Dave slashed ${amount} plancks (bond ${bond0} → ${bond1}), wrong results ${wrong0} → ${wrong1}`);
 
       // Job B settles on the honest majority; Dave never revealed and is not paid.
       const viewB = await c.settled(api, jobB.jobId);
       assert.ok(viewB.status.isCompleted, `job B settled as ${viewB.status.type}`);
       const daveB = viewB.assignees.find((a) => a.node.toString() === dave.address);
-      assert.ok(daveB.resultHash.isNone, "Dave's copied reveal never landed");
+      assert.ok(daveB.revealed.isNone, "Dave's copied reveal never landed");
       const honestB = viewB.assignees.filter((a) => a.node.toString() !== dave.address);
-      assert.ok(honestB.every((a) => a.resultHash.unwrap().toHex() === viewB.status.asCompleted.resultHash.toHex()));
+      assert.ok(honestB.every((a) => a.revealed.unwrap().toHex() === viewB.status.asCompleted.resultHash.toHex()));
       const bestB = (await api.rpc.chain.getHeader()).number.toNumber();
-      const completedB = (await c.eventsBetween(api, from, bestB)).find(({ event }) => event.method === 'JobCompleted'
-        && event.data.jobId.toNumber() === jobB.jobId);
+      const evB = (await c.eventsBetween(api, from, bestB))
+        .filter(({ event }) => event.data.jobId && event.data.jobId.toNumber() === jobB.jobId);
+      const completedB = evB.find(({ event }) => event.method === 'JobCompleted');
       assert.ok(!completedB.event.data.paid.some(([w]) => w.toString() === dave.address), 'Dave is not paid');
-      const [score2, score3] = await scoresAround(api, dave.address, completedB.number);
-      assert.ok(score3 < score2, `Dave's reputation fell again for the silent job (${score2} → ${score3} ppb)`);
-      c.log(`job B: settled on the honest hash without Dave; reputation ${score2} → ${score3} ppb`);
+      // Committing and never opening the commitment costs what a wrong result costs.
+      const slashedB = evB.find(({ event }) => event.method === 'NodeSlashed' && event.data.node.toString() === dave.address);
+      assert.ok(slashedB && slashedB.event.data.reason.isUnopened, 'Dave slashed for his unopened commitment');
+      const [wrong2, wrong3] = await wrongAround(api, dave.address, completedB.number);
+      assert.equal(wrong3, wrong2 + 1, `another wrong result on Dave's record (${wrong2} → ${wrong3})`);
+      c.log(`job B: settled on the honest hash without Dave; Dave slashed ${slashedB.event.data.amount.toBigInt()} plancks for the unopened commitment`);
     } finally {
       clearInterval(beat);
     }

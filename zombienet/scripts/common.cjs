@@ -14,11 +14,12 @@
 const assert = require('node:assert/strict');
 const { ApiPromise, WsProvider, Keyring } = require('@polkadot/api');
 const { submit, dispatchErrorName } = require('../lib/tx.cjs');
-const { cryptoWaitReady, blake2AsU8a } = require('@polkadot/util-crypto');
-const { compactFromU8a, compactToU8a, u8aConcat, u8aToHex, hexToU8a, stringToU8a } = require('@polkadot/util');
+const chain = require('../lib/chain.cjs');
+const { cryptoWaitReady } = require('@polkadot/util-crypto');
+const { compactFromU8a, compactToU8a, u8aConcat, u8aToHex, hexToU8a } = require('@polkadot/util');
 
-/** sha256 of the default model, SmolLM2-135M-Instruct Q4_1 (model id 0 at genesis). */
-const SMOLLM2 = '0xb179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53';
+const { SMOLLM2, rpc, until, resultHash, commitment } = chain;
+
 /** The validators of the `local` chain and the dev seeds of their keys. */
 const VALIDATORS = ['alice', 'bob', 'charlie'];
 
@@ -46,32 +47,6 @@ async function connect(wsUri, { keep = false } = {}) {
   });
   if (!keep) apis.push(api);
   return api;
-}
-
-/** A JSON-RPC call over HTTP to the node behind `wsUri`; resolves to `{ result }` or `{ error }`. */
-async function rpc(wsUri, method, params = [], timeoutMs = 30_000) {
-  const r = await fetch(wsUri.replace(/^ws/, 'http'), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ id: 1, jsonrpc: '2.0', method, params }),
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  return r.json();
-}
-
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Polls `probe()` every `intervalMs` until it returns a truthy value. */
-async function until(what, probe, timeoutMs = 120_000, intervalMs = 2000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(intervalMs);
-  }
 }
 
 function log(...args) {
@@ -145,23 +120,10 @@ async function blockNumber(api, hash) {
   return (await api.rpc.chain.getHeader(hash)).number.toNumber();
 }
 
-/** Reputation score of `address` in parts per billion (the default 0.5 when it has no record). */
+/** Reputation score of `address` in parts per billion (zero without a record: no prior). */
 async function score(api, address) {
   const s = await api.call.reputationApi.score(address);
-  return s.isSome ? s.unwrap().toNumber() : 500_000_000;
-}
-
-/** `result_hash = blake2_256(SCALE(job_id u64, model_sha256 [u8;32], prompt ids, output ids))`. */
-function resultHash(api, jobId, modelSha256, promptIds, outputIds) {
-  const encoded = api.createType('(u64, [u8; 32], Vec<u32>, Vec<u32>)',
-    [jobId, modelSha256, promptIds, outputIds]).toU8a();
-  return u8aToHex(blake2AsU8a(encoded, 256));
-}
-
-/** `commitment = blake2_256(result_hash ‖ salt ‖ SCALE(node account))`. */
-function commitment(api, resultHashHex, saltHex, address) {
-  return u8aToHex(blake2AsU8a(u8aConcat(hexToU8a(resultHashHex), hexToU8a(saltHex),
-    api.createType('AccountId32', address).toU8a()), 256));
+  return s.isSome ? s.unwrap().toNumber() : 0;
 }
 
 /**
@@ -219,12 +181,8 @@ async function submitGeneral(wsUri, call) {
   return error ? { error } : { hash: result };
 }
 
-/** An inference key's signature over `SCALE((context, payload))`, as the pallet checks it. */
-function signPayload(api, key, context, type, payload) {
-  const ctx = stringToU8a(context);
-  const bytes = u8aConcat(compactToU8a(ctx.length), ctx, api.createType(type, payload).toU8a());
-  return u8aToHex(key.sign(bytes));
-}
+/** An inference key's signature over `SCALE((context, genesis_hash, payload))`. */
+const signPayload = chain.signStatement;
 
 /** Best and finalized block numbers of the node behind `api`. */
 async function heights(api) {
@@ -239,6 +197,7 @@ function chatPrompt(text) {
 }
 
 module.exports = {
+  ...chain,
   assert,
   SMOLLM2,
   VALIDATORS,

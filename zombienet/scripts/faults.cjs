@@ -86,6 +86,7 @@ async function beforeKill(networkInfo) {
   await hasKeys(uri('charlie'), 'charlie');
   await servesSmolLM2(uri('charlie'), 'charlie');
   state.charlieBefore = await c.heights(charlie);
+  for (const name of c.VALIDATORS) await c.waitReady(api, c.account(name).address);
   state.job = await c.submitJob(api, c.account('ferdie'), {
     prompt: c.chatPrompt('Give one word that rhymes with cat.'), maxTokens: 24, replication: 3,
   });
@@ -115,15 +116,25 @@ async function afterRestart(networkInfo) {
   const view = await c.settled(api, state.job.jobId, 180_000);
   assert.ok(view.status.isCompleted, `job settled as ${view.status.type}`);
   const agreed = view.status.asCompleted.resultHash.toHex();
-  const revealed = view.assignees.filter((a) => a.resultHash.isSome);
+  const revealed = view.assignees.filter((a) => a.revealed.isSome);
   assert.deepEqual(revealed.map((a) => a.node.toString()).sort(), [alice, bob].sort(), 'Alice and Bob revealed');
-  assert.ok(revealed.every((a) => a.resultHash.unwrap().toHex() === agreed));
-  assert.ok(view.assignees.find((a) => a.node.toString() === charlieAcc).resultHash.isNone, 'Charlie did not');
+  assert.ok(revealed.every((a) => a.revealed.unwrap().toHex() === agreed));
+  const charlieSlot = view.assignees.find((a) => a.node.toString() === charlieAcc);
+  assert.ok(charlieSlot.revealed.isNone, 'Charlie did not');
   const settledAt = view.settledAt.unwrap().toNumber();
   assert.equal(settledAt, view.revealDeadline.toNumber(), 'settled at the reveal deadline');
   const events = await c.eventsBetween(api, settledAt, settledAt);
   const completed = events.find(({ event }) => event.method === 'JobCompleted');
   assert.deepEqual(completed.event.data.paid.map(([w]) => w.toString()).sort(), [alice, bob].sort(), 'only Alice and Bob paid');
+  // Killed after committing, Charlie never opened his commitment: that costs what a wrong
+  // result costs (a slash). Killed before committing, he only missed the job.
+  const slashed = events.find(({ event }) => event.method === 'NodeSlashed' && event.data.node.toString() === charlieAcc);
+  if (charlieSlot.commitment.isSome) {
+    assert.ok(slashed && slashed.event.data.reason.isUnopened, 'Charlie slashed for an unopened commitment');
+  } else {
+    assert.ok(!slashed, 'Charlie not slashed for missing a job he never committed to');
+  }
+  c.log(`Charlie ${charlieSlot.commitment.isSome ? 'had committed and was slashed' : 'had not committed'}`);
   assert.ok(highest('best', 0, restartedAt) >= settledAt, 'settled before Charlie came back');
   c.log(`job ${state.job.jobId} settled in block #${settledAt} on 2 of 3 agreeing reveals`);
 
@@ -152,6 +163,7 @@ async function afterRestart(networkInfo) {
   const status = async () => (await api.query.nodeRegistry.nodes(charlieAcc)).unwrap().status.type;
   const statusAfterRestart = await status();
   await c.until('Charlie to be Active again', async () => (await status()) === 'Active', 120_000);
+  await c.waitReady(api, charlieAcc);
   c.log(`Charlie's registry status after the restart: ${statusAfterRestart}, now Active`);
 
   // A new job is served by all three again.
@@ -160,7 +172,7 @@ async function afterRestart(networkInfo) {
   });
   const after = await c.settled(api, job.jobId);
   assert.ok(after.status.isCompleted, `job settled as ${after.status.type}`);
-  assert.ok(after.assignees.every((a) => a.resultHash.isSome), 'all three revealed, Charlie included');
+  assert.ok(after.assignees.every((a) => a.revealed.isSome), 'all three revealed, Charlie included');
 }
 
 async function beforePause(networkInfo) {

@@ -1,8 +1,10 @@
-// Governance suite: a referendum on the model-whitelist track proposes Gemma 3 270M as a second
-// model; the three validators (the only voters: governance weighs votes by node reputation and
-// bond) vote Aye; it passes and is enacted. Charlie's node then declares the new model and a
-// job on it is assigned to Charlie alone, run by its off-chain worker on the real Gemma file,
-// and settles; `inference_jobResult` on Charlie hashes to the on-chain result.
+// Governance suite: the three validators first earn their votes with verified work (a job with
+// R = 3: governance weighs a vote by reputation from verified work, and a node without any has
+// no weight). A referendum on the model-whitelist track then proposes Gemma 3 270M as a second
+// model; the validators vote Aye; it passes and is enacted. Charlie's node then declares the new
+// model, its engine reports it ready, and a job on it is assigned to Charlie alone, run by its
+// off-chain worker on the real Gemma file, and settles; `inference_jobResult` on Charlie hashes
+// to the on-chain result.
 'use strict';
 
 const { blake2AsHex } = require('@polkadot/util-crypto');
@@ -35,6 +37,21 @@ async function run(nodeName, networkInfo) {
     assert.ok((await api.query.modelRegistry.modelBySha256(GEMMA.sha256)).isNone, 'Gemma not whitelisted yet');
     assert.equal((await api.query.nodeRegistry.totalVotingUnits()).toNumber(), 3, 'three genesis nodes vote');
 
+    // Before any verified work the validators have no voting weight.
+    const validators = c.VALIDATORS.map((n) => c.account(n).address);
+    for (const who of validators) await c.waitReady(api, who);
+    const work = await c.submitJob(api, ferdie, {
+      prompt: c.chatPrompt('What is a referendum?'), maxTokens: 24, replication: 3,
+    });
+    const workView = await c.settled(api, work.jobId);
+    assert.ok(workView.status.isCompleted, `the work job settled as ${workView.status.type}`);
+    for (const who of validators) {
+      assert.ok(await c.score(api, who) > 0, `${who} earned a reputation from verified work`);
+    }
+    // A node votes only in polls that open `minVotingAge` blocks after it registered (genesis).
+    const minAge = (await api.query.governance.rules()).minVotingAge.toNumber();
+    await c.until(`block ${minAge + 1}`, async () => (await api.rpc.chain.getHeader()).number.toNumber() > minAge, 120_000);
+
     const t0 = Date.now();
     const index = await propose(api, api.tx.modelRegistry.whitelistModel(GEMMA), { Governance: 'ModelWhitelist' }, eve);
     // Eve runs no node, so she has no vote.
@@ -59,6 +76,8 @@ async function run(nodeName, networkInfo) {
     // Charlie's.
     const charlie = c.account('charlie');
     await c.sendOk(api, api.tx.nodeRegistry.setServedModels([0, id]), charlie);
+    // Charlie's off-chain worker reports the new model ready (its file is in the store).
+    await c.waitReady(api, charlie.address, id);
     const job = await c.submitJob(api, ferdie, {
       model: id,
       prompt: '<start_of_turn>user\nWhat colour is the sky on a clear day?<end_of_turn>\n<start_of_turn>model\n',

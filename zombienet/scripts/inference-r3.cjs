@@ -14,12 +14,17 @@ async function run(nodeName, networkInfo) {
     const api = await c.connect(uris[nodeName]);
     const validators = c.VALIDATORS.map((n) => c.account(n).address);
     const ferdie = c.account('ferdie');
+    for (const who of validators) await c.waitReady(api, who);
+    const params = await api.query.proofOfInference.params();
 
+    const prompt = c.chatPrompt('Name the largest planet in the solar system.');
     const job = await c.submitJob(api, ferdie, {
-      prompt: c.chatPrompt('Name the largest planet in the solar system.'),
+      prompt,
       maxTokens: 24,
       replication: 3,
     });
+    // The fee pays every assignee for the prompt and the output: R × (base + price × work).
+    assert.equal(job.fee, c.jobFee(params, Buffer.byteLength(prompt), 24, 3), 'fee = R × (base + price × (prompt bytes + max tokens))');
     assert.deepEqual([...job.assignees].sort(), [...validators].sort(), 'all three validators assigned');
     const submittedAt = await c.blockNumber(api, job.blockHash);
     c.log(`job ${job.jobId} in block #${submittedAt}, fee ${job.fee} plancks, assignees ${c.VALIDATORS.join(', ')}`);
@@ -28,7 +33,7 @@ async function run(nodeName, networkInfo) {
     assert.ok(view.status.isCompleted, `job settled as ${view.status.type}`);
     const chainHash = view.status.asCompleted.resultHash.toHex();
     for (const a of view.assignees) {
-      assert.equal(a.resultHash.unwrap().toHex(), chainHash, `${a.node} revealed the agreed hash`);
+      assert.equal(a.revealed.unwrap().toHex(), chainHash, `${a.node} revealed the agreed hash`);
     }
 
     // The settlement's events: three reveals of one hash, then JobCompleted with the payouts.

@@ -52,6 +52,7 @@ async function run(nodeName, networkInfo) {
     const wsUri = networkInfo.nodesByName[nodeName].wsUri;
     const api = await c.connect(wsUri);
     const ferdie = c.account('ferdie');
+    for (const name of c.VALIDATORS) await c.waitReady(api, c.account(name).address);
     const seconds = [];
     const blocks = [];
     const direct = [];

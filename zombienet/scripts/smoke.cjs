@@ -1,5 +1,7 @@
 // Smoke: on the node this line names, best and finalized heights both grow, the node sees the
-// other two validators as peers, and its engine has loaded the default model from the store.
+// other two validators as peers, its engine has loaded the default model from the store, and
+// its off-chain worker told the chain so (the registry shows it ready for model 0, so it takes
+// jobs).
 'use strict';
 
 const c = require('./common.cjs');
@@ -22,6 +24,8 @@ async function run(nodeName, networkInfo) {
       return (result || []).find((m) => m.sha256 === c.SMOLLM2 && m.loaded);
     }, 60_000);
     c.log(`${nodeName}: ${model.name} loaded`);
+    await c.waitReady(api, c.account(nodeName).address, 0, 60_000);
+    c.log(`${nodeName}: the registry shows its engine ready for model 0`);
   });
 }
 

@@ -1,35 +1,35 @@
 // The AI pallets on a real dev node, driven by Polkadot.js as operators and voters would:
-// the genesis model, node registration with a bond, heartbeats sent by the node's own off-chain
-// worker, missed heartbeats lowering reputation (read through the runtime API), and
-// reputation-weighted referenda — one that whitelists a second model, one that fails its quorum,
-// and an emergency ban that burns part of a bond.
+// the genesis model, node registration with a bond and a proof of key ownership, heartbeats sent
+// by the node's own off-chain worker that report its engine ready, missed heartbeats, verified
+// work earning reputation, and reputation-weighted referenda — one that whitelists a second
+// model, one that fails its quorum, and an emergency ban that burns part of a bond — where fresh
+// capital without verified work has no vote.
 //
-// Cast (dev chain, Alice authors every block; the node's keystore holds the dev keys of //Alice):
-// - Alice: a node bonded with 10 000 COG (10 voting units); alive because she authors blocks.
-// - Dave: a node whose inference key is the ed25519 //Alice key in the node's keystore, so the
-//   off-chain worker heartbeats for it.
-// - Bob, Charlie: nodes whose inference keys no running node holds: they miss heartbeats.
+// Cast (dev chain, Alice authors every block; the node's keystore holds the dev keys of //Alice,
+// and the test inserts the ed25519 //Bob and //Charlie keys as further `infr` keys, so this one
+// node's off-chain worker runs three inference nodes):
+// - Dave (4 000 COG: no more weight than 1 000), Bob, Charlie: nodes whose inference keys are
+//   the keystore's //Alice,
+//   //Bob, //Charlie:
+//   they heartbeat, report their engine ready and run jobs (verified work, R = 3).
+// - Alice: a node bonded with 2 000 COG whose inference key no running node holds: alive
+//   because she authors blocks, never ready, never assigned, no verified work, no vote.
+// - Eve: a node whose inference key no running node holds: she misses heartbeats.
+// - Ferdie: submits jobs.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Keyring } from '@polkadot/api';
 import { blake2AsHex } from '@polkadot/util-crypto';
+import { u8aToHex } from '@polkadot/util';
 import { startNode } from './lib/node.mjs';
 import { dispatchErrorName, submit } from './lib/tx.mjs';
-import models from '../lib/models.cjs';
+import chain from '../lib/chain.cjs';
 
-const { GEMMA } = models;
-
-const UNIT = 10n ** 12n;
+const { GEMMA, SMOLLM2, UNIT } = chain;
 const MIN_BOND = 1_000n * UNIT;
-const HEARTBEAT_PERIOD = 10; // blocks, runtime constant
 
-const DEFAULT_MODEL = {
-  sha256: '0xb179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53',
-  cid: 'bafybeidd4va46is4xmnlwbnl3gluqqdvr34o6alhgit7g5s7ruylrv64b4',
-  size: 98_362_432n,
-};
-
+const DEFAULT_MODEL = chain.modelFacts('smollm2');
 
 // Whole referenda run here, each up to ~20 blocks of 6 s.
 const DEADLINE = { timeout: 240_000 };
@@ -38,13 +38,19 @@ let node;
 let api;
 const sr = new Keyring({ type: 'sr25519', ss58Format: 42 });
 const ed = new Keyring({ type: 'ed25519', ss58Format: 42 });
-let alice; let bob; let charlie; let dave; let eve;
+let alice; let bob; let charlie; let dave; let eve; let ferdie;
 
 before(async () => {
   node = await startNode(['--dev', '--tmp'], { name: 'ai-pallets' });
   api = await node.api();
-  [alice, bob, charlie, dave, eve] = ['//Alice', '//Bob', '//Charlie', '//Dave', '//Eve']
+  [alice, bob, charlie, dave, eve, ferdie] = ['//Alice', '//Bob', '//Charlie', '//Dave', '//Eve', '//Ferdie']
     .map((uri) => sr.addFromUri(uri));
+  // More inference keys in this node's keystore (an operator would use author_rotateKeys).
+  for (const seed of ['//Bob', '//Charlie']) {
+    const { error } = await chain.rpc(node.wsUrl, 'author_insertKey',
+      ['infr', seed, u8aToHex(ed.addFromUri(seed).publicKey)]);
+    assert.equal(error, undefined, JSON.stringify(error));
+  }
 }, { timeout: 180_000 });
 
 after(async () => {
@@ -82,20 +88,9 @@ function waitForEvent(pred, what, timeoutMs = 200_000) {
   });
 }
 
-function capabilities(cores) {
-  return {
-    cpuCores: cores,
-    ramMib: 24 * 1024,
-    gpuMemoryMib: 0,
-    accelerators: ['Cpu'],
-    modelFormats: ['Gguf'],
-  };
-}
-
-function register(who, inferenceKey, bond) {
-  return api.tx.nodeRegistry.register(
-    capabilities(2), [0], ['/ip4/127.0.0.1/tcp/30333'], inferenceKey, bond,
-  );
+/** `nodeRegistry.register` for `who` with the inference key pair `key` (proof made here). */
+function register(who, key, bond, opts = {}) {
+  return chain.registerTx(api, who.address, key, { bond, ...opts });
 }
 
 async function reserved(who) {
@@ -120,93 +115,124 @@ async function propose(call, origin, submitter) {
 
 test('genesis whitelists SmolLM2-135M-Instruct Q4_1 with its sha256, size and CID', DEADLINE, async () => {
   const entry = (await api.query.modelRegistry.models(0)).unwrap();
-  assert.equal(entry.info.sha256.toHex(), DEFAULT_MODEL.sha256);
+  assert.equal(entry.info.sha256.toHex(), SMOLLM2);
+  assert.equal(entry.info.name.toUtf8(), DEFAULT_MODEL.name);
   assert.equal(entry.info.cid.toUtf8(), DEFAULT_MODEL.cid);
-  assert.equal(entry.info.sizeBytes.toBigInt(), DEFAULT_MODEL.size);
+  assert.equal(entry.info.sizeBytes.toNumber(), DEFAULT_MODEL.sizeBytes);
   assert.equal(entry.info.profile.flashAttention.isTrue, false);
   assert.equal(entry.status.toString(), 'Active');
-  assert.equal((await api.query.modelRegistry.modelBySha256(DEFAULT_MODEL.sha256)).unwrap().toNumber(), 0);
+  assert.equal((await api.query.modelRegistry.modelBySha256(SMOLLM2)).unwrap().toNumber(), 0);
 });
 
-test('nodes register with a held bond; bad registrations fail with their own error and change nothing', DEADLINE, async () => {
-  const { events } = await sendOk(
-    register(alice, ed.addFromUri('//Alice//unused-inference-key').publicKey, 10_000n * UNIT), alice,
-  );
+test('nodes register with a held bond and a key proof; bad registrations fail with their own error and change nothing', DEADLINE, async () => {
+  const aliceKey = ed.addFromUri('//Alice//unused-inference-key');
+  const { events } = await sendOk(register(alice, aliceKey, 2n * MIN_BOND), alice);
   const registered = events.find(({ event }) => api.events.nodeRegistry.NodeRegistered.is(event));
   assert.ok(registered, 'NodeRegistered event');
-  assert.equal(registered.event.data.bond.toBigInt(), 10_000n * UNIT);
+  assert.equal(registered.event.data.bond.toBigInt(), 2n * MIN_BOND);
   const holds = await api.query.balances.holds(alice.address);
   assert.deepEqual(holds.map((h) => [JSON.stringify(h.id.toJSON()), h.amount.toBigInt()]),
-    [['{"nodeRegistry":"NodeBond"}', 10_000n * UNIT]]);
+    [['{"nodeRegistry":"NodeBond"}', 2n * MIN_BOND]]);
   const record = (await api.query.nodeRegistry.nodes(alice.address)).unwrap();
   assert.equal(record.capabilities.cpuCores.toNumber(), 2);
+  assert.equal(record.capabilities.class.engineVersion.toUtf8(), DEFAULT_MODEL.profile.engineVersion);
   assert.deepEqual(record.servedModels.map((m) => m.toNumber()), [0]);
   assert.equal(record.status.toString(), 'Active');
 
-  // Dave's node signs with the keystore's ed25519 //Alice key: the node will heartbeat for it.
-  await sendOk(register(dave, ed.addFromUri('//Alice').publicKey, 2n * MIN_BOND), dave);
-  await sendOk(register(bob, ed.addFromUri('//Bob').publicKey, MIN_BOND), bob);
-  await sendOk(register(charlie, ed.addFromUri('//Charlie').publicKey, MIN_BOND), charlie);
-  assert.equal((await api.query.nodeRegistry.totalVotingUnits()).toNumber(), 10 + 2 + 1 + 1);
+  // Dave's, Bob's and Charlie's nodes sign with keys this node's keystore holds.
+  await sendOk(register(dave, ed.addFromUri('//Alice'), 4n * MIN_BOND), dave);
+  await sendOk(register(bob, ed.addFromUri('//Bob'), MIN_BOND), bob);
+  await sendOk(register(charlie, ed.addFromUri('//Charlie'), MIN_BOND), charlie);
+  await sendOk(register(eve, ed.addFromUri('//Eve'), MIN_BOND), eve);
+  // One unit per node whatever the bond: voting weight comes only from verified work.
+  assert.equal((await api.query.nodeRegistry.totalVotingUnits()).toNumber(), 5);
 
   const aliceReserved = await reserved(alice);
-  const eveReserved = await reserved(eve);
+  const ferdieReserved = await reserved(ferdie);
+  const ferdieKey = ed.addFromUri('//Ferdie');
+  const caps = chain.capabilities(2);
+  const proof = chain.keyOwnershipProof(api, ferdieKey, ferdie.address);
   const cases = [
-    [register(alice, ed.addFromUri('//Alice//other').publicKey, MIN_BOND), alice, 'nodeRegistry.AlreadyRegistered'],
-    [register(eve, ed.addFromUri('//Eve').publicKey, MIN_BOND - 1n), eve, 'nodeRegistry.BondTooLow'],
-    [register(eve, ed.addFromUri('//Bob').publicKey, MIN_BOND), eve, 'nodeRegistry.InferenceKeyInUse'],
-    [api.tx.nodeRegistry.register(capabilities(2), [7], [], ed.addFromUri('//Eve').publicKey, MIN_BOND), eve, 'nodeRegistry.UnknownModel'],
-    [api.tx.nodeRegistry.register(capabilities(2), [0], [`/dns/${'a'.repeat(200)}`], ed.addFromUri('//Eve').publicKey, MIN_BOND), eve, 'nodeRegistry.EndpointTooLong'],
-    [api.tx.nodeRegistry.register(capabilities(2), [0], ['/ip4/1', '/ip4/2', '/ip4/3', '/ip4/4', '/ip4/5'], ed.addFromUri('//Eve').publicKey, MIN_BOND), eve, 'nodeRegistry.TooManyEndpoints'],
-    [register(eve, ed.addFromUri('//Eve').publicKey, 2_000_000n * UNIT), eve, 'nodeRegistry.InsufficientBalance'],
+    [register(alice, ed.addFromUri('//Alice//other'), MIN_BOND), alice, 'nodeRegistry.AlreadyRegistered'],
+    [register(ferdie, ferdieKey, MIN_BOND - 1n), ferdie, 'nodeRegistry.BondTooLow'],
+    // Bob's key with a proof Ferdie cannot make: Bob's proof names Bob's account.
+    [api.tx.nodeRegistry.register(caps, [0], [], ed.addFromUri('//Bob').publicKey,
+      chain.keyOwnershipProof(api, ed.addFromUri('//Bob'), bob.address), MIN_BOND), ferdie, 'nodeRegistry.InvalidKeyProof'],
+    [api.tx.nodeRegistry.register(caps, [7], [], ferdieKey.publicKey, proof, MIN_BOND), ferdie, 'nodeRegistry.UnknownModel'],
+    [api.tx.nodeRegistry.register(caps, [0], [`/dns/${'a'.repeat(200)}`], ferdieKey.publicKey, proof, MIN_BOND), ferdie, 'nodeRegistry.EndpointTooLong'],
+    [api.tx.nodeRegistry.register(caps, [0], ['/ip4/1', '/ip4/2', '/ip4/3', '/ip4/4', '/ip4/5'], ferdieKey.publicKey, proof, MIN_BOND), ferdie, 'nodeRegistry.TooManyEndpoints'],
+    [register(ferdie, ferdieKey, 2_000_000n * UNIT), ferdie, 'nodeRegistry.InsufficientBalance'],
   ];
   for (const [tx, signer, expected] of cases) {
     const { error } = await send(tx, signer);
     assert.equal(error, expected);
   }
   assert.equal(await reserved(alice), aliceReserved);
-  assert.equal(await reserved(eve), eveReserved);
-  assert.ok((await api.query.nodeRegistry.nodes(eve.address)).isNone);
+  assert.equal(await reserved(ferdie), ferdieReserved);
+  assert.ok((await api.query.nodeRegistry.nodes(ferdie.address)).isNone);
 });
 
-test('the off-chain worker heartbeats for its key; silent nodes go offline and lose reputation', DEADLINE, async () => {
-  const period = (await api.query.system.number()).toNumber() / HEARTBEAT_PERIOD;
-  const heartbeat = await waitForEvent(
-    (e) => api.events.nodeRegistry.HeartbeatReceived.is(e) && e.data.node.eq(dave.address),
-    "Dave's heartbeat",
-  );
-  assert.ok(heartbeat.data.period.toNumber() >= Math.floor(period));
-
+test('the off-chain worker reports its engine ready; silent nodes go offline; nobody runs Alice\'s jobs', DEADLINE, async () => {
+  // Each key in the keystore heartbeats with the models its engine is ready for.
+  for (const who of [dave, bob, charlie]) await chain.waitReady(api, who.address);
   const offline = await waitForEvent(
-    (e) => api.events.nodeRegistry.NodeOffline.is(e) && e.data.node.eq(bob.address),
-    'Bob going offline',
+    (e) => api.events.nodeRegistry.NodeOffline.is(e) && e.data.node.eq(eve.address),
+    'Eve going offline',
   );
   assert.ok(offline);
-  assert.equal((await api.query.nodeRegistry.nodes(bob.address)).unwrap().status.toString(), 'Offline');
-  assert.equal((await api.query.nodeRegistry.nodes(dave.address)).unwrap().status.toString(), 'Active');
-  assert.equal((await api.query.nodeRegistry.nodes(alice.address)).unwrap().status.toString(), 'Active');
-
-  // One missed period = one failure unit: (0 + 1) / (0 + 1 + 2) = 1/3.
-  const bobScore = (await api.call.reputationApi.score(bob.address)).unwrap().toNumber();
-  assert.ok(bobScore <= 333_333_334, `Bob's score ${bobScore}`);
-  assert.ok((await api.call.reputationApi.score(alice.address)).isNone, 'no evidence about Alice yet');
-  const top = await api.call.reputationApi.topNodes(10);
-  assert.ok(top.length >= 1 && top.every(([, s], i) => i === 0 || s.toNumber() <= top[i - 1][1].toNumber()));
+  assert.equal((await api.query.nodeRegistry.nodes(eve.address)).unwrap().status.toString(), 'Offline');
+  for (const who of [dave, bob, charlie, alice]) {
+    assert.equal((await api.query.nodeRegistry.nodes(who.address)).unwrap().status.toString(), 'Active');
+  }
+  // Alice authors blocks (alive) but no engine reported ready for her key: she takes no jobs.
+  assert.equal((await api.query.nodeRegistry.nodes(alice.address)).unwrap().readyModels.length, 0);
+  // A missed period is on Eve's record; without verified work her score is zero.
+  const eveRecord = (await api.query.reputation.reputations(eve.address)).unwrap();
+  assert.ok(eveRecord.offline.toNumber() >= 1);
+  assert.equal((await api.call.reputationApi.score(eve.address)).unwrap().toNumber(), 0);
+  assert.ok((await api.call.reputationApi.score(alice.address)).isNone, 'no evidence about Alice');
 });
 
-test('referenda: whitelist a second model, fail a quorum, ban through the emergency track', DEADLINE, async () => {
+test('verified work (R = 3) earns reputation; a job with fewer assignees earns none', DEADLINE, async () => {
+  const prompt = '<|im_start|>user\nWhat does a validator do?<|im_end|>\n<|im_start|>assistant\n';
+  for (let i = 0; i < 2; i += 1) {
+    const { events } = await sendOk(api.tx.proofOfInference.submitJob(0, prompt, 100, 3), ferdie);
+    const submitted = events.find(({ event }) => api.events.proofOfInference.JobSubmitted.is(event));
+    const assignees = submitted.event.data.assignees.map((a) => a.toString()).sort();
+    assert.deepEqual(assignees, [dave, bob, charlie].map((k) => k.address).sort(), 'the three ready nodes');
+    const jobId = submitted.event.data.jobId.toNumber();
+    await chain.until(`job ${jobId} to settle`, async () => {
+      const view = (await api.call.proofOfInferenceApi.job(jobId)).unwrap();
+      return view.status.isCompleted;
+    }, 200_000, 3000);
+  }
+  for (const who of [dave, bob, charlie]) {
+    const s = (await api.call.reputationApi.score(who.address)).unwrap().toNumber();
+    assert.ok(s > 900_000_000, `score of ${who.address} after 200 verified units: ${s}`);
+  }
+  const top = await api.call.reputationApi.topNodes(10);
+  assert.ok(top.length >= 3 && top.every(([, s], i) => i === 0 || s.toNumber() <= top[i - 1][1].toNumber()));
+});
+
+test('referenda: fresh capital has no vote; whitelist a second model, fail a root quorum, ban through the emergency track', { timeout: 420_000 }, async () => {
+  // Polls opened now are old enough for the nodes registered at the start (one minute).
+  const minAge = (await api.query.governance.rules()).minVotingAge.toNumber();
+  const registeredAt = (await api.query.nodeRegistry.nodes(dave.address)).unwrap().registeredAt.toNumber();
+  await chain.until('the voting age', async () => (await api.rpc.chain.getHeader()).number.toNumber() > registeredAt + minAge, 120_000);
+
   const whitelist = api.tx.modelRegistry.whitelistModel(GEMMA);
-  const other = api.tx.modelRegistry.whitelistModel({ ...GEMMA, name: 'no quorum', sha256: `0x${'11'.repeat(32)}` });
-  const ban = api.tx.nodeRegistry.ban(bob.address);
-  const bobBond = (await api.query.nodeRegistry.nodes(bob.address)).unwrap().bond.toBigInt();
-  const bobFree = (await api.query.system.account(bob.address)).data.free.toBigInt();
+  const other = api.tx.system.remarkWithEvent('no quorum');
+  const ban = api.tx.nodeRegistry.ban(eve.address);
+  const eveBond = (await api.query.nodeRegistry.nodes(eve.address)).unwrap().bond.toBigInt();
+  const eveFree = (await api.query.system.account(eve.address)).data.free.toBigInt();
 
-  const rWhitelist = await propose(whitelist, { Governance: 'ModelWhitelist' }, eve);
-  const rQuorum = await propose(other, { Governance: 'ModelWhitelist' }, eve);
-  const rBan = await propose(ban, { Governance: 'Emergency' }, eve);
+  const rWhitelist = await propose(whitelist, { Governance: 'ModelWhitelist' }, ferdie);
+  const rQuorum = await propose(other, { system: 'Root' }, ferdie);
+  const rBan = await propose(ban, { Governance: 'Emergency' }, ferdie);
 
-  // Eve runs no node: her vote does not count.
-  assert.equal((await send(api.tx.governance.vote(rWhitelist, 'Aye'), eve)).error, 'governance.NotAVoter');
+  // Ferdie runs no node: his vote does not count. Alice bonded capital but did no verified work.
+  assert.equal((await send(api.tx.governance.vote(rWhitelist, 'Aye'), ferdie)).error, 'governance.NotAVoter');
+  assert.equal((await send(api.tx.governance.vote(rWhitelist, 'Aye'), alice)).error, 'governance.NoVotingWeight');
 
   const waits = {
     whitelisted: waitForEvent((e) => api.events.modelRegistry.ModelWhitelisted.is(e), 'ModelWhitelisted'),
@@ -218,22 +244,27 @@ test('referenda: whitelist a second model, fail a quorum, ban through the emerge
     ),
   };
 
-  // Alice (10 units) and Dave (2 units) carry the whitelist and the ban; Charlie alone backs the
-  // other proposal: at most 0.5 × 1 of 14 units, below the track's 20% support floor.
+  // Dave, Bob and Charlie carry the whitelist and the ban; Charlie alone backs the root
+  // proposal: a third of the electorate's weight, below the root track's fixed 50% support.
   const weights = {};
-  for (const [voter, poll] of [[alice, rWhitelist], [dave, rWhitelist], [alice, rBan], [charlie, rQuorum]]) {
+  for (const [voter, poll] of [[dave, rWhitelist], [bob, rWhitelist], [charlie, rWhitelist],
+    [dave, rBan], [bob, rBan], [charlie, rQuorum]]) {
     const { events, blockHash } = await sendOk(api.tx.governance.vote(poll, 'Aye'), voter);
     const voted = events.find(({ event }) => api.events.governance.Voted.is(event));
-    const units = { [alice.address]: 10n, [dave.address]: 2n, [charlie.address]: 1n }[voter.address];
-    // The score as of the vote's block (offline reports may lower it in later blocks).
+    const units = 1n;
+    // The score as of the vote's block.
     const at = await api.at(blockHash);
-    const score = (await at.call.reputationApi.score(voter.address)).unwrapOr(api.createType('Perbill', 500_000_000));
+    const score = (await at.call.reputationApi.score(voter.address)).unwrap();
     // weight = score (parts per billion) × voting units.
     assert.equal(voted.event.data.weight.toBigInt(), score.toBigInt() * units);
     weights[poll] = (weights[poll] || 0n) + voted.event.data.weight.toBigInt();
-    // The referendum's tally, as of the vote's block, holds exactly the weights voted so far.
+    // The referendum's tally, as of the vote's block, holds exactly the weights voted so far;
+    // its electorate is the weight of the nodes that may vote (Alice and Eve have none).
     const info = (await at.query.referenda.referendumInfoFor(poll)).unwrap();
-    if (info.isOngoing) assert.equal(info.asOngoing.tally.ayes.toBigInt(), weights[poll]);
+    if (info.isOngoing) {
+      assert.equal(info.asOngoing.tally.ayes.toBigInt(), weights[poll]);
+      assert.ok(info.asOngoing.tally.electorate.toBigInt() <= 3n * 1_000_000_000n);
+    }
   }
 
   const whitelisted = await waits.whitelisted;
@@ -249,12 +280,12 @@ test('referenda: whitelist a second model, fail a quorum, ban through the emerge
   const banned = await waits.banned;
   const slashed = banned.data.slashed.toBigInt();
   const released = banned.data.released.toBigInt();
-  assert.equal(slashed, bobBond / 10n);
-  assert.equal(slashed + released, bobBond);
-  assert.ok((await api.query.nodeRegistry.nodes(bob.address)).isNone);
-  assert.equal((await api.query.balances.holds(bob.address)).length, 0);
-  assert.equal((await api.query.system.account(bob.address)).data.free.toBigInt(), bobFree + released);
+  assert.equal(slashed, eveBond / 10n);
+  assert.equal(slashed + released, eveBond);
+  assert.ok((await api.query.nodeRegistry.nodes(eve.address)).isNone);
+  assert.equal((await api.query.balances.holds(eve.address)).length, 0);
+  assert.equal((await api.query.system.account(eve.address)).data.free.toBigInt(), eveFree + released);
 
   await waits.rejected;
-  assert.ok((await api.query.modelRegistry.modelBySha256(`0x${'11'.repeat(32)}`)).isNone);
+  assert.ok(!(await api.query.referenda.referendumInfoFor(rQuorum)).unwrap().isApproved);
 });

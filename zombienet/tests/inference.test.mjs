@@ -1,40 +1,40 @@
 // Proof of inference on a real dev node with the real SmolLM2-135M-Instruct model (installed in
-// the model store by scripts/install-models.sh): Polkadot.js submits a job with R = 1, the
+// the model store by scripts/install-models.sh): Alice registers the inference key her node
+// proves it holds (`inference_keyOwnershipProof`), Polkadot.js submits a job with R = 1, the
 // node's off-chain worker runs it through llama.cpp, commits and reveals, the job settles, and
-// `inference_jobResult` returns text whose recomputed hash equals the chain's. Direct JSON-RPC
-// inference answers a chat with a proof checked here with Node's own ed25519 (not the node's
-// code), its errors have distinct codes, and Aura keeps every slot during a long generation.
+// `inference_jobResult` returns text whose recomputed hash equals the chain's (and, for a block
+// at which the job was pending, only to the job's owner on a signed request). Direct JSON-RPC
+// inference answers with a version 2 proof checked here by an independent verifier
+// (lib/proof.cjs); the dedicated inference port limits clients per address; a chain job still
+// commits in time while public generation is saturated; and Aura keeps every slot during a long
+// generation.
 //
 // Cast: Alice is the only validator (`--dev`); her node's keystore holds the ed25519 //Alice
-// key, which she registers as her inference key, serving model 0 (SmolLM2). Bob submits jobs.
+// key, which she registers as her inference key, serving model 0 (SmolLM2). Bob submits jobs;
+// Charlie is a stranger to them.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPublicKey, verify as edVerify } from 'node:crypto';
 import { Keyring } from '@polkadot/api';
-import { blake2AsU8a } from '@polkadot/util-crypto';
-import { compactToU8a, u8aToHex, hexToU8a, u8aConcat, stringToU8a } from '@polkadot/util';
+import { u8aToHex } from '@polkadot/util';
+import chain from '../lib/chain.cjs';
+import proofs from '../lib/proof.cjs';
 import { startNode } from './lib/node.mjs';
 import { dispatchErrorName, submit } from './lib/tx.mjs';
 
-const UNIT = 10n ** 12n;
-const SMOLLM2 = '0xb179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53';
+const { SMOLLM2, modelFacts } = chain;
 const DEADLINE = { timeout: 240_000 };
+const JOB_RESULT_CONTEXT = 'cognitive-internet/job-result/v1';
 
 let node;
 let api;
-let alice; let bob;
+let alice; let bob; let charlie;
 const aliceInference = new Keyring({ type: 'ed25519' }).addFromUri('//Alice');
 
-/** A JSON-RPC call over HTTP; resolves to { result } or { error: { code, message } }. */
-async function rpc(method, params = []) {
-  const r = await fetch(`http://127.0.0.1:${node.rpcPort}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ id: 1, jsonrpc: '2.0', method, params }),
-  });
-  return r.json();
-}
+/** A JSON-RPC call to the node's Substrate RPC port (loopback: the operator's own port). */
+const rpc = (method, params = [], timeoutMs = 60_000) => chain.rpc(`http://127.0.0.1:${node.rpcPort}`, method, params, timeoutMs);
+/** A JSON-RPC call to the dedicated inference port (public, limited per client address). */
+const publicRpc = (method, params = [], timeoutMs = 60_000) => chain.rpc(`http://127.0.0.1:${node.inferencePort}`, method, params, timeoutMs);
 
 async function sendOk(tx, signer) {
   const r = await submit(tx, signer);
@@ -47,109 +47,140 @@ before(async () => {
   node = await startNode(['--dev', '--tmp'], { name: 'inference' });
   api = await node.api();
   const sr = new Keyring({ type: 'sr25519', ss58Format: 42 });
-  [alice, bob] = ['//Alice', '//Bob'].map((uri) => sr.addFromUri(uri));
+  [alice, bob, charlie] = ['//Alice', '//Bob', '//Charlie'].map((uri) => sr.addFromUri(uri));
+
+  // The operator's registration flow: the node proves it holds its inference key for Alice's
+  // account on this chain, and reports the determinism class it was built for.
+  const { result: ownership, error } = await rpc('inference_keyOwnershipProof', [alice.address]);
+  assert.equal(error, undefined, JSON.stringify(error));
+  assert.equal(ownership.publicKey, u8aToHex(aliceInference.publicKey));
+  assert.equal(ownership.genesisHash, chain.genesisHash(api));
+  // ed25519 signatures are deterministic: the node signed exactly the documented bytes.
+  assert.equal(ownership.signature, chain.keyOwnershipProof(api, aliceInference, alice.address));
+  const info = (await rpc('inference_nodeInfo')).result;
+  assert.deepEqual(info.engineClass, chain.engineClass(), 'the node runs the genesis model\'s class');
   await sendOk(api.tx.nodeRegistry.register(
-    { cpuCores: 2, ramMib: 4096, gpuMemoryMib: 0, accelerators: ['Cpu'], modelFormats: ['Gguf'] },
-    [0], ['/ip4/127.0.0.1/tcp/30333'], aliceInference.publicKey, 1_000n * UNIT,
+    { ...chain.capabilities(info.cpuCores), class: info.engineClass },
+    [0], ['/ip4/127.0.0.1/tcp/30333'], ownership.publicKey, ownership.signature, 1_000n * chain.UNIT,
   ), alice);
-}, { timeout: 180_000 });
+  // Jobs go only to nodes whose heartbeat says the engine has the model ready.
+  await chain.waitReady(api, alice.address, 0);
+}, { timeout: 240_000 });
 
 after(async () => {
   if (node) await node.stop();
 });
 
-/** Waits until `check()` returns a truthy value (polled every block time / 2). */
-async function until(what, check, timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 3000));
-  }
+/** Waits until the job has settled and returns its view. */
+async function settled(jobId) {
+  return chain.until(`job ${jobId} to settle`, async () => {
+    const view = (await api.call.proofOfInferenceApi.job(jobId)).unwrap();
+    return view.status.isPending ? null : view;
+  }, 180_000);
 }
 
-/** `result_hash = blake2_256(SCALE(job_id u64, model_sha256 [u8;32], prompt ids, output ids))`. */
-function resultHash(jobId, modelSha256, promptIds, outputIds) {
-  const encoded = api.createType('(u64, [u8; 32], Vec<u32>, Vec<u32>)',
-    [jobId, modelSha256, promptIds, outputIds]).toU8a();
-  return u8aToHex(blake2AsU8a(encoded, 256));
+/** Submits a job as Bob and returns { jobId, blockHash (of the block that included it) }. */
+async function submitJob(prompt, maxTokens) {
+  const r = await sendOk(api.tx.proofOfInference.submitJob(0, prompt, maxTokens, 1), bob);
+  const submitted = r.events.find(({ event }) => api.events.proofOfInference.JobSubmitted.is(event));
+  assert.ok(submitted, 'JobSubmitted event');
+  assert.deepEqual(submitted.event.data.assignees.map((a) => a.toString()), [alice.address]);
+  return { jobId: submitted.event.data.jobId.toNumber(), blockHash: r.blockHash.toHex() };
+}
+
+/** `signer`'s authorization to read job `jobId` from Alice's node while it is pending. */
+function jobResultAuth(signer, jobId, wrap = false) {
+  const payload = api.createType('(Bytes, [u8; 32], u64, [u8; 32])',
+    [JOB_RESULT_CONTEXT, chain.genesisHash(api), jobId, aliceInference.publicKey]).toU8a();
+  const signed = wrap
+    ? new Uint8Array([...Buffer.from('<Bytes>'), ...payload, ...Buffer.from('</Bytes>')])
+    : payload;
+  return { signature: { sr25519: u8aToHex(signer.sign(signed)) } };
 }
 
 test('a job submitted with Polkadot.js is run by the off-chain worker and settles; jobResult matches the chain', DEADLINE, async () => {
   const prompt = '<|im_start|>user\nName three primary colours.<|im_end|>\n<|im_start|>assistant\n';
-  const before = (await api.query.system.account(bob.address)).data.free.toBigInt();
-  const { events } = await sendOk(api.tx.proofOfInference.submitJob(0, prompt, 24, 1), bob);
-  const submitted = events.find(({ event }) => api.events.proofOfInference.JobSubmitted.is(event));
-  assert.ok(submitted, 'JobSubmitted event');
-  const jobId = submitted.event.data.jobId.toNumber();
-  assert.deepEqual(submitted.event.data.assignees.map((a) => a.toString()), [alice.address]);
+  const params = await api.query.proofOfInference.params();
+  const balanceBefore = (await api.query.system.account(bob.address)).data.free.toBigInt();
+  const { jobId, blockHash: pendingAt } = await submitJob(prompt, 24);
 
-  const job = await until('the job to settle', async () => {
-    const view = (await api.call.proofOfInferenceApi.job(jobId)).unwrap();
-    return view.status.isPending ? null : view;
-  });
+  const job = await settled(jobId);
   assert.ok(job.status.isCompleted, `job settled as ${job.status.type}`);
   const chainHash = job.status.asCompleted.resultHash.toHex();
-  assert.equal(job.assignees[0].resultHash.unwrap().toHex(), chainHash);
+  assert.equal(job.assignees[0].revealed.unwrap().toHex(), chainHash);
+  assert.equal(job.fee.toBigInt(), chain.jobFee(params, Buffer.byteLength(prompt), 24, 1),
+    'fee = R x (base fee + price per token x (prompt bytes + max tokens))');
 
   const { result, error } = await rpc('inference_jobResult', [jobId]);
   assert.equal(error, undefined, JSON.stringify(error));
   assert.ok(result.text.length > 0, 'non-empty output text');
   assert.ok(result.outputTokenIds.length > 0 && result.outputTokenIds.length <= 24);
-  assert.equal(resultHash(jobId, SMOLLM2, result.promptTokenIds, result.outputTokenIds), chainHash,
+  assert.equal(chain.resultHash(api, jobId, SMOLLM2, result.promptTokenIds, result.outputTokenIds), chainHash,
     'the hash recomputed from the returned tokens equals the on-chain result hash');
   assert.equal(result.matchesChain, true);
   assert.equal(result.onChain.status, 'completed');
+  assert.equal(result.jobDigest, job.digest.toHex());
   // The fee went to Alice: Bob paid it (plus transaction fees) and nothing is held any more.
   const after = (await api.query.system.account(bob.address)).data;
-  assert.ok(before - after.free.toBigInt() >= job.fee.toBigInt());
+  assert.ok(balanceBefore - after.free.toBigInt() >= job.fee.toBigInt());
   assert.equal(after.reserved.toBigInt(), 0n);
+
+  // Audit H-2: at a block where the job is pending, its output goes only to its owner, on a
+  // request signed for this chain, this job and this node; nobody else can read (and copy) it.
+  const at = (auth) => rpc('inference_jobResult', [jobId, auth, pendingAt]);
+  assert.equal((await at(null)).error?.code, 4015, 'no auth while pending');
+  const byOwner = await at(jobResultAuth(bob, jobId));
+  assert.equal(byOwner.error, undefined, JSON.stringify(byOwner.error));
+  assert.equal(byOwner.result.text, result.text);
+  assert.equal(byOwner.result.matchesChain, null, 'still pending at that block');
+  const wrapped = await at(jobResultAuth(bob, jobId, true));
+  assert.equal(wrapped.error, undefined, 'a <Bytes>-wrapped signature (signRaw) is accepted too');
+  assert.equal((await at(jobResultAuth(charlie, jobId))).error?.code, 4016, 'another account');
+  assert.equal((await at(jobResultAuth(bob, jobId + 1))).error?.code, 4016, 'signed for another job');
+  assert.equal((await at({ signature: { sr25519: '0x1234' } })).error?.code, 4016, 'malformed signature');
+  assert.equal((await rpc('inference_jobResult', [jobId, null, `0x${'ab'.repeat(32)}`])).error?.code, 4019,
+    'unknown block');
 });
 
-test('inference_generate answers a chat with a proof that Node.js crypto verifies', DEADLINE, async () => {
-  const { result, error } = await rpc('inference_generate', [{
-    model: 'SmolLM2-135M-Instruct-Q4_1',
-    messages: [{ role: 'user', content: 'What is the capital of France?' }],
-    maxTokens: 32,
-  }]);
+test('inference_generate answers with a version 2 proof that an independent verifier accepts', DEADLINE, async () => {
+  const ask = { model: 'SmolLM2-135M-Instruct-Q4_1', messages: [{ role: 'user', content: 'What is the capital of France?' }], maxTokens: 32 };
+  const { result, error } = await publicRpc('inference_generate', [ask]);
   assert.equal(error, undefined, JSON.stringify(error));
   assert.ok(result.text.length > 0);
   assert.equal(result.model.sha256, SMOLLM2);
   assert.ok(result.prompt.includes('What is the capital of France?'), 'rendered with the chat template');
   assert.equal(result.completionTokens, result.tokenIds.length);
   assert.ok(result.timings.generationTokensPerSecond > 0);
+  const { nCtx, nBatch, nUbatch } = modelFacts('smollm2').profile;
+  assert.deepEqual(result.profile, { nCtx, nBatch, nUbatch }, 'the model\'s determinism profile');
 
   const { proof } = result;
+  assert.equal(proof.version, 2);
   assert.equal(proof.publicKey, u8aToHex(aliceInference.publicKey), 'signed by the inference key');
-  // Rebuild the signed bytes from the response, independently of the node.
-  // SCALE by hand: [u8; 32] raw, Vec<u8> with its compact length, u32 LE, bool as one byte.
-  const promptBytes = stringToU8a(result.prompt);
-  const maxTokens = new Uint8Array(4);
-  new DataView(maxTokens.buffer).setUint32(0, 32, true);
-  const requestHash = blake2AsU8a(u8aConcat(hexToU8a(SMOLLM2), compactToU8a(promptBytes.length),
-    promptBytes, maxTokens, new Uint8Array([1])), 256);
-  const outputHash = blake2AsU8a(stringToU8a(result.text), 256);
-  const ts = new Uint8Array(8);
-  new DataView(ts.buffer).setBigUint64(0, BigInt(proof.timestampMs), true);
-  const message = u8aConcat(stringToU8a('cognitive-internet/inference-proof/v1'),
-    hexToU8a(SMOLLM2), requestHash, outputHash, ts);
-  assert.equal(u8aToHex(message), proof.message);
-  assert.equal(u8aToHex(requestHash), proof.requestHash);
-  assert.equal(u8aToHex(outputHash), proof.outputHash);
-  // Node's OpenSSL-backed ed25519: SPKI DER = fixed 12-byte prefix + 32-byte key.
-  const spki = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(hexToU8a(proof.publicKey))]);
-  const key = createPublicKey({ key: spki, format: 'der', type: 'spki' });
-  assert.ok(edVerify(null, Buffer.from(message), key, Buffer.from(hexToU8a(proof.signature))), 'valid signature');
-  const tampered = Buffer.from(message);
-  tampered[tampered.length - 1] ^= 1;
-  assert.ok(!edVerify(null, tampered, key, Buffer.from(hexToU8a(proof.signature))), 'tampering detected');
+  assert.deepEqual(proofs.checkGenerateResult(result, ask.maxTokens), []);
+  // Audit L-2 / M-4: the proof names this chain and a block of it that existed when it was made.
+  assert.equal(proof.genesisHash, chain.genesisHash(api));
+  assert.equal((await api.rpc.chain.getBlockHash(proof.blockNumber)).toHex(), proof.blockHash);
+  // Any change to what the proof covers breaks it.
+  const tampered = [
+    { ...result, tokenIds: [...result.tokenIds.slice(0, -1), result.tokenIds.at(-1) + 1] },
+    { ...result, prompt: `${result.prompt} ` },
+    { ...result, profile: { ...result.profile, nCtx: nCtx * 2 } },
+    { ...result, proof: { ...proof, genesisHash: `0x${'00'.repeat(32)}` } },
+    { ...result, proof: { ...proof, blockNumber: proof.blockNumber + 1 } },
+    { ...result, proof: { ...proof, timestampMs: proof.timestampMs + 1 } },
+  ];
+  for (const t of tampered) assert.notDeepEqual(proofs.checkGenerateResult(t, ask.maxTokens), []);
+  assert.notDeepEqual(proofs.checkGenerateResult(result, ask.maxTokens + 1), [], 'maxTokens is covered');
 
-  // Deterministic requests repeat exactly.
-  const again = await rpc('inference_generate', [{
-    model: SMOLLM2, messages: [{ role: 'user', content: 'What is the capital of France?' }], maxTokens: 32,
-  }]);
+  // Deterministic requests repeat exactly; a sampled one names its temperature and seed.
+  const again = await rpc('inference_generate', [{ ...ask, model: SMOLLM2 }]);
   assert.deepEqual(again.result.tokenIds, result.tokenIds);
+  const sampledAsk = { model: SMOLLM2, prompt: 'Once upon a time', maxTokens: 16, deterministic: false, temperature: 0.7, seed: 42 };
+  const sampled = (await rpc('inference_generate', [sampledAsk])).result;
+  assert.equal(sampled.seed, 42);
+  assert.deepEqual(proofs.checkGenerateResult(sampled, 16), []);
+  assert.notDeepEqual(proofs.checkGenerateResult({ ...sampled, seed: 43 }, 16), [], 'the seed is covered');
 });
 
 test('streaming, models, nodeInfo, and distinct error codes for bad requests', DEADLINE, async () => {
@@ -167,14 +198,16 @@ test('streaming, models, nodeInfo, and distinct error codes for bad requests', D
   const tokens = items.filter((i) => i.type === 'token');
   assert.equal(tokens.filter((t) => t.id !== null).length, done.completionTokens);
   assert.equal(tokens.map((t) => t.text).join(''), done.text, 'streamed pieces spell the text');
-  assert.ok(done.proof.signature.startsWith('0x'));
+  assert.deepEqual(proofs.checkGenerateResult(done, 16), []);
 
   const models = (await rpc('inference_models')).result;
   assert.ok(models.some((m) => m.sha256 === SMOLLM2 && m.loaded), JSON.stringify(models));
   const info = (await rpc('inference_nodeInfo')).result;
   assert.equal(info.publicKey, u8aToHex(aliceInference.publicKey));
-  assert.equal(info.engine, 'llama-cpp-2 0.1.160');
+  assert.equal(info.engine, chain.engineClass().engineVersion);
   assert.ok(info.loadedModels.some((m) => m.sha256 === SMOLLM2));
+  assert.equal(info.inferenceRpcPort, node.inferencePort);
+  assert.ok(info.chainWorkers >= 1, 'capacity reserved for chain jobs');
 
   const code = async (params) => (await rpc('inference_generate', [params])).error?.code;
   assert.equal(await code({ model: 'no-such-model', prompt: 'hi' }), 4001);
@@ -189,6 +222,74 @@ test('streaming, models, nodeInfo, and distinct error codes for bad requests', D
   assert.equal(dispatchErrorName(api, unknown.events), 'proofOfInference.UnknownModel');
 });
 
+/**
+ * Keeps `inference_generate` busy at `url` until `signal` aborts, counting answers by error
+ * code (`ok` for a generation).
+ */
+async function flood(url, signal, counts, i) {
+  while (!signal.aborted) {
+    let code;
+    try {
+      const r = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ id: i, jsonrpc: '2.0', method: 'inference_generate', params: [{ model: SMOLLM2, prompt: `Story ${i}: the night the validators`, maxTokens: 256 }] }),
+        signal,
+      });
+      const body = await r.json();
+      code = body.error ? body.error.code : 'ok';
+    } catch (e) {
+      if (signal.aborted) return;
+      code = e.name;
+    }
+    counts[code] = (counts[code] || 0) + 1;
+    if (code !== 'ok') await chain.sleep(200);
+  }
+}
+
+test('a chain job commits in time while public generation is saturated (audit H-5)', DEADLINE, async () => {
+  const stop = new AbortController();
+  const operator = {};
+  const publicPort = {};
+  // Twelve connections on the operator's port (each within its per-connection bound) fill the
+  // public worker and its queue; six more on the public port are held to two per address.
+  const loops = [
+    ...Array.from({ length: 12 }, (_, i) => flood(`http://127.0.0.1:${node.rpcPort}`, stop.signal, operator, i)),
+    ...Array.from({ length: 6 }, (_, i) => flood(`http://127.0.0.1:${node.inferencePort}`, stop.signal, publicPort, 100 + i)),
+  ];
+  try {
+    const saturated = await chain.until('the public queue to fill', async () => {
+      const info = (await rpc('inference_nodeInfo')).result;
+      return info.publicQueueDepth >= 8 ? info : null;
+    }, 60_000, 500);
+    const t0 = Date.now();
+    const { jobId } = await submitJob('<|im_start|>user\nWhy is the sky blue?<|im_end|>\n<|im_start|>assistant\n', 24);
+    const submittedAt = (await api.rpc.chain.getHeader()).number.toNumber();
+    const committed = await chain.until('the commitment', async () => {
+      const view = (await api.call.proofOfInferenceApi.job(jobId)).unwrap();
+      return view.assignees[0].commitment.isSome ? view : null;
+    }, 180_000, 1000);
+    const committedAt = (await api.rpc.chain.getHeader()).number.toNumber();
+    console.log(`public queue ${saturated.publicQueueDepth}/${saturated.queueCapacity}: job ${jobId} `
+      + `committed ${Date.now() - t0} ms after submission (block #${submittedAt} -> #${committedAt}, `
+      + `deadline #${committed.commitDeadline.toNumber()}); operator port ${JSON.stringify(operator)}, `
+      + `inference port ${JSON.stringify(publicPort)}`);
+    assert.ok(committedAt < committed.commitDeadline.toNumber(), 'committed before the deadline');
+    const job = await settled(jobId);
+    assert.ok(job.status.isCompleted, `job settled as ${job.status.type}`);
+    // The flood was real, and the public port held it to two requests in flight per address.
+    assert.ok((publicPort[4013] || 0) > 0, `per-address refusals on the inference port: ${JSON.stringify(publicPort)}`);
+  } finally {
+    stop.abort();
+    await Promise.all(loops);
+  }
+  // Aborted clients cancel their generations: the engine drains.
+  await chain.until('the public queue to drain', async () => {
+    const info = (await rpc('inference_nodeInfo')).result;
+    return info.publicQueueDepth === 0 && info.running === 0;
+  }, 120_000, 500);
+});
+
 test('block production keeps its slots during a long generation', DEADLINE, async () => {
   const start = (await api.rpc.chain.getHeader()).number.toNumber();
   const t0 = Date.now();
@@ -198,7 +299,7 @@ test('block production keeps its slots during a long generation', DEADLINE, asyn
   while (Date.now() - t0 < 20_000) {
     const { result, error } = await rpc('inference_generate', [{
       model: SMOLLM2, prompt: `Chapter ${tokens}. The validator node woke up and`, maxTokens: 512,
-    }]);
+    }], 120_000);
     assert.equal(error, undefined, JSON.stringify(error));
     tokens += result.completionTokens;
     tps = result.timings.generationTokensPerSecond;

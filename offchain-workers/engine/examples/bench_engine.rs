@@ -3,7 +3,7 @@
 //! `bench_engine STORE_DIR MODEL(name or sha256) THREADS RUNS MAX_TOKENS PROMPT`
 //! runs once unmeasured, then prints one line per run and a summary line `in-process: <tokens> tokens in <ms> ms =
 //! <tok/s> tok/s` (wall time of `generate_blocking`, the same quantity the script measures
-//! over JSON-RPC).
+//! over JSON-RPC; like JSON-RPC requests, it runs on the engine's public lane).
 
 use inference_engine::{Engine, EngineConfig, GenerateRequest, Input, ModelStore, Sampling};
 use inference_primitives::ExecutionProfile;

@@ -2,29 +2,55 @@
 //!
 //! Everything a Cognitive Internet node does with models on its own hardware:
 //!
-//! - [`store`]: GGUF files kept by sha256, verified on import and again before first use;
-//! - [`engine`]: llama.cpp (through `llama-cpp-2`, pinned) on worker threads behind a bounded
-//!   queue, with a memory budget and LRU unloading, streaming, cancellation and timings, and a
-//!   fresh deterministic context per request;
-//! - [`host`]: the engine as the off-chain worker's [`inference_primitives::InferenceHost`];
-//! - [`proof`]: the signed byte string of JSON-RPC inference proofs;
+//! - [`store`]: GGUF files kept by sha256, verified on import and again before first use; a
+//!   verified file is kept open and models are loaded through that handle, never by re-opening
+//!   the store path;
+//! - [`types`]: the engine's configuration, requests, results and errors;
+//! - [`pool`]: the [`Engine`]: worker threads behind two bounded queues, one per [`Lane`]
+//!   (chain jobs are always taken first and have workers of their own), with cancellation;
+//! - `llama` (private): llama.cpp (through `llama-cpp-2`, pinned): the model cache with a
+//!   memory budget and LRU unloading, prompt rendering, and the generation loop (streaming,
+//!   timings, a fresh deterministic context per request);
+//! - [`host`]: the engine as the off-chain worker's [`inference_primitives::InferenceHost`]:
+//!   slots keyed by job digest that expire at the job's deadline, and the refusal of jobs of
+//!   another determinism class ([`engine_class`]);
+//! - [`proof`]: the signed byte string of JSON-RPC inference proofs (version 2, bound to the
+//!   chain and a recent block);
 //! - [`utf8`]: the incremental UTF-8 decoder used when streaming token pieces.
 
-pub mod engine;
 pub mod host;
+mod llama;
+pub mod pool;
 pub mod proof;
 pub mod store;
+pub mod types;
 pub mod utf8;
 
-pub use engine::{
-	CancelToken, ChatMessage, Engine, EngineConfig, EngineError, FinishReason, GenerateRequest,
-	Generation, Input, Sampling, Timings, TokenEvent,
-};
 pub use host::JobHost;
-pub use store::{ModelHash, ModelStore, StoreError, StoredModel};
+pub use pool::Engine;
+pub use store::{ModelHash, ModelStore, StoreError, StoredModel, VerifiedModel};
+pub use types::{
+	CancelToken, ChatMessage, EngineConfig, EngineError, FinishReason, GenerateRequest, Generation,
+	GenerationReceiver, Input, Lane, Sampling, Timings, TokenEvent,
+};
+
+use inference_primitives::EngineClass;
+
+/// The inference engine, as model whitelist entries name it.
+pub const ENGINE_NAME: &str = "llama.cpp";
 
 /// The exact engine build, as recorded in model whitelist entries' determinism profiles.
 pub const ENGINE_VERSION: &str = "llama-cpp-2 0.1.160";
 
 /// The CPU instruction-set level llama.cpp is compiled for (see `.cargo/config.toml`).
 pub const CPU_TARGET: &str = "x86-64-v3";
+
+/// This build's determinism class: [`ENGINE_NAME`], [`ENGINE_VERSION`] and [`CPU_TARGET`]. The
+/// job host runs only jobs of exactly this class.
+pub fn engine_class() -> EngineClass {
+	EngineClass {
+		engine: ENGINE_NAME.as_bytes().to_vec(),
+		engine_version: ENGINE_VERSION.as_bytes().to_vec(),
+		cpu_target: CPU_TARGET.as_bytes().to_vec(),
+	}
+}

@@ -3,16 +3,32 @@
 //! Layout: `<dir>/<sha256 hex>.gguf` with a sidecar `<dir>/<sha256 hex>.json` holding the
 //! human name and size. A file enters the store only through [`ModelStore::import`], which
 //! hashes the bytes while copying them; a file's name is never trusted on its own:
-//! [`ModelStore::verified_path`] re-hashes a file the first time a process loads it.
+//! [`ModelStore::verified`] hashes a file the first time a process uses it.
+//!
+//! ## Verified handles (audit L-1)
+//!
+//! Hashing a path and handing the same path to llama.cpp later is a time-of-check to
+//! time-of-use race: anyone who can write to the store directory could rename other bytes over
+//! `<sha256>.gguf` in between (or before a reload after an LRU unload). So verification hashes
+//! the bytes of an open [`File`] and the store keeps that handle ([`VerifiedModel`]); the
+//! engine loads through [`VerifiedModel::load_path`], `/proc/self/fd/<fd>` of the handle, which
+//! names the verified inode whatever the directory entry points to by then. This needs Linux
+//! (procfs), the only platform the node runs on.
+//!
+//! A handle pins an inode, not its contents: writing *into* the verified file in place is not
+//! detected. The store directory must only be writable by the node's user; renaming over an
+//! entry, the way every atomic writer (including [`ModelStore::import`]) replaces a file, is
+//! what the handles defend against.
 
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::{
-	collections::HashSet,
-	fs,
+	collections::HashMap,
+	fs::{self, File},
 	io::{self, Read, Write},
 	path::{Path, PathBuf},
+	sync::Arc,
 };
 
 /// A sha256 digest.
@@ -84,24 +100,102 @@ pub fn parse_hash(text: &str) -> Option<ModelHash> {
 
 /// sha256 of a file, streamed.
 pub fn sha256_file(path: &Path) -> Result<ModelHash, StoreError> {
-	let mut file = fs::File::open(path).map_err(io_err(path))?;
+	let mut file = File::open(path).map_err(io_err(path))?;
+	sha256_reader(&mut file)
+		.map(|(hash, _)| hash)
+		.map_err(io_err(path))
+}
+
+/// sha256 and length of everything `reader` yields.
+fn sha256_reader(reader: &mut impl Read) -> io::Result<(ModelHash, u64)> {
 	let mut hasher = Sha256::new();
+	let mut size = 0u64;
 	let mut buf = vec![0u8; 1 << 20];
 	loop {
-		let n = file.read(&mut buf).map_err(io_err(path))?;
-		if n == 0 {
-			break;
-		}
+		let n = match reader.read(&mut buf) {
+			Ok(0) => break,
+			Ok(n) => n,
+			Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+			Err(e) => return Err(e),
+		};
 		hasher.update(&buf[..n]);
+		size += n as u64;
 	}
-	Ok(hasher.finalize().into())
+	Ok((hasher.finalize().into(), size))
+}
+
+/// A model file whose bytes this process hashed through an open handle and found to match its
+/// sha256. Cloning shares the handle, which stays open as long as any clone (or the store's
+/// cache) holds it.
+#[derive(Clone, Debug)]
+pub struct VerifiedModel {
+	hash: ModelHash,
+	size_bytes: u64,
+	file: Arc<File>,
+}
+
+impl VerifiedModel {
+	/// The sha256 the bytes were checked against.
+	pub fn hash(&self) -> &ModelHash {
+		&self.hash
+	}
+
+	/// Size of the verified file in bytes.
+	pub fn size_bytes(&self) -> u64 {
+		self.size_bytes
+	}
+
+	/// The open handle whose bytes were hashed.
+	pub fn file(&self) -> &File {
+		&self.file
+	}
+
+	/// A path that opens the verified file itself, not whatever the store's directory entry
+	/// names now: `/proc/self/fd/<fd>` of the handle (Linux). Opening it creates a new file
+	/// description for the same inode (its own offset), so llama.cpp can open, read and map it
+	/// like any file while the store keeps the handle. Valid as long as `self` lives.
+	pub fn load_path(&self) -> PathBuf {
+		use std::os::fd::AsRawFd;
+		PathBuf::from(format!("/proc/self/fd/{}", self.file.as_raw_fd()))
+	}
+}
+
+/// What identified a file whose hash was wrong, so that asking again about the same bytes does
+/// not hash a possibly large file once more (the off-chain worker asks every block).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FileStamp {
+	dev: u64,
+	ino: u64,
+	len: u64,
+	modified: Option<std::time::SystemTime>,
+}
+
+impl FileStamp {
+	fn of(meta: &fs::Metadata) -> Self {
+		use std::os::unix::fs::MetadataExt;
+		Self {
+			dev: meta.dev(),
+			ino: meta.ino(),
+			len: meta.len(),
+			modified: meta.modified().ok(),
+		}
+	}
+}
+
+/// A rejected file: its stamp and the digest it really has.
+#[derive(Clone, Copy, Debug)]
+struct Rejected {
+	stamp: FileStamp,
+	found: ModelHash,
 }
 
 /// A directory of GGUF files named by their sha256.
 pub struct ModelStore {
 	dir: PathBuf,
-	/// Files hashed by this process and found intact.
-	verified: Mutex<HashSet<ModelHash>>,
+	/// Handles of files hashed by this process and found intact.
+	verified: Mutex<HashMap<ModelHash, VerifiedModel>>,
+	/// Files found corrupt, by the digest they are stored under.
+	rejected: Mutex<HashMap<ModelHash, Rejected>>,
 }
 
 impl ModelStore {
@@ -111,7 +205,8 @@ impl ModelStore {
 		fs::create_dir_all(&dir).map_err(io_err(&dir))?;
 		Ok(Self {
 			dir,
-			verified: Mutex::new(HashSet::new()),
+			verified: Mutex::new(HashMap::new()),
+			rejected: Mutex::new(HashMap::new()),
 		})
 	}
 
@@ -140,7 +235,7 @@ impl ModelStore {
 		if name.is_empty() || name.len() > 128 || !name.bytes().all(|b| (0x20..0x7f).contains(&b)) {
 			return Err(StoreError::InvalidName(name.to_string()));
 		}
-		let mut input = fs::File::open(source).map_err(io_err(source))?;
+		let mut input = File::open(source).map_err(io_err(source))?;
 		let mut magic = [0u8; 4];
 		input
 			.read_exact(&mut magic)
@@ -152,7 +247,15 @@ impl ModelStore {
 			.dir
 			.join(format!(".import-{}.partial", std::process::id()));
 		let result = (|| {
-			let mut out = fs::File::create(&partial).map_err(io_err(&partial))?;
+			// Opened for reading too: after the rename this handle is the store's verified
+			// handle of the file, whose bytes are the ones hashed here.
+			let mut out = File::options()
+				.read(true)
+				.write(true)
+				.create(true)
+				.truncate(true)
+				.open(&partial)
+				.map_err(io_err(&partial))?;
 			let mut hasher = Sha256::new();
 			hasher.update(magic);
 			out.write_all(&magic).map_err(io_err(&partial))?;
@@ -178,9 +281,9 @@ impl ModelStore {
 					});
 				}
 			}
-			Ok((hash, size))
+			Ok((hash, size, out))
 		})();
-		let (hash, size) = match result {
+		let (hash, size, file) = match result {
 			Ok(v) => v,
 			Err(e) => {
 				let _ = fs::remove_file(&partial);
@@ -200,7 +303,13 @@ impl ModelStore {
 			source: io::Error::other(e),
 		})?;
 		fs::write(&sidecar, json).map_err(io_err(&sidecar))?;
-		self.verified.lock().insert(hash);
+		self.rejected.lock().remove(&hash);
+		// A handle verified earlier names a file with the same bytes; keep it.
+		self.verified.lock().entry(hash).or_insert(VerifiedModel {
+			hash,
+			size_bytes: size,
+			file: Arc::new(file),
+		});
 		Ok(entry)
 	}
 
@@ -243,31 +352,67 @@ impl ModelStore {
 			.ok_or_else(|| StoreError::UnknownModel(name_or_hash.to_string()))
 	}
 
-	/// Whether a file for `hash` is present (not verified).
+	/// Whether a file for `hash` is present: either this process holds a verified handle of it,
+	/// or a file by that name is in the directory (not verified yet).
 	pub fn contains(&self, hash: &ModelHash) -> bool {
-		self.model_path(hash).is_file()
+		self.verified.lock().contains_key(hash) || self.model_path(hash).is_file()
 	}
 
-	/// The path of a model file whose bytes were checked against `hash` in this process.
-	/// Re-hashes the file the first time; a corrupt file is reported, never loaded.
-	pub fn verified_path(&self, hash: &ModelHash) -> Result<PathBuf, StoreError> {
+	/// Whether this process holds a verified handle for `hash` (cheap; hashes nothing).
+	pub fn is_verified(&self, hash: &ModelHash) -> bool {
+		self.verified.lock().contains_key(hash)
+	}
+
+	/// The verified handle of the model file for `hash`.
+	///
+	/// The first call in a process opens the store file, hashes the bytes read from that handle
+	/// and keeps the handle; later calls return it without touching the directory again, so
+	/// what the engine loads (then, and on every reload) is exactly what was hashed. A corrupt
+	/// file is reported, never handed out; asking again about the same unchanged file reports
+	/// it again without re-hashing.
+	pub fn verified(&self, hash: &ModelHash) -> Result<VerifiedModel, StoreError> {
+		if let Some(model) = self.verified.lock().get(hash) {
+			return Ok(model.clone());
+		}
 		let path = self.model_path(hash);
-		if !path.is_file() {
+		let mut file = match File::open(&path) {
+			Ok(file) => file,
+			Err(e) if e.kind() == io::ErrorKind::NotFound => {
+				return Err(StoreError::UnknownModel(hex::encode(hash)))
+			},
+			Err(e) => return Err(io_err(&path)(e)),
+		};
+		let meta = file.metadata().map_err(io_err(&path))?;
+		if !meta.is_file() {
 			return Err(StoreError::UnknownModel(hex::encode(hash)));
 		}
-		if self.verified.lock().contains(hash) {
-			return Ok(path);
+		let stamp = FileStamp::of(&meta);
+		let mismatch = |found: &ModelHash| StoreError::HashMismatch {
+			path: path.clone(),
+			expected: hex::encode(hash),
+			found: hex::encode(found),
+		};
+		if let Some(rejected) = self.rejected.lock().get(hash) {
+			if rejected.stamp == stamp {
+				return Err(mismatch(&rejected.found));
+			}
 		}
-		let found = sha256_file(&path)?;
+		// Hashing a large file takes a while: no lock is held meanwhile. Two threads verifying
+		// the same file both hash it and the first handle stored wins; either is correct.
+		let (found, size_bytes) = sha256_reader(&mut file).map_err(io_err(&path))?;
 		if &found != hash {
-			return Err(StoreError::HashMismatch {
-				path,
-				expected: hex::encode(hash),
-				found: hex::encode(found),
-			});
+			self.rejected
+				.lock()
+				.insert(*hash, Rejected { stamp, found });
+			return Err(mismatch(&found));
 		}
-		self.verified.lock().insert(*hash);
-		Ok(path)
+		self.rejected.lock().remove(hash);
+		let model = VerifiedModel {
+			hash: *hash,
+			size_bytes,
+			file: Arc::new(file),
+		};
+		Ok(self.verified.lock().entry(*hash).or_insert(model).clone())
 	}
 }
 
@@ -334,6 +479,77 @@ mod tests {
 		));
 	}
 
+	/// Writes `bytes` next to `target` and renames them over it, the way an atomic writer
+	/// replaces a file: the directory entry names a new inode afterwards.
+	fn swap_in(target: &Path, bytes: &[u8]) {
+		let tmp = target.with_extension("swap");
+		fs::write(&tmp, bytes).unwrap();
+		fs::rename(&tmp, target).unwrap();
+	}
+
+	fn sha256_of(bytes: &[u8]) -> ModelHash {
+		Sha256::digest(bytes).into()
+	}
+
+	#[test]
+	fn verified_handle_reads_the_hashed_bytes_after_the_file_is_swapped() {
+		let dir = temp_dir("swap");
+		let src = dir.join("m.bin");
+		fs::write(&src, b"GGUF original model bytes").unwrap();
+		let store_dir = dir.join("store");
+		let importer = ModelStore::open(&store_dir).unwrap();
+		let hash = importer.import(&src, "m", None).unwrap().hash().unwrap();
+		// Another process (a fresh store) verifies the file by itself.
+		let store = ModelStore::open(&store_dir).unwrap();
+		assert!(!store.is_verified(&hash));
+		let verified = store.verified(&hash).unwrap();
+		assert_eq!(verified.hash(), &hash);
+		assert_eq!(verified.size_bytes(), 25);
+		assert!(verified.load_path().starts_with("/proc/self/fd"));
+
+		let target = store_dir.join(format!("{}.gguf", hex::encode(hash)));
+		swap_in(&target, b"GGUF swapped in by someone else");
+		assert_ne!(
+			sha256_of(&fs::read(&target).unwrap()),
+			hash,
+			"the store path changed"
+		);
+
+		// What the engine loads is still what was hashed: through the handle kept at
+		// verification, on the first load and on every later one.
+		assert_eq!(sha256_of(&fs::read(verified.load_path()).unwrap()), hash);
+		let again = store.verified(&hash).unwrap();
+		assert_eq!(sha256_of(&fs::read(again.load_path()).unwrap()), hash);
+		// The importer kept the handle of the file it wrote and hashed.
+		let imported = importer.verified(&hash).unwrap();
+		assert_eq!(sha256_of(&fs::read(imported.load_path()).unwrap()), hash);
+		// A process that starts now sees the swapped file for what it is.
+		assert!(matches!(
+			ModelStore::open(&store_dir).unwrap().verified(&hash),
+			Err(StoreError::HashMismatch { .. })
+		));
+	}
+
+	#[test]
+	fn a_rejected_file_is_accepted_once_the_right_bytes_are_in_place() {
+		let dir = temp_dir("reject-then-fix");
+		let store = ModelStore::open(&dir).unwrap();
+		let digest = sha256_of(b"GGUF good");
+		let target = dir.join(format!("{}.gguf", hex::encode(digest)));
+		fs::write(&target, b"GGUF bad!").unwrap();
+		for _ in 0..2 {
+			assert!(matches!(
+				store.verified(&digest),
+				Err(StoreError::HashMismatch { .. })
+			));
+		}
+		assert!(!store.is_verified(&digest));
+		// Remembering the rejection never outlives the bad file.
+		swap_in(&target, b"GGUF good");
+		assert_eq!(store.verified(&digest).unwrap().hash(), &digest);
+		assert!(store.is_verified(&digest));
+	}
+
 	#[test]
 	fn tampered_file_is_not_trusted_by_name() {
 		let dir = temp_dir("tamper");
@@ -346,11 +562,11 @@ mod tests {
 		)
 		.expect("write");
 		assert!(matches!(
-			store.verified_path(&digest),
+			store.verified(&digest),
 			Err(StoreError::HashMismatch { .. })
 		));
 		assert!(matches!(
-			store.verified_path(&[9; 32]),
+			store.verified(&[9; 32]),
 			Err(StoreError::UnknownModel(_))
 		));
 	}

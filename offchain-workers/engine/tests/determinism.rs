@@ -2,16 +2,34 @@
 //! give the identical `result_hash` (flash attention off, greedy, fresh context per run).
 //! docs/determinism.md explains what breaks it.
 //!
+//! Each engine also runs the job once the way validators do, through the [`JobHost`] (the
+//! chain lane), which must agree with the direct runs.
+//!
 //! Runs on the tiny generated model and on the real SmolLM2-135M-Instruct from the model store
 //! (`scripts/install-models.sh` puts it there; `COGNITIVE_MODEL_STORE` overrides the location).
 
 use inference_engine::{
-	Engine, EngineConfig, GenerateRequest, Input, ModelHash, ModelStore, Sampling,
+	engine_class, Engine, EngineConfig, GenerateRequest, Input, JobHost, ModelHash, ModelStore,
+	Sampling,
 };
-use inference_primitives::{result_hash, ExecutionProfile};
-use std::path::PathBuf;
+use inference_primitives::{
+	job_digest, result_hash, ExecutionProfile, HostJobStatus, InferenceHost, JobRequest,
+};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
-const SMOLLM2_SHA256: &str = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53";
+/// sha256 of SmolLM2, from `runtime/models.json` (the one source of the models' facts).
+fn smollm2_sha256() -> String {
+	let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../runtime/models.json");
+	let file: serde_json::Value =
+		serde_json::from_str(&std::fs::read_to_string(path).expect("runtime/models.json"))
+			.expect("models.json parses");
+	file["models"]
+		.as_array()
+		.and_then(|m| m.iter().find(|m| m["key"] == "smollm2"))
+		.and_then(|m| m["sha256"].as_str())
+		.expect("smollm2's sha256")
+		.to_string()
+}
 
 /// Thread counts × (n_batch, n_ubatch). The prompt is longer than the smallest batches, so the
 /// prompt is evaluated in different chunkings.
@@ -28,14 +46,16 @@ fn hashes_for(store_dir: PathBuf, model: ModelHash, max_tokens: u32) -> Vec<(Str
 	let mut out = Vec::new();
 	for threads in THREADS {
 		let store = ModelStore::open(&store_dir).expect("store");
-		let engine = Engine::new(
-			store,
-			EngineConfig {
-				threads,
-				..Default::default()
-			},
-		)
-		.expect("engine");
+		let engine = Arc::new(
+			Engine::new(
+				store,
+				EngineConfig {
+					threads,
+					..Default::default()
+				},
+			)
+			.expect("engine"),
+		);
 		for (n_batch, n_ubatch) in BATCHES {
 			let profile = ExecutionProfile {
 				n_ctx: 1024,
@@ -68,8 +88,47 @@ fn hashes_for(store_dir: PathBuf, model: ModelHash, max_tokens: u32) -> Vec<(Str
 				hash,
 			));
 		}
+		let (tokens, hash) = run_as_job(&engine, model, max_tokens);
+		println!(
+			"threads={threads} via the job host: {tokens} tokens, result_hash=0x{}",
+			hex(&hash)
+		);
+		out.push((format!("threads={threads} job host"), hash));
 	}
 	out
+}
+
+/// The job as an off-chain worker hands it to the host, polled until it is done.
+fn run_as_job(engine: &Arc<Engine>, model: ModelHash, max_tokens: u32) -> (usize, [u8; 32]) {
+	let host = JobHost::new(engine.clone(), 4);
+	let profile = ExecutionProfile {
+		n_ctx: 1024,
+		n_batch: 512,
+		n_ubatch: 512,
+	};
+	let prompt = prompt().into_bytes();
+	let job = JobRequest {
+		job_id: 1,
+		job_digest: job_digest(1, &0u64, &model, &profile, &prompt, max_tokens, &1u32),
+		model_sha256: model,
+		prompt,
+		max_tokens,
+		profile,
+		class: engine_class(),
+		expires_at_ms: u64::MAX / 2,
+	};
+	loop {
+		match host.poll_job(job.clone()) {
+			HostJobStatus::Queued | HostJobStatus::Running => {
+				std::thread::sleep(Duration::from_millis(5))
+			},
+			HostJobStatus::Done(output) => {
+				let hash = result_hash(1, &model, &output.prompt_tokens, &output.output_tokens);
+				return (output.output_tokens.len(), hash);
+			},
+			other => panic!("the job failed: {other:?}"),
+		}
+	}
 }
 
 fn hex(b: &[u8]) -> String {
@@ -106,7 +165,7 @@ fn smollm2_hash_is_identical_across_threads_and_batches() {
 			PathBuf::from(std::env::var_os("HOME").expect("HOME"))
 				.join(".local/share/cognitive-internet/models")
 		});
-	let model = inference_engine::store::parse_hash(SMOLLM2_SHA256).expect("hash");
+	let model = inference_engine::store::parse_hash(&smollm2_sha256()).expect("hash");
 	assert!(
 		ModelStore::open(&store_dir)
 			.expect("store")

@@ -2,13 +2,22 @@
 //! llama.cpp, real GGUF file; only the weights are random).
 
 use inference_engine::{
-	CancelToken, ChatMessage, Engine, EngineConfig, EngineError, FinishReason, GenerateRequest,
-	Input, JobHost, ModelHash, ModelStore, Sampling,
+	engine_class, host::FINISHED_GRACE_MS, CancelToken, ChatMessage, Engine, EngineConfig,
+	EngineError, FinishReason, GenerateRequest, GenerationReceiver, Input, JobHost, Lane,
+	ModelHash, ModelStore, Sampling,
 };
 use inference_primitives::{
-	result_hash, ExecutionProfile, InferenceHost, JobFailure, JobRequest, JobStatus,
+	job_digest, result_hash, EngineClass, ExecutionProfile, HostJobStatus, InferenceHost,
+	JobFailure, JobRequest,
 };
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{
+	path::PathBuf,
+	sync::{
+		atomic::{AtomicBool, AtomicU64, Ordering},
+		Arc,
+	},
+	time::{Duration, Instant},
+};
 use tiny_gguf::{write_tiny_model, TinyModelSpec};
 
 const PROFILE: ExecutionProfile = ExecutionProfile {
@@ -64,6 +73,28 @@ fn text_request(model: ModelHash, prompt: &str, max_tokens: u32) -> GenerateRequ
 	}
 }
 
+/// Submits a greedy generation of `prompt` without a token stream.
+fn submit_text(
+	engine: &Engine,
+	model: ModelHash,
+	prompt: &str,
+	max_tokens: u32,
+	cancel: CancelToken,
+	lane: Lane,
+) -> Result<(GenerationReceiver, Arc<AtomicBool>), EngineError> {
+	engine.submit(text_request(model, prompt, max_tokens), None, cancel, lane)
+}
+
+/// Starts a 2000-token generation on `lane` and waits until a worker runs it, so that the
+/// worker stays busy until the returned token is cancelled.
+fn hold_worker(engine: &Engine, model: ModelHash, lane: Lane) -> (GenerationReceiver, CancelToken) {
+	let cancel = CancelToken::new();
+	let (long, started) =
+		submit_text(engine, model, "a", 2000, cancel.clone(), lane).expect("long generation");
+	wait_until("the long generation starts", || is_set(&started));
+	(long, cancel)
+}
+
 #[test]
 fn generates_streams_and_times() {
 	let (engine, model) = engine("generate", EngineConfig::default());
@@ -88,6 +119,7 @@ fn generates_streams_and_times() {
 			text_request(model, "hello world", 24),
 			Some(tx),
 			CancelToken::new(),
+			Lane::Public,
 		)
 		.expect("submit");
 	let streamed = futures::executor::block_on(receiver)
@@ -180,21 +212,14 @@ fn cancellation_and_full_queue() {
 	};
 	let (engine, model) = engine("queue", config);
 	// A long generation occupies the only worker...
-	let long_cancel = CancelToken::new();
-	let (long, started) = engine
-		.submit(text_request(model, "a", 2000), None, long_cancel.clone())
-		.expect("long");
-	while !started.load(std::sync::atomic::Ordering::Relaxed) {
-		std::thread::sleep(Duration::from_millis(1));
-	}
+	let (long, long_cancel) = hold_worker(&engine, model, Lane::Public);
 	// ...one request waits, the next is refused.
 	let queued_cancel = CancelToken::new();
-	let (queued, _) = engine
-		.submit(text_request(model, "b", 4), None, queued_cancel.clone())
-		.expect("queued");
+	let (queued, _) =
+		submit_text(&engine, model, "b", 4, queued_cancel.clone(), Lane::Public).expect("queued");
 	assert_eq!(engine.queue_depth(), 1);
 	assert!(matches!(
-		engine.submit(text_request(model, "c", 4), None, CancelToken::new()),
+		submit_text(&engine, model, "c", 4, CancelToken::new(), Lane::Public),
 		Err(EngineError::QueueFull(1))
 	));
 	// Cancelling works both while queued and while generating.
@@ -243,24 +268,14 @@ fn job_host_runs_each_job_once_and_forgets_on_release() {
 	let (engine, model) = engine("host", EngineConfig::default());
 	let engine = Arc::new(engine);
 	let host = JobHost::new(engine.clone(), 4);
-	let job = JobRequest {
-		job_id: 7,
-		model_sha256: model,
-		prompt: b"hello".to_vec(),
-		max_tokens: 8,
-		profile: PROFILE,
-	};
+	let job = job_request(7, model, b"hello", 8, far_future());
 	let first = host.poll_job(job.clone());
 	assert!(matches!(
 		first,
-		JobStatus::Queued | JobStatus::Running | JobStatus::Done(_)
+		HostJobStatus::Queued | HostJobStatus::Running | HostJobStatus::Done(_)
 	));
-	let output = loop {
-		match host.poll_job(job.clone()) {
-			JobStatus::Done(output) => break output,
-			JobStatus::Queued | JobStatus::Running => std::thread::sleep(Duration::from_millis(5)),
-			other => panic!("unexpected {other:?}"),
-		}
+	let HostJobStatus::Done(output) = poll_to_end(&host, &job) else {
+		panic!("the job must finish")
 	};
 	assert_eq!(output.output_tokens.len(), 8);
 	// The host's answer is what the engine gives for the same prompt.
@@ -272,30 +287,26 @@ fn job_host_runs_each_job_once_and_forgets_on_release() {
 		result_hash(7, &model, &direct.prompt_tokens, &direct.output_tokens)
 	);
 	assert_eq!(host.tracked(), 1);
-	host.release_job(7);
+	host.release_job(job.job_digest);
 	assert_eq!(host.tracked(), 0);
 
 	// Missing model: reported, not remembered (installing it later lets the job run).
 	let missing = JobRequest {
-		job_id: 8,
 		model_sha256: [3; 32],
-		..job.clone()
+		..job_request(8, model, b"x", 8, far_future())
 	};
 	assert_eq!(
 		host.poll_job(missing),
-		JobStatus::Failed(JobFailure::UnknownModel)
+		HostJobStatus::Failed(JobFailure::UnknownModel)
 	);
 	assert_eq!(host.tracked(), 0);
 	// Prompts that are not UTF-8 fail for good.
-	let binary = JobRequest {
-		job_id: 9,
-		prompt: vec![0xff, 0xfe],
-		..job
-	};
+	let binary = job_request(9, model, &[0xff, 0xfe], 8, far_future());
 	assert!(matches!(
 		host.poll_job(binary),
-		JobStatus::Failed(JobFailure::Engine(_))
+		HostJobStatus::Failed(JobFailure::Engine(_))
 	));
+	assert_eq!(host.tracked(), 1);
 }
 
 #[test]
@@ -316,4 +327,511 @@ fn temperature_sampling_follows_its_seed() {
 	};
 	assert_eq!(run(1), run(1), "a seed fixes the draw");
 	assert_ne!(run(1), run(2), "another seed draws other tokens");
+}
+
+// ----- helpers for the lane, job host and verified-file tests -----
+
+/// Polls `condition` until it holds; fails the test after a minute (debug builds of llama.cpp
+/// are slow, but not that slow).
+fn wait_until(what: &str, condition: impl Fn() -> bool) {
+	let deadline = Instant::now() + Duration::from_secs(60);
+	while !condition() {
+		assert!(Instant::now() < deadline, "timed out waiting until {what}");
+		std::thread::sleep(Duration::from_millis(1));
+	}
+}
+
+fn is_set(flag: &AtomicBool) -> bool {
+	flag.load(Ordering::Relaxed)
+}
+
+/// A deadline no test reaches on the system clock.
+fn far_future() -> u64 {
+	u64::MAX / 2
+}
+
+/// A job as the off-chain worker builds it, with its digest and this host's engine class.
+fn job_request(
+	job_id: u64,
+	model: ModelHash,
+	prompt: &[u8],
+	max_tokens: u32,
+	expires_at_ms: u64,
+) -> JobRequest {
+	JobRequest {
+		job_id,
+		job_digest: job_digest(job_id, &0u64, &model, &PROFILE, prompt, max_tokens, &1u32),
+		model_sha256: model,
+		prompt: prompt.to_vec(),
+		max_tokens,
+		profile: PROFILE,
+		class: engine_class(),
+		expires_at_ms,
+	}
+}
+
+/// Polls a job until it is neither queued nor running.
+fn poll_to_end(host: &JobHost, job: &JobRequest) -> HostJobStatus {
+	let deadline = Instant::now() + Duration::from_secs(60);
+	loop {
+		match host.poll_job(job.clone()) {
+			HostJobStatus::Queued | HostJobStatus::Running => {
+				assert!(
+					Instant::now() < deadline,
+					"job {} never finished",
+					job.job_id
+				);
+				std::thread::sleep(Duration::from_millis(2));
+			},
+			other => return other,
+		}
+	}
+}
+
+/// A clock the test moves by hand, and the host's view of it.
+fn manual_clock(start_ms: u64) -> (Arc<AtomicU64>, inference_engine::host::Clock) {
+	let now = Arc::new(AtomicU64::new(start_ms));
+	let read = now.clone();
+	(now, Arc::new(move || read.load(Ordering::Relaxed)))
+}
+
+// ----- lanes (audit H-5) -----
+
+#[test]
+fn chain_job_gets_past_a_full_public_queue_and_runs_first() {
+	let config = EngineConfig {
+		workers: 1,
+		chain_workers: 0,
+		queue_capacity: 2,
+		max_tokens: 2000,
+		..Default::default()
+	};
+	let (engine, model) = engine("lanes-first", config);
+	let (long, long_cancel) = hold_worker(&engine, model, Lane::Public);
+	let public = |prompt| submit_text(&engine, model, prompt, 8, CancelToken::new(), Lane::Public);
+	let (first, first_started) = public("b").expect("first public");
+	let (second, second_started) = public("c").expect("second public");
+	assert!(matches!(public("d"), Err(EngineError::QueueFull(2))));
+
+	let (chain, chain_started) =
+		submit_text(&engine, model, "e", 200, CancelToken::new(), Lane::Chain)
+			.expect("a full public queue never refuses a chain job");
+	assert_eq!(engine.public_queue_depth(), 2);
+	assert_eq!(engine.chain_queue_depth(), 1);
+	assert_eq!(engine.queue_depth(), 3);
+
+	// Free the only worker: it must take the chain job, although it arrived last.
+	long_cancel.cancel();
+	wait_until("the chain job starts", || is_set(&chain_started));
+	assert!(
+		!is_set(&first_started) && !is_set(&second_started),
+		"a public request was taken before the waiting chain job"
+	);
+	let chain = futures::executor::block_on(chain)
+		.expect("reply")
+		.expect("chain job");
+	assert_eq!(chain.output_tokens.len(), 200);
+	for receiver in [first, second] {
+		let done = futures::executor::block_on(receiver)
+			.expect("reply")
+			.expect("public");
+		assert_eq!(done.output_tokens.len(), 8);
+	}
+	let long = futures::executor::block_on(long).expect("reply");
+	assert!(matches!(long, Err(EngineError::Cancelled)));
+}
+
+#[test]
+fn chain_worker_runs_chain_jobs_while_public_work_holds_the_shared_worker() {
+	let config = EngineConfig {
+		workers: 1,
+		chain_workers: 1,
+		max_tokens: 2000,
+		..Default::default()
+	};
+	let (engine, model) = engine("lanes-chain-worker", config);
+	let (mut long, long_cancel) = hold_worker(&engine, model, Lane::Public);
+	let (waiting, waiting_started) =
+		submit_text(&engine, model, "b", 4, CancelToken::new(), Lane::Public).expect("public");
+
+	let (chain, chain_started) =
+		submit_text(&engine, model, "c", 16, CancelToken::new(), Lane::Chain).expect("chain");
+	wait_until("the chain job starts", || is_set(&chain_started));
+	let chain = futures::executor::block_on(chain)
+		.expect("reply")
+		.expect("chain job");
+	assert_eq!(chain.output_tokens.len(), 16);
+	assert!(
+		matches!(long.try_recv(), Ok(None)),
+		"the chain job finished while the public generation was still running"
+	);
+	// The chain worker is idle now, and still leaves public requests to the shared worker.
+	std::thread::sleep(Duration::from_millis(100));
+	assert!(!is_set(&waiting_started));
+	assert_eq!(engine.public_queue_depth(), 1);
+
+	long_cancel.cancel();
+	let waiting = futures::executor::block_on(waiting)
+		.expect("reply")
+		.expect("public");
+	assert_eq!(waiting.output_tokens.len(), 4);
+}
+
+#[test]
+fn chain_queue_has_its_own_bound() {
+	let config = EngineConfig {
+		workers: 1,
+		chain_workers: 0,
+		chain_queue_capacity: 1,
+		max_tokens: 2000,
+		..Default::default()
+	};
+	let (engine, model) = engine("lanes-bound", config);
+	let (_long, long_cancel) = hold_worker(&engine, model, Lane::Chain);
+	let chain = |prompt| submit_text(&engine, model, prompt, 4, CancelToken::new(), Lane::Chain);
+	let (_queued, _) = chain("b").expect("one chain job waits");
+	assert!(matches!(chain("c"), Err(EngineError::QueueFull(1))));
+	// The public lane is not affected by a full chain lane.
+	let (_public, _) =
+		submit_text(&engine, model, "d", 4, CancelToken::new(), Lane::Public).expect("public");
+	long_cancel.cancel();
+}
+
+// ----- job host: slots that cannot leak (audit H-4) -----
+
+#[test]
+fn unreleased_failed_and_expired_jobs_never_fill_the_host() {
+	let config = EngineConfig {
+		max_tokens: 64,
+		..Default::default()
+	};
+	let (engine, model) = engine("host-leak", config);
+	let engine = Arc::new(engine);
+	let (now, clock) = manual_clock(1_000_000);
+	let host = JobHost::with_clock(engine.clone(), 8, clock);
+	let tiny_context = ExecutionProfile {
+		n_ctx: 32,
+		n_batch: 32,
+		n_ubatch: 32,
+	};
+	let broken_profile = ExecutionProfile {
+		n_ctx: 64,
+		n_batch: 16,
+		n_ubatch: 32,
+	};
+	let (mut failed, mut finished_or_cancelled) = (0, 0);
+	// The audit's scenario: job after job that no worker ever releases.
+	for i in 0..300u64 {
+		let t = now.load(Ordering::Relaxed);
+		let prompt = format!("job {i} {}", "x".repeat(40));
+		let job = job_request(i, model, prompt.as_bytes(), 8, t + 1_000);
+		let job = match i % 4 {
+			// Runs, then fails: the prompt does not fit the context (remembered failure).
+			0 => JobRequest {
+				profile: tiny_context,
+				..job
+			},
+			// Refused at submission (remembered failure).
+			1 => JobRequest {
+				profile: broken_profile,
+				..job
+			},
+			// Not UTF-8 (remembered failure).
+			2 => JobRequest {
+				prompt: vec![0xff; 3 + i as usize % 5],
+				..job
+			},
+			// A valid job that may still be pending when its deadline passes.
+			_ => job,
+		};
+		let first = host.poll_job(job.clone());
+		assert_ne!(
+			first,
+			HostJobStatus::Failed(JobFailure::QueueFull),
+			"job {i} refused with {} slots held",
+			host.tracked()
+		);
+		match i % 4 {
+			0 => {
+				assert_eq!(
+					poll_to_end(&host, &job),
+					HostJobStatus::Failed(JobFailure::PromptTooLong)
+				);
+				failed += 1;
+			},
+			1 | 2 => {
+				assert!(matches!(
+					first,
+					HostJobStatus::Failed(JobFailure::Engine(_))
+				));
+				failed += 1;
+			},
+			_ => finished_or_cancelled += 1,
+		}
+		// Time moves on: deadlines pass, then the grace of finished jobs.
+		now.fetch_add(20_000, Ordering::Relaxed);
+	}
+	assert_eq!((failed, finished_or_cancelled), (225, 75));
+	assert!(host.tracked() <= 4, "{} slots held", host.tracked());
+
+	// The host still takes work.
+	let t = now.load(Ordering::Relaxed);
+	let job = job_request(1000, model, b"hello", 8, t + 60_000);
+	let HostJobStatus::Done(output) = poll_to_end(&host, &job) else {
+		panic!("a fresh job must run after 300 unreleased ones")
+	};
+	assert_eq!(output.output_tokens.len(), 8);
+}
+
+#[test]
+fn pending_job_past_its_deadline_is_cancelled_and_frees_the_engine() {
+	let config = EngineConfig {
+		workers: 1,
+		chain_workers: 0,
+		max_tokens: 2000,
+		..Default::default()
+	};
+	let (engine, model) = engine("host-expire", config);
+	let engine = Arc::new(engine);
+	let (now, clock) = manual_clock(5_000_000);
+	let host = JobHost::with_clock(engine.clone(), 4, clock);
+
+	let long = job_request(1, model, b"a", 2000, 5_001_000);
+	assert_eq!(host.poll_job(long.clone()), HostJobStatus::Queued);
+	let deadline = Instant::now() + Duration::from_secs(60);
+	while host.poll_job(long.clone()) != HostJobStatus::Running {
+		assert!(Instant::now() < deadline, "the long job never started");
+		std::thread::sleep(Duration::from_millis(1));
+	}
+	assert_eq!(engine.running(), 1);
+	// Still in time at the deadline itself...
+	now.store(5_001_000, Ordering::Relaxed);
+	assert_eq!(host.poll_job(long.clone()), HostJobStatus::Running);
+	// ...expired right after it: cancelled, forgotten, and the worker is free again.
+	now.store(5_001_001, Ordering::Relaxed);
+	assert_eq!(
+		host.poll_job(long.clone()),
+		HostJobStatus::Failed(JobFailure::Expired)
+	);
+	assert_eq!(host.tracked(), 0);
+	wait_until("the engine drops the expired job", || engine.running() == 0);
+
+	// A request that arrives after its deadline is answered without queuing anything.
+	let late = job_request(2, model, b"late", 4, 5_000_500);
+	assert_eq!(
+		host.poll_job(late),
+		HostJobStatus::Failed(JobFailure::Expired)
+	);
+	assert_eq!(host.tracked(), 0);
+	assert_eq!(engine.queue_depth(), 0);
+
+	let next = job_request(3, model, b"next", 8, 5_100_000);
+	assert!(matches!(poll_to_end(&host, &next), HostJobStatus::Done(_)));
+}
+
+#[test]
+fn queued_job_past_its_deadline_leaves_the_engine_queue() {
+	let config = EngineConfig {
+		workers: 1,
+		chain_workers: 0,
+		max_tokens: 2000,
+		chain_queue_capacity: 1,
+		..Default::default()
+	};
+	let (engine, model) = engine("host-expire-queued", config);
+	let engine = Arc::new(engine);
+	let (now, clock) = manual_clock(1_000);
+	let host = JobHost::with_clock(engine.clone(), 4, clock);
+	// The only worker is busy with a public generation, so the chain job waits in the
+	// one-place chain queue.
+	let (_busy, busy) = hold_worker(&engine, model, Lane::Public);
+	let queued = job_request(1, model, b"queued", 4, 2_000);
+	assert_eq!(host.poll_job(queued.clone()), HostJobStatus::Queued);
+	assert_eq!(engine.chain_queue_depth(), 1);
+	now.store(2_001, Ordering::Relaxed);
+	assert_eq!(
+		host.poll_job(queued),
+		HostJobStatus::Failed(JobFailure::Expired)
+	);
+	// The cancelled job no longer holds the chain queue's only place.
+	let next = job_request(2, model, b"next", 4, 60_000);
+	assert_eq!(host.poll_job(next.clone()), HostJobStatus::Queued);
+	assert_eq!(engine.chain_queue_depth(), 1);
+	busy.cancel();
+	assert!(matches!(poll_to_end(&host, &next), HostJobStatus::Done(_)));
+}
+
+#[test]
+fn finished_results_stay_until_released_or_past_the_grace() {
+	let (engine, model) = engine("host-grace", EngineConfig::default());
+	let (now, clock) = manual_clock(10_000);
+	let host = JobHost::with_clock(Arc::new(engine), 8, clock);
+	let done = job_request(1, model, b"hello", 8, 20_000);
+	let HostJobStatus::Done(output) = poll_to_end(&host, &done) else {
+		panic!("done")
+	};
+	let broken = ExecutionProfile {
+		n_ctx: 64,
+		n_batch: 16,
+		n_ubatch: 32,
+	};
+	let failed = JobRequest {
+		profile: broken,
+		..job_request(2, model, b"x", 8, 20_000)
+	};
+	let failure = host.poll_job(failed.clone());
+	assert!(matches!(
+		failure,
+		HostJobStatus::Failed(JobFailure::Engine(_))
+	));
+	assert_eq!(host.tracked(), 2);
+
+	// Past the deadline but inside the grace, a late worker still reads both results.
+	now.store(20_000 + FINISHED_GRACE_MS, Ordering::Relaxed);
+	assert_eq!(host.poll_job(done.clone()), HostJobStatus::Done(output));
+	assert_eq!(host.poll_job(failed.clone()), failure);
+	// Failed jobs are released like finished ones.
+	host.release_job(failed.job_digest);
+	assert_eq!(host.tracked(), 1);
+	// After the grace, nothing is left.
+	now.store(20_001 + FINISHED_GRACE_MS, Ordering::Relaxed);
+	assert!(host.ready_for(model, engine_class()));
+	assert_eq!(host.tracked(), 0);
+}
+
+#[test]
+fn slots_are_keyed_by_job_digest_not_job_id() {
+	let (engine, model) = engine("host-digest", EngineConfig::default());
+	let host = JobHost::new(Arc::new(engine), 8);
+	// The same job id naming two different jobs (as on two forks).
+	let one = job_request(5, model, b"one", 8, far_future());
+	let two = job_request(5, model, b"two two two", 8, far_future());
+	let (HostJobStatus::Done(a), HostJobStatus::Done(b)) =
+		(poll_to_end(&host, &one), poll_to_end(&host, &two))
+	else {
+		panic!("both must run")
+	};
+	assert_ne!(a.prompt_tokens, b.prompt_tokens);
+	assert_eq!(host.tracked(), 2);
+	host.release_job(one.job_digest);
+	assert_eq!(host.poll_job(two), HostJobStatus::Done(b));
+}
+
+// ----- job host: determinism class (audit M-2) -----
+
+fn other_classes() -> Vec<EngineClass> {
+	let own = engine_class();
+	vec![
+		EngineClass {
+			engine: b"vllm".to_vec(),
+			..own.clone()
+		},
+		EngineClass {
+			engine_version: b"llama-cpp-2 0.1.159".to_vec(),
+			..own.clone()
+		},
+		EngineClass {
+			cpu_target: b"x86-64-v4".to_vec(),
+			..own
+		},
+	]
+}
+
+#[test]
+fn job_of_another_engine_class_is_refused_without_running() {
+	let (engine, model) = engine("host-class", EngineConfig::default());
+	let engine = Arc::new(engine);
+	let host = JobHost::new(engine.clone(), 8);
+	assert_eq!(engine_class().engine, b"llama.cpp");
+	for class in other_classes() {
+		let job = JobRequest {
+			class,
+			..job_request(1, model, b"hello", 8, far_future())
+		};
+		assert_eq!(
+			host.poll_job(job),
+			HostJobStatus::Failed(JobFailure::ClassMismatch)
+		);
+		assert_eq!(host.tracked(), 0, "not remembered");
+		assert_eq!(engine.queue_depth() + engine.running(), 0, "nothing ran");
+	}
+	// The same job in the host's own class runs.
+	let job = job_request(1, model, b"hello", 8, far_future());
+	assert!(matches!(poll_to_end(&host, &job), HostJobStatus::Done(_)));
+}
+
+#[test]
+fn ready_for_needs_the_hosts_class_and_a_verified_model() {
+	let (engine, model) = engine("host-ready", EngineConfig::default());
+	let store_dir = engine.store().dir().to_path_buf();
+	let host = JobHost::new(Arc::new(engine), 8);
+	assert!(host.ready_for(model, engine_class()));
+	for class in other_classes() {
+		assert!(!host.ready_for(model, class));
+	}
+	assert!(!host.ready_for([9; 32], engine_class()), "not in the store");
+	// A file placed under a digest it does not have is present but not ready.
+	let fake = [7u8; 32];
+	std::fs::write(
+		store_dir.join(format!("{}.gguf", hex_of(&fake))),
+		b"GGUF not it",
+	)
+	.expect("write");
+	assert!(!host.ready_for(fake, engine_class()));
+}
+
+// ----- loading from the verified file (audit L-1) -----
+
+#[test]
+fn reloads_use_the_verified_handle_not_the_store_path() {
+	let (store, hashes) = store_with("verified-load", &[1, 3]);
+	let (original, other) = (hashes[0], hashes[1]);
+	let store_dir = store.dir().to_path_buf();
+	let path_of = |h: &ModelHash| store_dir.join(format!("{}.gguf", hex_of(h)));
+	let size = std::fs::metadata(path_of(&original))
+		.expect("model file")
+		.len();
+	// Room for one model, so that every switch unloads and later reloads.
+	let config = EngineConfig {
+		memory_budget_bytes: size + size / 2,
+		..Default::default()
+	};
+	let engine = Engine::new(store, config).expect("engine");
+	let run = |h| {
+		engine
+			.generate_blocking(text_request(h, "hello", 16))
+			.expect("generate")
+	};
+	let expected = run(original).output_tokens;
+	let other_output = run(other).output_tokens;
+	assert_ne!(
+		expected, other_output,
+		"the two models must be told apart by their output"
+	);
+	assert_eq!(
+		engine.loaded_models(),
+		vec![(other, size)],
+		"the first model was unloaded"
+	);
+
+	// A local writer renames the other model's bytes over the first model's store file.
+	let swap = store_dir.join("swap.tmp");
+	std::fs::copy(path_of(&other), &swap).expect("copy");
+	std::fs::rename(&swap, path_of(&original)).expect("rename");
+
+	// The reload goes through the handle verified before the swap: the original weights.
+	assert_eq!(run(original).output_tokens, expected);
+	assert_eq!(engine.loaded_models(), vec![(original, size)]);
+	// A node started now would refuse the swapped file.
+	let fresh = Engine::new(
+		ModelStore::open(&store_dir).expect("store"),
+		Default::default(),
+	)
+	.expect("engine");
+	assert!(matches!(
+		fresh.generate_blocking(text_request(original, "hello", 4)),
+		Err(EngineError::Store(
+			inference_engine::StoreError::HashMismatch { .. }
+		))
+	));
 }

@@ -3,19 +3,28 @@
 //! What the runtime (the proof-of-inference pallet and its off-chain worker) and the node's
 //! inference engine must agree on, byte for byte:
 //!
-//! - the [`JobRequest`] an off-chain worker hands to the host and the [`JobStatus`] it gets back;
+//! - the [`JobRequest`] an off-chain worker hands to the host and the [`HostJobStatus`] it gets
+//!   back;
+//! - [`job_digest`], the digest of a job's content that keys results and host slots (a job id
+//!   reused on another fork names another job);
 //! - [`result_hash`], the value validators commit to and reveal;
 //! - [`commitment`], the salted commitment that hides a result hash until the reveal phase;
-//! - [`inference_host`], the runtime interface (host functions) through which the off-chain
+//! - [`signing_payload`], the one layout of every message an inference key signs on chain
+//!   (domain context, genesis hash, payload);
+//! - [`inference_host_api`], the runtime interface (host functions) through which the off-chain
 //!   worker reaches the engine, and [`InferenceHost`] / [`InferenceExt`], the externalities
 //!   extension the node registers for off-chain workers.
 //!
 //! The crate is `no_std` so the WASM runtime can use it; the extension and the host side of the
-//! interface exist only with `std`.
+//! interface exist only with `std`. The `fuzz` feature adds [`fuzz`], the seeded generator the
+//! project's property-test harnesses share.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
+
+#[cfg(feature = "fuzz")]
+pub mod fuzz;
 
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
@@ -57,11 +66,27 @@ pub struct ExecutionProfile {
 	pub n_ubatch: u32,
 }
 
+/// The engine build and CPU level a model's results are comparable under (its *determinism
+/// class*, as the model's whitelist entry names it). A host whose own class differs refuses the
+/// job rather than produce tokens nobody else would.
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo)]
+pub struct EngineClass {
+	/// Inference engine, e.g. `llama.cpp`.
+	pub engine: Vec<u8>,
+	/// Exact engine build, e.g. `llama-cpp-2 0.1.160`.
+	pub engine_version: Vec<u8>,
+	/// CPU instruction-set level of the build, e.g. `x86-64-v3`.
+	pub cpu_target: Vec<u8>,
+}
+
 /// A deterministic inference job, as the off-chain worker hands it to the host.
 #[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo)]
 pub struct JobRequest {
-	/// The on-chain job.
+	/// The on-chain job (for logs; [`JobRequest::job_digest`] identifies the work).
 	pub job_id: JobId,
+	/// [`job_digest`] of the job: the host keys its slots by it, so a job id that names another
+	/// job after a reorg is never answered with the old job's result.
+	pub job_digest: Hash256,
 	/// sha256 of the model file to run.
 	pub model_sha256: Sha256,
 	/// The prompt, UTF-8 text tokenized with BOS added and special tokens parsed.
@@ -71,6 +96,11 @@ pub struct JobRequest {
 	pub max_tokens: u32,
 	/// The model's determinism class settings.
 	pub profile: ExecutionProfile,
+	/// The engine build the model's results are compared under.
+	pub class: EngineClass,
+	/// Offchain time (Unix milliseconds, as `sp_io::offchain::timestamp` reads it) after which the
+	/// result is useless (the commit deadline): the host cancels the job and forgets it then.
+	pub expires_at_ms: u64,
 }
 
 /// The result of a finished job.
@@ -95,13 +125,18 @@ pub enum JobFailure {
 	QueueFull,
 	/// The job was cancelled.
 	Cancelled,
+	/// The job's deadline ([`JobRequest::expires_at_ms`]) passed before it finished.
+	Expired,
+	/// The host's engine class differs from the job's; running it would produce tokens the
+	/// model's other validators do not.
+	ClassMismatch,
 	/// llama.cpp failed; the message says how.
 	Engine(Vec<u8>),
 }
 
 /// What the host knows about a job.
 #[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo)]
-pub enum JobStatus {
+pub enum HostJobStatus {
 	/// This node has no inference engine (for example a node started without a model store).
 	Unavailable,
 	/// Waiting for a free engine slot.
@@ -112,6 +147,50 @@ pub enum JobStatus {
 	Done(JobOutput),
 	/// Could not be run.
 	Failed(JobFailure),
+}
+
+/// Domain separator of [`job_digest`].
+pub const JOB_DIGEST_CONTEXT: &[u8] = b"cognitive-internet/job/v1";
+
+/// The digest of everything that defines a job's work and identity:
+/// `blake2_256(SCALE((JOB_DIGEST_CONTEXT, job_id, owner, model_sha256, profile, prompt, max_tokens,
+/// submitted_at)))`.
+///
+/// The same job id can name two different jobs on two forks; their digests differ, so a result
+/// computed on one fork is never committed on the other.
+#[allow(clippy::too_many_arguments)]
+pub fn job_digest<AccountId: Encode, BlockNumber: Encode>(
+	job_id: JobId,
+	owner: &AccountId,
+	model_sha256: &Sha256,
+	profile: &ExecutionProfile,
+	prompt: &[u8],
+	max_tokens: u32,
+	submitted_at: &BlockNumber,
+) -> Hash256 {
+	sp_crypto_hashing::blake2_256(
+		&(
+			JOB_DIGEST_CONTEXT,
+			job_id,
+			owner,
+			model_sha256,
+			profile,
+			prompt,
+			max_tokens,
+			submitted_at,
+		)
+			.encode(),
+	)
+}
+
+/// The bytes an inference key signs for any on-chain statement:
+/// `SCALE((context, genesis_hash, payload))`.
+///
+/// The context separates kinds of statements (commit, reveal, heartbeat, key ownership), the
+/// genesis hash separates chains: a signature made for a test network cannot be replayed on
+/// another chain where the same key is registered.
+pub fn signing_payload<P: Encode>(context: &[u8], genesis_hash: &Hash256, payload: &P) -> Vec<u8> {
+	(context, genesis_hash, payload).encode()
 }
 
 /// The value each assigned validator commits to and reveals:
@@ -146,16 +225,20 @@ pub fn commitment<AccountId: Encode>(
 	sp_crypto_hashing::blake2_256(&bytes)
 }
 
-/// The node side of off-chain inference, reached from the runtime through [`inference_host`].
+/// The node side of off-chain inference, reached from the runtime through
+/// [`inference_host_api`].
 ///
 /// Implementations must not block: [`InferenceHost::poll_job`] enqueues a job the first time it
 /// sees it and reports progress afterwards; the work happens on the engine's own threads.
 #[cfg(feature = "std")]
 pub trait InferenceHost: Send + Sync {
-	/// Starts `request` if the host has not seen its job yet, and reports its status.
-	fn poll_job(&self, request: JobRequest) -> JobStatus;
-	/// Forgets a job's result (the off-chain worker has stored it).
-	fn release_job(&self, job_id: JobId);
+	/// Starts `request` if the host has not seen its digest yet, and reports its status.
+	fn poll_job(&self, request: JobRequest) -> HostJobStatus;
+	/// Forgets a job (the off-chain worker stored its result, or gave up on it).
+	fn release_job(&self, job_digest: Hash256);
+	/// Whether the host can run jobs on the model with this sha256 now: its engine runs, the
+	/// verified file is in its store and its engine class is `class`.
+	fn ready_for(&self, model_sha256: Sha256, class: EngineClass) -> bool;
 }
 
 #[cfg(feature = "std")]
@@ -175,30 +258,42 @@ impl InferenceExt {
 #[cfg(feature = "std")]
 use sp_externalities::ExternalitiesExt;
 use sp_runtime_interface::{
-	pass_by::{AllocateAndReturnByCodec, PassFatPointerAndDecode},
+	pass_by::{AllocateAndReturnByCodec, PassFatPointerAndDecode, PassPointerAndReadCopy},
 	runtime_interface,
 };
 
 /// Host functions for off-chain inference. Only off-chain workers may call them: block import
 /// and authoring have no [`InferenceExt`], and then every call answers
-/// [`JobStatus::Unavailable`] or does nothing.
+/// [`HostJobStatus::Unavailable`], `false`, or does nothing.
 #[runtime_interface]
 pub trait InferenceHostApi {
 	/// See [`InferenceHost::poll_job`].
 	fn poll_job(
 		&mut self,
 		request: PassFatPointerAndDecode<JobRequest>,
-	) -> AllocateAndReturnByCodec<JobStatus> {
+	) -> AllocateAndReturnByCodec<HostJobStatus> {
 		match self.extension::<InferenceExt>() {
 			Some(ext) => ext.0.poll_job(request),
-			None => JobStatus::Unavailable,
+			None => HostJobStatus::Unavailable,
 		}
 	}
 
 	/// See [`InferenceHost::release_job`].
-	fn release_job(&mut self, job_id: JobId) {
+	fn release_job(&mut self, job_digest: PassPointerAndReadCopy<Hash256, 32>) {
 		if let Some(ext) = self.extension::<InferenceExt>() {
-			ext.0.release_job(job_id)
+			ext.0.release_job(job_digest)
+		}
+	}
+
+	/// See [`InferenceHost::ready_for`].
+	fn ready_for(
+		&mut self,
+		model_sha256: PassPointerAndReadCopy<Sha256, 32>,
+		class: PassFatPointerAndDecode<EngineClass>,
+	) -> bool {
+		match self.extension::<InferenceExt>() {
+			Some(ext) => ext.0.ready_for(model_sha256, class),
+			None => false,
 		}
 	}
 }
@@ -206,9 +301,6 @@ pub trait InferenceHostApi {
 /// The host functions of [`inference_host_api`], for the node's executor.
 #[cfg(feature = "std")]
 pub use inference_host_api::HostFunctions;
-
-/// Short name used in docs: the runtime interface module.
-pub use inference_host_api as inference_host;
 
 #[cfg(test)]
 mod tests {
@@ -238,6 +330,36 @@ mod tests {
 			result_hash(9, &[1; 32], &[10, 11], &[12]),
 			sp_crypto_hashing::blake2_256(&bytes)
 		);
+	}
+
+	#[test]
+	fn job_digest_covers_every_field() {
+		let p = ExecutionProfile {
+			n_ctx: 2048,
+			n_batch: 512,
+			n_ubatch: 512,
+		};
+		let base = job_digest(1, &7u64, &[1; 32], &p, b"hi", 8, &5u32);
+		assert_eq!(base, job_digest(1, &7u64, &[1; 32], &p, b"hi", 8, &5u32));
+		assert_ne!(base, job_digest(2, &7u64, &[1; 32], &p, b"hi", 8, &5u32));
+		assert_ne!(base, job_digest(1, &8u64, &[1; 32], &p, b"hi", 8, &5u32));
+		assert_ne!(base, job_digest(1, &7u64, &[2; 32], &p, b"hi", 8, &5u32));
+		let q = ExecutionProfile { n_batch: 256, ..p };
+		assert_ne!(base, job_digest(1, &7u64, &[1; 32], &q, b"hi", 8, &5u32));
+		assert_ne!(base, job_digest(1, &7u64, &[1; 32], &p, b"ho", 8, &5u32));
+		assert_ne!(base, job_digest(1, &7u64, &[1; 32], &p, b"hi", 9, &5u32));
+		assert_ne!(base, job_digest(1, &7u64, &[1; 32], &p, b"hi", 8, &6u32));
+	}
+
+	#[test]
+	fn signing_payload_is_context_genesis_payload() {
+		let bytes = signing_payload(b"ctx", &[9; 32], &(5u64, 6u8));
+		let mut expected = vec![3 << 2, b'c', b't', b'x'];
+		expected.extend_from_slice(&[9; 32]);
+		expected.extend_from_slice(&5u64.to_le_bytes());
+		expected.push(6);
+		assert_eq!(bytes, expected);
+		assert_ne!(bytes, signing_payload(b"ctx", &[8; 32], &(5u64, 6u8)));
 	}
 
 	#[test]

@@ -12,8 +12,8 @@ use frame_support::{
 	weights::Weight,
 };
 use frame_system::{EnsureRoot, EnsureSigned};
-use pallet_referenda::{Curve, Track, TrackInfo, TracksInfo};
-use sp_runtime::{str_array as s, BuildStorage, Perbill};
+use pallet_referenda::{Track, TracksInfo};
+use sp_runtime::{BuildStorage, Perbill};
 use std::collections::BTreeMap;
 
 type Block = frame_system::mocking::MockBlock<Test>;
@@ -53,6 +53,8 @@ impl pallet_preimage::Config for Test {
 
 parameter_types! {
 	pub MaxWeight: Weight = Weight::from_parts(2_000_000_000_000, u64::MAX);
+	/// The submission deposit of the governance pallet's rules.
+	pub SubmissionDeposit: u128 = crate::Rules::<Test>::get().submission_deposit;
 }
 
 impl pallet_scheduler::Config for Test {
@@ -71,38 +73,36 @@ impl pallet_scheduler::Config for Test {
 
 /// Track 0: root. Track 1: model whitelist. Both: decision 10 blocks, confirm 2, enactment 1;
 /// approval > 50%; support at least 20%.
+pub fn test_tracks() -> Vec<crate::TrackSpec<u128, u64>> {
+	let flat = |p| crate::CurveSpec {
+		ceil: Perbill::from_percent(p),
+		floor: Perbill::from_percent(p),
+	};
+	let track = |id: u16, name: &str| crate::TrackSpec {
+		id,
+		name: name.as_bytes().to_vec().try_into().unwrap(),
+		max_deciding: 10,
+		decision_deposit: 10,
+		prepare_period: 1,
+		decision_period: 10,
+		confirm_period: 2,
+		min_enactment_period: 1,
+		min_approval: flat(50),
+		min_support: flat(20),
+	};
+	vec![track(0, "root"), track(1, "model_whitelist")]
+}
+
+/// The tracks stored by the governance pallet, as a runtime wires them.
 pub struct TestTracks;
 impl TracksInfo<u128, u64> for TestTracks {
 	type Id = u16;
 	type RuntimeOrigin = <RuntimeOrigin as OriginTrait>::PalletsOrigin;
 
 	fn tracks() -> impl Iterator<Item = Cow<'static, Track<u16, u128, u64>>> {
-		const fn track(id: u16, name: &str) -> Track<u16, u128, u64> {
-			Track {
-				id,
-				info: TrackInfo {
-					name: s(name),
-					max_deciding: 10,
-					decision_deposit: 10,
-					prepare_period: 1,
-					decision_period: 10,
-					confirm_period: 2,
-					min_enactment_period: 1,
-					min_approval: Curve::LinearDecreasing {
-						length: Perbill::from_percent(100),
-						floor: Perbill::from_percent(50),
-						ceil: Perbill::from_percent(50),
-					},
-					min_support: Curve::LinearDecreasing {
-						length: Perbill::from_percent(100),
-						floor: Perbill::from_percent(20),
-						ceil: Perbill::from_percent(20),
-					},
-				},
-			}
-		}
-		static TRACKS: [Track<u16, u128, u64>; 2] = [track(0, "root"), track(1, "model_whitelist")];
-		TRACKS.iter().map(Cow::Borrowed)
+		Governance::tracks_or(test_tracks)
+			.into_iter()
+			.map(|t| Cow::Owned(t.to_track()))
 	}
 
 	fn track_for(origin: &Self::RuntimeOrigin) -> Result<u16, ()> {
@@ -126,7 +126,7 @@ impl pallet_referenda::Config for Test {
 	type Slash = ();
 	type Votes = crate::Votes;
 	type Tally = crate::Tally<Test>;
-	type SubmissionDeposit = ConstU128<2>;
+	type SubmissionDeposit = SubmissionDeposit;
 	type MaxQueued = ConstU32<10>;
 	type UndecidingTimeout = ConstU64<20>;
 	type AlarmInterval = ConstU64<1>;
@@ -136,24 +136,47 @@ impl pallet_referenda::Config for Test {
 }
 
 thread_local! {
-	/// Voting units per account (registered nodes).
-	pub static UNITS: RefCell<BTreeMap<u64, u32>> = const { RefCell::new(BTreeMap::new()) };
+	/// Voting units and registration block per account (registered nodes).
+	pub static UNITS: RefCell<BTreeMap<u64, (u32, u64)>> = const { RefCell::new(BTreeMap::new()) };
 	/// Reputation per account; 50% when absent.
 	pub static SCORES: RefCell<BTreeMap<u64, Perbill>> = const { RefCell::new(BTreeMap::new()) };
 }
 
 /// Voters from [`UNITS`].
 pub struct TestElectorate;
-impl crate::Electorate<u64> for TestElectorate {
-	fn voting_units(who: &u64) -> Option<u32> {
-		UNITS.with(|u| u.borrow().get(who).copied())
+impl crate::Electorate<u64, u64> for TestElectorate {
+	fn voter(who: &u64) -> Option<crate::Voter<u64>> {
+		UNITS.with(|u| {
+			u.borrow()
+				.get(who)
+				.map(|(units, registered_at)| crate::Voter {
+					units: *units,
+					registered_at: *registered_at,
+				})
+		})
 	}
-	fn total_units() -> u32 {
-		UNITS.with(|u| u.borrow().values().sum())
+	fn voters() -> Vec<(u64, crate::Voter<u64>)> {
+		UNITS.with(|u| {
+			u.borrow()
+				.iter()
+				.map(|(who, (units, registered_at))| {
+					(
+						*who,
+						crate::Voter {
+							units: *units,
+							registered_at: *registered_at,
+						},
+					)
+				})
+				.collect()
+		})
+	}
+	fn max_voters() -> u32 {
+		16
 	}
 	#[cfg(feature = "runtime-benchmarks")]
 	fn make_voter(who: &u64, units: u32) {
-		UNITS.with(|u| u.borrow_mut().insert(*who, units));
+		UNITS.with(|u| u.borrow_mut().insert(*who, (units, 0)));
 	}
 }
 
@@ -170,6 +193,9 @@ impl pallet_reputation::ReputationInspect<u64> for TestReputation {
 	}
 }
 
+/// Minimum voter age of the tests.
+pub const MIN_AGE: u64 = 5;
+
 impl pallet_model_registry::Config for Test {
 	type GovernanceOrigin = crate::EnsureModelWhitelist;
 	type ModelUsage = ();
@@ -181,12 +207,16 @@ impl crate::Config for Test {
 	type Polls = Referenda;
 	type Electorate = TestElectorate;
 	type Reputation = TestReputation;
+	type Balance = u128;
+	type AdminOrigin = EnsureRoot<u64>;
 	type MaxVotes = ConstU32<3>;
+	type MaxTracks = ConstU32<8>;
 	type WeightInfo = ();
 }
 
-/// Accounts 1..=9 hold 1 000 each. Nodes: 1, 2, 3 with one unit each, 4 with two units;
-/// account 9 runs no node.
+/// Accounts 1..=9 hold 1 000 each. Nodes: 1, 2, 3 with one unit each, 4 with two units, all
+/// registered at block 0; account 9 runs no node. The tracks of [`test_tracks`], minimum voter
+/// age [`MIN_AGE`]; tests start at block `MIN_AGE + 1`, so the nodes are old enough.
 pub fn new_test_ext() -> sp_io::TestExternalities {
 	let mut storage = frame_system::GenesisConfig::<Test>::default()
 		.build_storage()
@@ -197,10 +227,23 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	}
 	.assimilate_storage(&mut storage)
 	.unwrap();
-	UNITS.with(|u| *u.borrow_mut() = [(1, 1), (2, 1), (3, 1), (4, 2)].into_iter().collect());
+	crate::GenesisConfig::<Test> {
+		tracks: test_tracks(),
+		rules: crate::VotingRules {
+			min_voting_age: MIN_AGE,
+			submission_deposit: 2,
+		},
+	}
+	.assimilate_storage(&mut storage)
+	.unwrap();
+	UNITS.with(|u| {
+		*u.borrow_mut() = [(1, (1, 0)), (2, (1, 0)), (3, (1, 0)), (4, (2, 0))]
+			.into_iter()
+			.collect()
+	});
 	SCORES.with(|s| s.borrow_mut().clear());
 	let mut ext = sp_io::TestExternalities::new(storage);
-	ext.execute_with(|| System::set_block_number(1));
+	ext.execute_with(|| System::set_block_number(MIN_AGE + 1));
 	ext
 }
 

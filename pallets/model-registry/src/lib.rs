@@ -22,6 +22,7 @@ pub use weights::WeightInfo;
 mod benchmarking;
 #[cfg(test)]
 mod mock;
+#[cfg(any(test, feature = "test-utils", feature = "runtime-benchmarks"))]
 pub mod testing;
 #[cfg(test)]
 mod tests;
@@ -34,6 +35,8 @@ pub trait ModelInspect {
 	fn exists(id: ModelId) -> bool;
 	/// The model exists and takes new work.
 	fn is_active(id: ModelId) -> bool;
+	/// What a job on the model needs: sha256, determinism profile, whether it is active.
+	fn job_spec(id: ModelId) -> Option<JobSpec>;
 	/// Whitelists a sample model derived from `seed`, for other pallets' benchmarks.
 	#[cfg(feature = "runtime-benchmarks")]
 	fn benchmark_model(seed: u32) -> ModelId;
@@ -149,6 +152,8 @@ pub mod pallet {
 		EmptyFile,
 		/// Flash attention on, non-greedy sampler, or inconsistent context/batch sizes.
 		NondeterministicProfile,
+		/// A context size the engine does not support, or an empty engine class.
+		UnsupportedProfile,
 	}
 
 	impl<T> From<InvalidModel> for Error<T> {
@@ -158,6 +163,7 @@ pub mod pallet {
 				InvalidModel::InvalidCid => Error::InvalidCid,
 				InvalidModel::EmptyFile => Error::EmptyFile,
 				InvalidModel::NondeterministicProfile => Error::NondeterministicProfile,
+				InvalidModel::UnsupportedProfile => Error::UnsupportedProfile,
 			}
 		}
 	}
@@ -283,6 +289,13 @@ pub mod pallet {
 		}
 		fn is_active(id: ModelId) -> bool {
 			Models::<T>::get(id).is_some_and(|e| e.status == ModelStatus::Active)
+		}
+		fn job_spec(id: ModelId) -> Option<JobSpec> {
+			Models::<T>::get(id).map(|e| JobSpec {
+				sha256: e.info.sha256,
+				profile: e.info.profile,
+				active: e.status == ModelStatus::Active,
+			})
 		}
 		#[cfg(feature = "runtime-benchmarks")]
 		fn benchmark_model(seed: u32) -> ModelId {

@@ -147,6 +147,33 @@ fn invalid_descriptions_rejected() {
 				},
 				Error::NondeterministicProfile,
 			),
+			// L-3: a context beyond the engine's maximum would exhaust validators' memory.
+			(
+				{
+					let mut m = sample_model(1);
+					m.profile.n_ctx = MAX_N_CTX + 1;
+					m
+				},
+				Error::UnsupportedProfile,
+			),
+			(
+				{
+					let mut m = sample_model(1);
+					m.profile.n_ctx = MIN_N_CTX - 1;
+					m.profile.n_batch = 8;
+					m.profile.n_ubatch = 8;
+					m
+				},
+				Error::UnsupportedProfile,
+			),
+			(
+				{
+					let mut m = sample_model(1);
+					m.profile.cpu_target = Default::default();
+					m
+				},
+				Error::UnsupportedProfile,
+			),
 		];
 		for (info, error) in cases {
 			assert_noop!(
@@ -154,6 +181,28 @@ fn invalid_descriptions_rejected() {
 				error
 			);
 		}
+	});
+}
+
+#[test]
+fn job_spec_gives_hash_profile_class_and_state() {
+	new_test_ext().execute_with(|| {
+		let id = whitelist(3);
+		let spec = <ModelRegistry as ModelInspect>::job_spec(id).unwrap();
+		assert_eq!(spec.sha256, sample_model(3).sha256);
+		assert_eq!(spec.profile, sample_model(3).profile);
+		assert_eq!(
+			spec.profile.class().engine_version,
+			sample_model(3).profile.engine_version
+		);
+		assert!(spec.active);
+		assert_ok!(ModelRegistry::deprecate_model(RuntimeOrigin::root(), id));
+		assert!(
+			!<ModelRegistry as ModelInspect>::job_spec(id)
+				.unwrap()
+				.active
+		);
+		assert!(<ModelRegistry as ModelInspect>::job_spec(99).is_none());
 	});
 }
 

@@ -89,6 +89,60 @@ pub struct DeterminismProfile {
 	pub sampler: Sampler,
 }
 
+/// Smallest context a profile may ask for (the engine refuses less).
+pub const MIN_N_CTX: u32 = 16;
+/// Largest context a profile may ask for: the engine's own maximum. A larger context would let
+/// governance whitelist a model that exhausts every validator's memory.
+pub const MAX_N_CTX: u32 = 131_072;
+
+/// The engine build a node runs: nodes of one class produce bit-identical tokens for a model's
+/// profile, nodes of different classes may not. A node declares its class; jobs go only to
+/// nodes of their model's class.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+	serde::Serialize,
+	serde::Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct DeterminismClass {
+	/// Inference engine, e.g. `llama.cpp`.
+	pub engine: ShortText,
+	/// Exact engine build, e.g. `llama-cpp-2 0.1.160`.
+	pub engine_version: ShortText,
+	/// CPU instruction-set level the engine is built for, e.g. `x86-64-v3`.
+	pub cpu_target: ShortText,
+}
+
+impl DeterminismProfile {
+	/// The class of nodes that may run jobs under this profile.
+	pub fn class(&self) -> DeterminismClass {
+		DeterminismClass {
+			engine: self.engine.clone(),
+			engine_version: self.engine_version.clone(),
+			cpu_target: self.cpu_target.clone(),
+		}
+	}
+}
+
+/// What a job needs to know about its model, read by the proof-of-inference pallet.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct JobSpec {
+	/// sha256 of the model file.
+	pub sha256: [u8; 32],
+	/// The determinism profile (context, batch sizes, class).
+	pub profile: DeterminismProfile,
+	/// Whether the model takes new jobs.
+	pub active: bool,
+}
+
 /// Everything the chain records about a model.
 #[derive(
 	Encode,
@@ -170,6 +224,8 @@ pub enum InvalidModel {
 	/// Flash attention on, a non-greedy sampler, or batch sizes outside `0 < n_ubatch <= n_batch
 	/// <= n_ctx`.
 	NondeterministicProfile,
+	/// `n_ctx` outside `MIN_N_CTX..=MAX_N_CTX`, or an empty engine, version or CPU target.
+	UnsupportedProfile,
 }
 
 impl ModelInfo {
@@ -194,6 +250,13 @@ impl ModelInfo {
 			|| p.n_batch > p.n_ctx
 		{
 			return Err(InvalidModel::NondeterministicProfile);
+		}
+		if !(MIN_N_CTX..=MAX_N_CTX).contains(&p.n_ctx)
+			|| p.engine.is_empty()
+			|| p.engine_version.is_empty()
+			|| p.cpu_target.is_empty()
+		{
+			return Err(InvalidModel::UnsupportedProfile);
 		}
 		Ok(())
 	}

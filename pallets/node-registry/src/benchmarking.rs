@@ -8,12 +8,22 @@ use frame_support::{
 	pallet_prelude::TransactionSource,
 	traits::{
 		fungible::{Inspect, Mutate},
-		Authorize, EnsureOrigin, Get, Hooks,
+		Authorize, EnsureOrigin, Get, Hooks, UnfilteredDispatchable,
 	},
 };
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
-use pallet_model_registry::{ModelFormat, ModelId, ModelInspect};
+use pallet_model_registry::{DeterminismClass, ModelFormat, ModelId, ModelInspect};
 use sp_runtime::{traits::Saturating, RuntimeAppPublic};
+
+/// The class of the sample models (`pallet_model_registry::testing::sample_model`).
+fn class() -> DeterminismClass {
+	let text = |s: &[u8]| s.to_vec().try_into().unwrap_or_default();
+	DeterminismClass {
+		engine: text(b"llama.cpp"),
+		engine_version: text(b"llama-cpp-2 0.1.160"),
+		cpu_target: text(b"x86-64-v3"),
+	}
+}
 
 fn capabilities() -> Capabilities {
 	Capabilities {
@@ -29,6 +39,7 @@ fn capabilities() -> Capabilities {
 		.try_into()
 		.unwrap_or_default(),
 		model_formats: vec![ModelFormat::Gguf].try_into().unwrap_or_default(),
+		class: class(),
 	}
 }
 
@@ -52,40 +63,89 @@ fn funded<T: Config>(name: &'static str, i: u32) -> T::AccountId {
 	who
 }
 
-/// Registers a node serving `n` models; returns its account and key.
-fn registered<T: Config>(i: u32, n: u32) -> Result<(T::AccountId, InferenceKey), BenchmarkError> {
-	let who = funded::<T>("node", i);
+/// A new key in the keystore and its ownership proof for `who`.
+fn key_and_proof<T: Config>(
+	who: &T::AccountId,
+) -> Result<(InferenceKey, InferenceSignature), BenchmarkError> {
 	let key = InferenceKey::generate_pair(None);
+	let proof = key
+		.sign(&key_ownership_payload(&genesis_hash::<T>(), who))
+		.ok_or(BenchmarkError::Stop("no keystore"))?;
+	Ok((key, proof))
+}
+
+/// Registers a node serving `served`; returns its account and key.
+fn registered_serving<T: Config>(
+	i: u32,
+	served: Vec<ModelId>,
+) -> Result<(T::AccountId, InferenceKey), BenchmarkError> {
+	let who = funded::<T>("node", i);
+	let (key, proof) = key_and_proof::<T>(&who)?;
 	Pallet::<T>::register(
 		RawOrigin::Signed(who.clone()).into(),
 		capabilities(),
-		models::<T>(n),
+		served,
 		endpoints(),
 		key.clone(),
+		proof,
 		T::MinBond::get(),
 	)
 	.map_err(|_| BenchmarkError::Stop("register failed"))?;
 	Ok((who, key))
 }
 
-fn heartbeat_call<T: Config>(
+/// Registers a node serving `n` models; returns its account and key.
+fn registered<T: Config>(i: u32, n: u32) -> Result<(T::AccountId, InferenceKey), BenchmarkError> {
+	registered_serving::<T>(i, models::<T>(n))
+}
+
+/// A heartbeat of `who` for the current period declaring `ready`.
+fn heartbeat_at<T: Config>(
 	who: T::AccountId,
 	key: &InferenceKey,
+	ready: Vec<ModelId>,
 ) -> Result<Call<T>, BenchmarkError> {
-	// Move into a period the node was not yet seen alive in.
-	let next = frame_system::Pallet::<T>::block_number().saturating_add(T::HeartbeatPeriod::get());
-	frame_system::Pallet::<T>::set_block_number(next);
 	let heartbeat = Heartbeat {
 		node: who,
 		period: Pallet::<T>::current_period(),
+		ready_models: ready
+			.try_into()
+			.map_err(|_| BenchmarkError::Stop("too many"))?,
 	};
 	let signature = key
-		.sign(&heartbeat_payload(&heartbeat))
+		.sign(&heartbeat_payload(&genesis_hash::<T>(), &heartbeat))
 		.ok_or(BenchmarkError::Stop("no keystore"))?;
 	Ok(Call::heartbeat {
 		heartbeat,
 		signature,
 	})
+}
+
+/// A heartbeat in the next period (the node not yet seen alive in it), ready for everything it
+/// serves.
+fn heartbeat_call<T: Config>(
+	who: T::AccountId,
+	key: &InferenceKey,
+) -> Result<Call<T>, BenchmarkError> {
+	let next = frame_system::Pallet::<T>::block_number().saturating_add(T::HeartbeatPeriod::get());
+	frame_system::Pallet::<T>::set_block_number(next);
+	let served = Nodes::<T>::get(&who)
+		.map(|r| r.served_models.into_inner())
+		.ok_or(BenchmarkError::Stop("not registered"))?;
+	heartbeat_at::<T>(who, key, served)
+}
+
+/// A registered node serving `model` and ready for it, with its key in the keystore (the
+/// proof-of-inference benchmarks' assignees).
+pub(crate) fn ready_node<T: Config>(
+	seed: u32,
+	model: ModelId,
+) -> Result<(T::AccountId, InferenceKey), BenchmarkError> {
+	let (who, key) = registered_serving::<T>(seed, vec![model])?;
+	let call = heartbeat_at::<T>(who.clone(), &key, vec![model])?;
+	call.dispatch_bypass_filter(RawOrigin::Authorized.into())
+		.map_err(|_| BenchmarkError::Stop("heartbeat failed"))?;
+	Ok((who, key))
 }
 
 fn unbonded<T: Config>(who: &T::AccountId) -> Result<(), BenchmarkError> {
@@ -103,10 +163,10 @@ mod benchmarks {
 	use super::*;
 
 	#[benchmark]
-	fn register(n: Linear<0, MAX_SERVED_MODELS>) {
+	fn register(n: Linear<0, MAX_SERVED_MODELS>) -> Result<(), BenchmarkError> {
 		let who = funded::<T>("node", 0);
 		let served = models::<T>(n);
-		let key = InferenceKey::generate_pair(None);
+		let (key, proof) = key_and_proof::<T>(&who)?;
 		#[extrinsic_call]
 		_(
 			RawOrigin::Signed(who.clone()),
@@ -114,9 +174,11 @@ mod benchmarks {
 			served,
 			endpoints(),
 			key,
+			proof,
 			T::MinBond::get(),
 		);
 		assert!(Nodes::<T>::contains_key(&who));
+		Ok(())
 	}
 
 	#[benchmark]
@@ -151,9 +213,10 @@ mod benchmarks {
 		Ok(())
 	}
 
+	/// A heartbeat declaring every one of `MAX_SERVED_MODELS` models ready.
 	#[benchmark]
 	fn heartbeat() -> Result<(), BenchmarkError> {
-		let (who, key) = registered::<T>(0, 0)?;
+		let (who, key) = registered::<T>(0, MAX_SERVED_MODELS)?;
 		let Call::heartbeat {
 			heartbeat: statement,
 			signature: proof,
@@ -172,7 +235,7 @@ mod benchmarks {
 
 	#[benchmark]
 	fn authorize_heartbeat() -> Result<(), BenchmarkError> {
-		let (who, key) = registered::<T>(0, 0)?;
+		let (who, key) = registered::<T>(0, MAX_SERVED_MODELS)?;
 		let call = heartbeat_call::<T>(who, &key)?;
 		#[block]
 		{
@@ -183,6 +246,7 @@ mod benchmarks {
 		Ok(())
 	}
 
+	/// Leaving, without the runtime's [`Config::OnLeave`] (added to the call's weight apart).
 	#[benchmark]
 	fn unregister() -> Result<(), BenchmarkError> {
 		let (who, _) = registered::<T>(0, MAX_SERVED_MODELS)?;
@@ -210,6 +274,16 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(origin as T::RuntimeOrigin, who.clone());
 		assert!(!Nodes::<T>::contains_key(&who));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn set_inference_key() -> Result<(), BenchmarkError> {
+		let (who, _) = registered::<T>(0, 0)?;
+		let (key, proof) = key_and_proof::<T>(&who)?;
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), key.clone(), proof);
+		assert_eq!(NodeByKey::<T>::get(&key), Some(who));
 		Ok(())
 	}
 

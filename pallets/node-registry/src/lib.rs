@@ -1,27 +1,39 @@
 //! # Node registry pallet
 //!
 //! Inference nodes join the network here. An operator [`register`](Pallet::register)s by holding a
-//! bond of at least [`Config::MinBond`] from its free balance and declaring its [`Capabilities`],
-//! the whitelisted models it serves, its network endpoints and its inference key (ed25519, key
-//! type `infr`, [`crypto::Public`]). That key signs the node's heartbeats here and its inference
-//! results in the proof-of-inference pallet.
+//! bond of at least [`Config::MinBond`] from its free balance and declaring its [`Capabilities`]
+//! (hardware, and the engine build it runs: its determinism class), the whitelisted models it
+//! serves, its network endpoints and its inference key (ed25519, key type `infr`,
+//! [`crypto::Public`]) with a proof that it holds that key. The key signs the node's heartbeats
+//! here and its inference results in the proof-of-inference pallet.
 //!
-//! ## Liveness
+//! ## Keys
+//! `register` and [`set_inference_key`](Pallet::set_inference_key) carry the key's signature
+//! over [`key_ownership_payload`] `(context, genesis hash, account)`: nobody can register a key
+//! they do not hold, so a node's off-chain workers always act for its own operator, and a proof
+//! made for one chain is worthless on another.
+//!
+//! ## Liveness and readiness
 //! Time is cut into heartbeat periods of [`Config::HeartbeatPeriod`] blocks. A node is alive in
 //! a period if it registered in it, authored a block in it (found through [`Config::FindAuthor`])
 //! or sent a [`heartbeat`](Pallet::heartbeat). The heartbeat is sent by this pallet's off-chain
 //! worker, on every node whose keystore holds a registered inference key, as a general
 //! transaction authorised by `#[pallet::authorize]`: the inference key's signature over
-//! [`heartbeat_payload`] replaces an account signature, so it costs the operator no fee, and the
-//! transaction provides the tag `(node, period)` so each node lands one per period. At the first
-//! block of a period every node not seen alive in the previous one becomes
-//! [`NodeStatus::Offline`] and is reported to [`Config::Reputation`].
+//! [`heartbeat_payload`] (which includes the genesis hash) replaces an account signature, so it
+//! costs the operator no fee. It also lists the served models the node's engine is ready for
+//! (asked through the `inference_host_api` host functions); jobs go only to ready nodes
+//! ([`NodeInspect::candidates`]). One heartbeat lands per period, plus one more each time the
+//! ready set grows. At the first block of a period every node not seen alive in the previous one
+//! becomes [`NodeStatus::Offline`] and is reported to [`Config::Reputation`].
 //!
 //! ## Leaving
-//! [`unregister`](Pallet::unregister) starts an unbonding delay of [`Config::UnbondingPeriod`];
-//! [`withdraw_unbonded`](Pallet::withdraw_unbonded) then releases the bond. The governance origin
-//! [`Config::BanOrigin`] (the emergency track) can [`ban`](Pallet::ban) a node at any time: it
-//! burns [`Config::BanPenalty`] of the bond, releases the rest and removes the node.
+//! [`unregister`](Pallet::unregister) starts an unbonding delay of [`Config::UnbondingPeriod`]
+//! and tells [`Config::OnLeave`] (governance drops the node's votes from running polls);
+//! [`withdraw_unbonded`](Pallet::withdraw_unbonded) then releases the bond, once the node has no
+//! unsettled jobs left ([`Config::Obligations`]). The governance origin [`Config::BanOrigin`]
+//! (the emergency track) can [`ban`](Pallet::ban) a node at any time: it burns
+//! [`Config::BanPenalty`] of the bond, releases the rest and removes the node. A node's
+//! reputation stays with its account ([`ReputationSink::departed`]).
 //!
 //! ## Voting units
 //! Governance weighs a node's vote by its reputation and by its *voting units*
@@ -33,15 +45,21 @@
 extern crate alloc;
 
 pub use pallet::*;
+pub use traits::*;
 pub use types::*;
 pub use weights::WeightInfo;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+mod liveness;
 #[cfg(test)]
 mod mock;
+pub mod offchain;
 #[cfg(test)]
 mod tests;
+mod traits;
+#[cfg(any(feature = "try-runtime", feature = "test-utils", test))]
+mod try_state;
 mod types;
 pub mod weights;
 
@@ -64,9 +82,38 @@ pub type InferenceSignature = crypto::Signature;
 pub const INVALID_UNKNOWN_NODE: u8 = 1;
 /// `InvalidTransaction::Custom` code: the node is unbonding and sends no more heartbeats.
 pub const INVALID_NODE_LEAVING: u8 = 2;
+/// `InvalidTransaction::Custom` code: the heartbeat says the node is ready for a model it does
+/// not serve (or lists one twice).
+pub const INVALID_NOT_SERVED: u8 = 3;
 
 /// Log target of this pallet.
 pub const LOG_TARGET: &str = "runtime::node-registry";
+
+/// The genesis hash of the chain `T` runs, as signed statements include it.
+///
+/// `frame_system` keeps block 0's hash for good; until block 1 starts it holds a placeholder,
+/// which only genesis-time code could observe.
+pub fn genesis_hash<T: frame_system::Config>() -> [u8; 32] {
+	let hash = frame_system::Pallet::<T>::block_hash(
+		<frame_system::pallet_prelude::BlockNumberFor<T> as sp_runtime::traits::Zero>::zero(),
+	);
+	let mut out = [0u8; 32];
+	let bytes = hash.as_ref();
+	let n = bytes.len().min(32);
+	out[..n].copy_from_slice(&bytes[..n]);
+	out
+}
+
+/// The engine class of a whitelist profile, as the host functions take it.
+pub fn host_class(
+	class: &pallet_model_registry::DeterminismClass,
+) -> inference_primitives::EngineClass {
+	inference_primitives::EngineClass {
+		engine: class.engine.to_vec(),
+		engine_version: class.engine_version.to_vec(),
+		cpu_target: class.cpu_target.to_vec(),
+	}
+}
 
 #[frame_support::pallet]
 pub mod pallet {
@@ -80,14 +127,10 @@ pub mod pallet {
 			FindAuthor,
 		},
 	};
-	use frame_system::{
-		offchain::{CreateAuthorizedTransaction, SubmitTransaction},
-		pallet_prelude::*,
-	};
+	use frame_system::{offchain::CreateAuthorizedTransaction, pallet_prelude::*};
 	use pallet_model_registry::{ModelId, ModelInspect};
 	use pallet_reputation::ReputationSink;
 	use sp_runtime::{
-		offchain::storage::StorageValueRef,
 		traits::{Saturating, Zero},
 		Perbill, RuntimeAppPublic, SaturatedConversion,
 	};
@@ -98,10 +141,7 @@ pub mod pallet {
 	/// A node record of this runtime.
 	pub type NodeRecordOf<T> = NodeRecord<BalanceOf<T>, BlockNumberFor<T>, InferenceKey>;
 
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
-
-	/// Blocks after which the off-chain worker re-sends a heartbeat that has not landed.
-	const HEARTBEAT_RESEND_BLOCKS: u32 = 5;
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -117,8 +157,12 @@ pub mod pallet {
 			+ Mutate<Self::AccountId>;
 		/// The model whitelist.
 		type Models: ModelInspect;
-		/// Receives missed heartbeats; told when a node leaves.
+		/// Receives missed heartbeats; told when a node leaves and returns.
 		type Reputation: ReputationSink<Self::AccountId>;
+		/// Unsettled work of nodes (proof of inference), which keeps their bond.
+		type Obligations: NodeObligations<Self::AccountId>;
+		/// Told when a node leaves (governance removes its votes from running polls).
+		type OnLeave: OnNodeLeave<Self::AccountId>;
 		/// Finds the author of the current block, who counts as alive.
 		type FindAuthor: FindAuthor<Self::AccountId>;
 		/// Origin that bans nodes (the emergency track).
@@ -174,8 +218,8 @@ pub mod pallet {
 	pub type TotalVotingUnits<T: Config> = StorageValue<_, u32, ValueQuery>;
 
 	/// Nodes registered from genesis, each as if it had called `register` in block 0 (bond held,
-	/// models counted, inference key indexed). A local test network uses it so its validators
-	/// take jobs from the first block.
+	/// models counted, inference key indexed; a chain spec is trusted, so no key proof). A local
+	/// test network uses it so its validators take jobs from the first blocks.
 	#[pallet::genesis_config]
 	#[derive(frame_support::DefaultNoBound)]
 	pub struct GenesisConfig<T: Config> {
@@ -214,43 +258,75 @@ pub mod pallet {
 	pub enum Event<T: Config> {
 		/// A node registered and its bond is held.
 		NodeRegistered {
+			/// Operator account.
 			node: T::AccountId,
+			/// The bond held.
 			bond: BalanceOf<T>,
+			/// Its inference key.
 			inference_key: InferenceKey,
 		},
-		/// A node replaced its capability declaration.
-		CapabilitiesUpdated { node: T::AccountId },
+		/// A node replaced its capability declaration (its ready models are cleared until its
+		/// next heartbeat if its engine class changed).
+		CapabilitiesUpdated {
+			/// Operator account.
+			node: T::AccountId,
+		},
 		/// A node replaced its endpoints.
-		EndpointsUpdated { node: T::AccountId },
+		EndpointsUpdated {
+			/// Operator account.
+			node: T::AccountId,
+		},
 		/// A node replaced the list of models it serves.
 		ServedModelsSet {
+			/// Operator account.
 			node: T::AccountId,
+			/// The new list.
 			models: ServedModels,
 		},
-		/// A heartbeat landed; the node is alive in `period`.
-		HeartbeatReceived {
+		/// A node switched to another inference key.
+		InferenceKeyChanged {
+			/// Operator account.
 			node: T::AccountId,
+			/// The new key.
+			inference_key: InferenceKey,
+		},
+		/// A heartbeat landed; the node is alive in `period` and ready for `ready_models`.
+		HeartbeatReceived {
+			/// Operator account.
+			node: T::AccountId,
+			/// The period.
 			period: PeriodIndex,
+			/// The models its engine is ready for.
+			ready_models: ServedModels,
 		},
 		/// A node missed the whole of `period` (reported to reputation).
 		NodeOffline {
+			/// Operator account.
 			node: T::AccountId,
+			/// The period missed.
 			period: PeriodIndex,
 		},
 		/// A node left; its bond can be withdrawn from `unlock_at`.
 		UnbondingStarted {
+			/// Operator account.
 			node: T::AccountId,
+			/// First block of withdrawal.
 			unlock_at: BlockNumberFor<T>,
 		},
 		/// An unbonded node was removed and its bond released.
 		NodeRemoved {
+			/// Operator account.
 			node: T::AccountId,
+			/// The bond released.
 			released: BalanceOf<T>,
 		},
 		/// Governance banned a node: `slashed` burnt, `released` returned, node removed.
 		NodeBanned {
+			/// Operator account.
 			node: T::AccountId,
+			/// Burnt.
 			slashed: BalanceOf<T>,
+			/// Returned.
 			released: BalanceOf<T>,
 		},
 	}
@@ -269,6 +345,9 @@ pub mod pallet {
 		TooManyNodes,
 		/// Another node registered this inference key.
 		InferenceKeyInUse,
+		/// The key-ownership proof is not the key's signature over `key_ownership_payload`
+		/// for this chain and the caller.
+		InvalidKeyProof,
 		/// More than `MAX_SERVED_MODELS` models.
 		TooManyServedModels,
 		/// A model appears twice in the list.
@@ -283,7 +362,8 @@ pub mod pallet {
 		EndpointTooLong,
 		/// An endpoint that is not a printable-ASCII multiaddr starting with `/`.
 		InvalidEndpoint,
-		/// Zero CPU cores, or an accelerator or model format listed twice.
+		/// Zero CPU cores, an accelerator or model format listed twice, or an empty engine
+		/// class.
 		InvalidCapabilities,
 		/// The node is already unbonding.
 		AlreadyUnbonding,
@@ -291,10 +371,14 @@ pub mod pallet {
 		NotUnbonding,
 		/// The unbonding delay has not passed yet.
 		StillUnbonding,
+		/// The node still has unsettled jobs; try again once they settled.
+		PendingJobs,
 		/// The heartbeat is not for the current period.
 		WrongPeriod,
-		/// The node was already seen alive in this period.
-		AlreadyAlive,
+		/// The heartbeat lists a model the node does not serve, or one twice.
+		NotServed,
+		/// The node was already seen alive in this period and its ready set did not grow.
+		NothingNew,
 	}
 
 	#[pallet::hooks]
@@ -317,7 +401,7 @@ pub mod pallet {
 
 		fn offchain_worker(now: BlockNumberFor<T>) {
 			if sp_io::offchain::is_validator() {
-				Self::send_heartbeats(now);
+				offchain::send_heartbeats::<T>(now);
 			}
 		}
 
@@ -343,7 +427,9 @@ pub mod pallet {
 	impl<T: Config> Pallet<T> {
 		/// Register the caller's node: hold `bond` (at least `MinBond`) and record its
 		/// capabilities, served models (whitelisted, active, no repeats), endpoints and
-		/// inference key. The node counts as alive in the current period.
+		/// inference key. `key_proof` is the key's signature over
+		/// [`key_ownership_payload`]`(genesis hash, caller)`. The node counts as alive in the
+		/// current period; it takes jobs once a heartbeat reported its engine ready.
 		///
 		/// Emits [`Event::NodeRegistered`].
 		#[pallet::call_index(0)]
@@ -354,9 +440,11 @@ pub mod pallet {
 			served_models: Vec<ModelId>,
 			endpoints: Vec<Vec<u8>>,
 			inference_key: InferenceKey,
+			key_proof: InferenceSignature,
 			bond: BalanceOf<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
+			Self::check_key_proof(&who, &inference_key, &key_proof)?;
 			Self::do_register(
 				who,
 				capabilities,
@@ -367,7 +455,8 @@ pub mod pallet {
 			)
 		}
 
-		/// Replace the caller's capability declaration.
+		/// Replace the caller's capability declaration. A new engine class clears the node's
+		/// ready models until its next heartbeat.
 		///
 		/// Emits [`Event::CapabilitiesUpdated`].
 		#[pallet::call_index(1)]
@@ -379,6 +468,9 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			Self::validate_capabilities(&capabilities)?;
 			Self::mutate_serving_node(&who, |record| {
+				if record.capabilities.class != capabilities.class {
+					record.ready_models = Default::default();
+				}
 				record.capabilities = capabilities;
 				Ok(())
 			})?;
@@ -387,7 +479,8 @@ pub mod pallet {
 		}
 
 		/// Replace the models the caller's node serves. Every model must be whitelisted and
-		/// active (a deprecated model cannot be added, nor kept by a new list).
+		/// active (a deprecated model cannot be added, nor kept by a new list). Ready models no
+		/// longer served are dropped.
 		///
 		/// Emits [`Event::ServedModelsSet`].
 		#[pallet::call_index(2)]
@@ -403,6 +496,7 @@ pub mod pallet {
 					ModelServers::<T>::mutate(new, |n| n.saturating_inc());
 				}
 				record.served_models = models.clone();
+				record.ready_models.retain(|m| models.contains(m));
 				Ok(())
 			})?;
 			Self::deposit_event(Event::ServedModelsSet { node: who, models });
@@ -425,10 +519,12 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Proof that a node is alive in the current period, signed by its inference key.
-		/// Sent by the off-chain worker; needs no account and pays no fee. Validity:
-		/// registered, not unbonding, `heartbeat.period` is the current period, the node was not
-		/// yet seen alive in it, and `signature` verifies over [`heartbeat_payload`].
+		/// Proof that a node is alive in the current period, with the served models its engine
+		/// is ready for, signed by its inference key. Sent by the off-chain worker; needs no
+		/// account and pays no fee. Validity: registered, not unbonding, `heartbeat.period` is
+		/// the current period, the ready models are served, the node was not yet seen alive
+		/// in the period or its ready set grew, and `signature` verifies over
+		/// [`heartbeat_payload`] for this chain.
 		///
 		/// Emits [`Event::HeartbeatReceived`].
 		#[pallet::call_index(4)]
@@ -447,28 +543,27 @@ pub mod pallet {
 			ensure!(heartbeat.period == period, Error::<T>::WrongPeriod);
 			Nodes::<T>::try_mutate(&heartbeat.node, |record| {
 				let record = record.as_mut().ok_or(Error::<T>::NotRegistered)?;
-				ensure!(
-					!matches!(record.status, NodeStatus::Unbonding { .. }),
-					Error::<T>::AlreadyUnbonding
-				);
-				ensure!(record.last_alive < period, Error::<T>::AlreadyAlive);
+				ensure!(!record.status.is_leaving(), Error::<T>::AlreadyUnbonding);
+				liveness::heartbeat_news::<T>(record, &heartbeat.ready_models, period)?;
 				record.last_alive = period;
 				record.status = NodeStatus::Active;
+				record.ready_models = heartbeat.ready_models.clone();
 				Ok::<_, Error<T>>(())
 			})?;
 			Self::deposit_event(Event::HeartbeatReceived {
 				node: heartbeat.node,
 				period,
+				ready_models: heartbeat.ready_models,
 			});
 			Ok(())
 		}
 
-		/// Leave: the node stops counting (jobs, votes) and its bond can be withdrawn after
-		/// `UnbondingPeriod` blocks.
+		/// Leave: the node stops counting (jobs, votes: its votes leave running polls) and its
+		/// bond can be withdrawn after `UnbondingPeriod` blocks, once its jobs are settled.
 		///
 		/// Emits [`Event::UnbondingStarted`].
 		#[pallet::call_index(5)]
-		#[pallet::weight(T::WeightInfo::unregister())]
+		#[pallet::weight(T::WeightInfo::unregister().saturating_add(T::OnLeave::weight()))]
 		pub fn unregister(origin: OriginFor<T>) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let unlock_at =
@@ -478,6 +573,7 @@ pub mod pallet {
 				record.status = NodeStatus::Unbonding { unlock_at };
 				Ok(())
 			})?;
+			T::OnLeave::on_leave(&who);
 			Self::deposit_event(Event::UnbondingStarted {
 				node: who,
 				unlock_at,
@@ -485,7 +581,7 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Release the bond of an unbonded node and remove it.
+		/// Release the bond of an unbonded node without unsettled jobs and remove it.
 		///
 		/// Emits [`Event::NodeRemoved`].
 		#[pallet::call_index(6)]
@@ -500,6 +596,8 @@ pub mod pallet {
 				frame_system::Pallet::<T>::block_number() >= unlock_at,
 				Error::<T>::StillUnbonding
 			);
+			// A node that could withdraw with jobs outstanding would escape their slashing.
+			ensure!(!T::Obligations::has_pending(&who), Error::<T>::PendingJobs);
 			let released = T::Currency::release(
 				&HoldReason::NodeBond.into(),
 				&who,
@@ -514,12 +612,13 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Ban a node: burn `BanPenalty` of its bond, release the rest, remove it (also while it
-		/// is unbonding — the delay exists so a misbehaving node cannot run from a ban).
+		/// Ban a node: burn `BanPenalty` of its bond, release the rest, remove it and its votes
+		/// from running polls (also while it is unbonding: the delay exists so a misbehaving
+		/// node cannot run from a ban).
 		///
 		/// Origin: [`Config::BanOrigin`]. Emits [`Event::NodeBanned`].
 		#[pallet::call_index(7)]
-		#[pallet::weight(T::WeightInfo::ban(MAX_SERVED_MODELS))]
+		#[pallet::weight(T::WeightInfo::ban(MAX_SERVED_MODELS).saturating_add(T::OnLeave::weight()))]
 		pub fn ban(origin: OriginFor<T>, node: T::AccountId) -> DispatchResult {
 			T::BanOrigin::ensure_origin(origin)?;
 			let record = Nodes::<T>::get(&node).ok_or(Error::<T>::NotRegistered)?;
@@ -538,14 +637,49 @@ pub mod pallet {
 				record.bond.saturating_sub(slashed),
 				Precision::BestEffort,
 			)?;
-			if !matches!(record.status, NodeStatus::Unbonding { .. }) {
+			if !record.status.is_leaving() {
 				TotalVotingUnits::<T>::mutate(|t| t.saturating_reduce(Self::units_of(&record)));
+				T::OnLeave::on_leave(&node);
 			}
 			Self::remove_node(&node, &record);
 			Self::deposit_event(Event::NodeBanned {
 				node,
 				slashed,
 				released,
+			});
+			Ok(())
+		}
+
+		/// Switch the caller's node to another inference key, with the new key's proof of
+		/// ownership. Refused while the node has unsettled jobs (their commits and reveals are
+		/// checked against the key they were assigned under).
+		///
+		/// Emits [`Event::InferenceKeyChanged`].
+		#[pallet::call_index(8)]
+		#[pallet::weight(T::WeightInfo::set_inference_key())]
+		pub fn set_inference_key(
+			origin: OriginFor<T>,
+			inference_key: InferenceKey,
+			key_proof: InferenceSignature,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			ensure!(
+				!NodeByKey::<T>::contains_key(&inference_key),
+				Error::<T>::InferenceKeyInUse
+			);
+			Self::check_key_proof(&who, &inference_key, &key_proof)?;
+			ensure!(!T::Obligations::has_pending(&who), Error::<T>::PendingJobs);
+			let old = Self::mutate_serving_node(&who, |record| {
+				Ok(core::mem::replace(
+					&mut record.inference_key,
+					inference_key.clone(),
+				))
+			})?;
+			NodeByKey::<T>::remove(&old);
+			NodeByKey::<T>::insert(&inference_key, &who);
+			Self::deposit_event(Event::InferenceKeyChanged {
+				node: who,
+				inference_key,
 			});
 			Ok(())
 		}
@@ -570,17 +704,27 @@ pub mod pallet {
 		/// `clamp(bond / MinBond, 1, MaxVotingUnits)`.
 		pub fn voting_units(who: &T::AccountId) -> Option<u32> {
 			Nodes::<T>::get(who)
-				.filter(|r| !matches!(r.status, NodeStatus::Unbonding { .. }))
+				.filter(|r| !r.status.is_leaving())
 				.map(|r| Self::units_of(&r))
 		}
 
-		/// Whether `who` runs a registered node that takes work (active or offline, not leaving)
-		/// and serves `model`.
-		pub fn serves(who: &T::AccountId, model: ModelId) -> bool {
-			Nodes::<T>::get(who).is_some_and(|r| {
-				!matches!(r.status, NodeStatus::Unbonding { .. })
-					&& r.served_models.contains(&model)
-			})
+		/// Voting units and registration block of a node that is registered and not leaving.
+		pub fn voter(who: &T::AccountId) -> Option<(u32, BlockNumberFor<T>)> {
+			Nodes::<T>::get(who)
+				.filter(|r| !r.status.is_leaving())
+				.map(|r| (Self::units_of(&r), r.registered_at))
+		}
+
+		/// Every node that is registered and not leaving, with its voting units and
+		/// registration block. O(nodes), at most `MaxNodes`.
+		pub fn voters() -> Vec<(T::AccountId, u32, BlockNumberFor<T>)> {
+			Nodes::<T>::iter()
+				.filter(|(_, r)| !r.status.is_leaving())
+				.map(|(who, r)| {
+					let units = Self::units_of(&r);
+					(who, units, r.registered_at)
+				})
+				.collect()
 		}
 
 		/// Burns `fraction` of `who`'s bond (rounded down) from its `NodeBond` hold, for other
@@ -604,10 +748,9 @@ pub mod pallet {
 				Fortitude::Force,
 			)
 			.unwrap_or_else(|_| Zero::zero());
-			let leaving = matches!(record.status, NodeStatus::Unbonding { .. });
 			let old_units = Self::units_of(&record);
 			record.bond = record.bond.saturating_sub(burnt);
-			if !leaving {
+			if !record.status.is_leaving() {
 				let new_units = Self::units_of(&record);
 				TotalVotingUnits::<T>::mutate(|t| {
 					*t = t.saturating_sub(old_units).saturating_add(new_units)
@@ -617,7 +760,7 @@ pub mod pallet {
 			burnt
 		}
 
-		fn units_of(record: &NodeRecordOf<T>) -> u32 {
+		pub(crate) fn units_of(record: &NodeRecordOf<T>) -> u32 {
 			let min = T::MinBond::get();
 			let ratio: u32 = if min.is_zero() {
 				1
@@ -627,8 +770,20 @@ pub mod pallet {
 			ratio.clamp(1, T::MaxVotingUnits::get().max(1))
 		}
 
-		/// `register` for `who`: checks, holds the bond and records the node. Shared by the call and
-		/// the genesis build.
+		/// Checks `proof`, the signature by `key` over [`key_ownership_payload`] for this chain
+		/// and `who`.
+		pub(crate) fn check_key_proof(
+			who: &T::AccountId,
+			key: &InferenceKey,
+			proof: &InferenceSignature,
+		) -> Result<(), Error<T>> {
+			let payload = key_ownership_payload(&genesis_hash::<T>(), who);
+			ensure!(key.verify(&payload, proof), Error::<T>::InvalidKeyProof);
+			Ok(())
+		}
+
+		/// `register` for `who` once the key proof is checked: checks, holds the bond and
+		/// records the node. Shared by the call and the genesis build.
 		pub(crate) fn do_register(
 			who: T::AccountId,
 			capabilities: Capabilities,
@@ -670,9 +825,11 @@ pub mod pallet {
 				status: NodeStatus::Active,
 				registered_at: now,
 				last_alive: Self::period_of(now),
+				ready_models: Default::default(),
 			};
 			TotalVotingUnits::<T>::mutate(|t| t.saturating_accrue(Self::units_of(&record)));
 			Nodes::<T>::insert(&who, record);
+			T::Reputation::returned(&who);
 			Self::deposit_event(Event::NodeRegistered {
 				node: who,
 				bond,
@@ -683,7 +840,12 @@ pub mod pallet {
 
 		fn validate_capabilities(c: &Capabilities) -> Result<(), Error<T>> {
 			ensure!(
-				c.cpu_cores > 0 && all_distinct(&c.accelerators) && all_distinct(&c.model_formats),
+				c.cpu_cores > 0
+					&& all_distinct(&c.accelerators)
+					&& all_distinct(&c.model_formats)
+					&& !c.class.engine.is_empty()
+					&& !c.class.engine_version.is_empty()
+					&& !c.class.cpu_target.is_empty(),
 				Error::<T>::InvalidCapabilities
 			);
 			Ok(())
@@ -725,16 +887,13 @@ pub mod pallet {
 		}
 
 		/// Applies `f` to the record of a registered node that is not unbonding.
-		fn mutate_serving_node(
+		fn mutate_serving_node<R>(
 			who: &T::AccountId,
-			f: impl FnOnce(&mut NodeRecordOf<T>) -> Result<(), Error<T>>,
-		) -> Result<(), Error<T>> {
+			f: impl FnOnce(&mut NodeRecordOf<T>) -> Result<R, Error<T>>,
+		) -> Result<R, Error<T>> {
 			Nodes::<T>::try_mutate(who, |record| {
 				let record = record.as_mut().ok_or(Error::<T>::NotRegistered)?;
-				ensure!(
-					!matches!(record.status, NodeStatus::Unbonding { .. }),
-					Error::<T>::AlreadyUnbonding
-				);
+				ensure!(!record.status.is_leaving(), Error::<T>::AlreadyUnbonding);
 				f(record)
 			})
 		}
@@ -745,54 +904,19 @@ pub mod pallet {
 			});
 		}
 
-		/// Drops every trace of a node whose hold was already settled.
+		/// Drops every trace of a node whose hold was already settled; its reputation record
+		/// stays with the account.
 		fn remove_node(who: &T::AccountId, record: &NodeRecordOf<T>) {
 			for model in &record.served_models {
 				Self::unserve(*model);
 			}
 			NodeByKey::<T>::remove(&record.inference_key);
 			Nodes::<T>::remove(who);
-			T::Reputation::forget(who);
+			T::Reputation::departed(who);
 		}
 
-		/// The block author is alive in `period`.
-		fn note_author(period: PeriodIndex) {
-			let digest = frame_system::Pallet::<T>::digest();
-			let pre_runtime = digest.logs().iter().filter_map(|d| d.as_pre_runtime());
-			let Some(author) = T::FindAuthor::find_author(pre_runtime) else {
-				return;
-			};
-			Nodes::<T>::mutate(&author, |record| {
-				if let Some(r) = record {
-					if !matches!(r.status, NodeStatus::Unbonding { .. }) && r.last_alive < period {
-						r.last_alive = period;
-						r.status = NodeStatus::Active;
-					}
-				}
-			});
-		}
-
-		/// Marks every node not seen alive in `ended` offline and reports it.
-		pub(crate) fn check_liveness(ended: PeriodIndex) {
-			for (who, mut record) in Nodes::<T>::iter() {
-				if matches!(record.status, NodeStatus::Unbonding { .. })
-					|| record.last_alive >= ended
-				{
-					continue;
-				}
-				if record.status == NodeStatus::Active {
-					record.status = NodeStatus::Offline;
-					Nodes::<T>::insert(&who, record);
-				}
-				T::Reputation::record_offline(&who);
-				Self::deposit_event(Event::NodeOffline {
-					node: who,
-					period: ended,
-				});
-			}
-		}
-
-		/// Validity of a heartbeat transaction (see [`Pallet::heartbeat`]).
+		/// Validity of a heartbeat transaction (see [`Pallet::heartbeat`]). Provides the tag
+		/// `(node, period, ready_models)`.
 		pub fn authorize_heartbeat(
 			_source: TransactionSource,
 			heartbeat: &Heartbeat<T::AccountId>,
@@ -800,21 +924,25 @@ pub mod pallet {
 		) -> TransactionValidityWithRefund {
 			let record = Nodes::<T>::get(&heartbeat.node)
 				.ok_or(InvalidTransaction::Custom(INVALID_UNKNOWN_NODE))?;
-			if matches!(record.status, NodeStatus::Unbonding { .. }) {
+			if record.status.is_leaving() {
 				return Err(InvalidTransaction::Custom(INVALID_NODE_LEAVING).into());
 			}
 			let now = frame_system::Pallet::<T>::block_number();
 			let current = Self::period_of(now);
-			if heartbeat.period < current || record.last_alive >= heartbeat.period {
-				return Err(InvalidTransaction::Stale.into());
-			}
 			if heartbeat.period > current {
 				return Err(InvalidTransaction::Future.into());
 			}
-			if !record
-				.inference_key
-				.verify(&heartbeat_payload(heartbeat), signature)
-			{
+			if heartbeat.period < current {
+				return Err(InvalidTransaction::Stale.into());
+			}
+			liveness::heartbeat_news::<T>(&record, &heartbeat.ready_models, current).map_err(
+				|e| match e {
+					Error::<T>::NotServed => InvalidTransaction::Custom(INVALID_NOT_SERVED),
+					_ => InvalidTransaction::Stale,
+				},
+			)?;
+			let payload = heartbeat_payload(&genesis_hash::<T>(), heartbeat);
+			if !record.inference_key.verify(&payload, signature) {
 				return Err(InvalidTransaction::BadProof.into());
 			}
 			// Valid until the period ends.
@@ -822,114 +950,16 @@ pub mod pallet {
 			let left: u64 = len.saturating_sub(now % len).saturated_into();
 			let validity = ValidTransaction::with_tag_prefix("NodeRegistryHeartbeat")
 				.priority(T::HeartbeatPriority::get())
-				.and_provides((heartbeat.node.clone(), heartbeat.period))
+				.and_provides((&heartbeat.node, heartbeat.period, &heartbeat.ready_models))
 				.longevity(left.max(1))
 				.propagate(true)
 				.build()?;
 			Ok((validity, Weight::zero()))
 		}
-
-		/// Off-chain worker: a heartbeat for every registered local inference key whose node
-		/// has not been seen alive in the current period. A persistent offchain-storage entry
-		/// per node keeps overlapping workers from sending more than one per
-		/// `HEARTBEAT_RESEND_BLOCKS` blocks.
-		pub(crate) fn send_heartbeats(now: BlockNumberFor<T>) {
-			let period = Self::period_of(now);
-			for key in InferenceKey::all() {
-				let Some(node) = NodeByKey::<T>::get(&key) else {
-					continue;
-				};
-				let Some(record) = Nodes::<T>::get(&node) else {
-					continue;
-				};
-				if matches!(record.status, NodeStatus::Unbonding { .. })
-					|| record.last_alive >= period
-				{
-					continue;
-				}
-				let lock_key = (b"node-registry/heartbeat/", &node).encode();
-				let lock = StorageValueRef::persistent(&lock_key);
-				let claimed = lock.mutate(
-					|last: Result<Option<(PeriodIndex, BlockNumberFor<T>)>, _>| match last {
-						Ok(Some((p, at)))
-							if p == period
-								&& now < at.saturating_add(HEARTBEAT_RESEND_BLOCKS.into()) =>
-						{
-							Err(())
-						},
-						_ => Ok((period, now)),
-					},
-				);
-				if claimed.is_err() {
-					continue;
-				}
-				let heartbeat = Heartbeat { node, period };
-				let Some(signature) = key.sign(&heartbeat_payload(&heartbeat)) else {
-					log::warn!(target: LOG_TARGET, "inference key vanished from the keystore");
-					continue;
-				};
-				let call = Call::heartbeat {
-					heartbeat,
-					signature,
-				};
-				let xt = T::create_authorized_transaction(call.into());
-				match SubmitTransaction::<T, Call<T>>::submit_transaction(xt) {
-					Ok(()) => log::debug!(target: LOG_TARGET, "heartbeat sent for period {period}"),
-					Err(()) => log::warn!(target: LOG_TARGET, "heartbeat rejected by the pool"),
-				}
-			}
-		}
-
-		/// Invariants: each node's hold equals its recorded bond, the key index and the model
-		/// counters match the records, every served model exists, the voting total matches.
-		#[cfg(any(feature = "try-runtime", test))]
-		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
-			let reason = HoldReason::NodeBond.into();
-			let mut count = 0u32;
-			let mut units = 0u32;
-			let mut servers = alloc::collections::BTreeMap::<ModelId, u32>::new();
-			for (who, record) in Nodes::<T>::iter() {
-				count += 1;
-				ensure!(
-					T::Currency::balance_on_hold(&reason, &who) == record.bond,
-					"hold differs from recorded bond"
-				);
-				ensure!(
-					NodeByKey::<T>::get(&record.inference_key).as_ref() == Some(&who),
-					"key index misses a node"
-				);
-				for model in &record.served_models {
-					ensure!(
-						T::Models::exists(*model),
-						"node serves a model not in the registry"
-					);
-					*servers.entry(*model).or_default() += 1;
-				}
-				if !matches!(record.status, NodeStatus::Unbonding { .. }) {
-					units += Self::units_of(&record);
-				}
-			}
-			ensure!(count == Nodes::<T>::count(), "node counter out of sync");
-			ensure!(count <= T::MaxNodes::get(), "more nodes than MaxNodes");
-			ensure!(
-				NodeByKey::<T>::iter().count() as u32 == count,
-				"dangling key index"
-			);
-			ensure!(
-				ModelServers::<T>::iter().collect::<alloc::collections::BTreeMap<_, _>>()
-					== servers,
-				"model server counts out of sync"
-			);
-			ensure!(
-				TotalVotingUnits::<T>::get() == units,
-				"voting unit total out of sync"
-			);
-			Ok(())
-		}
 	}
 
 	/// No element appears twice (lists are at most a few entries long).
-	fn all_distinct<X: PartialEq>(v: &[X]) -> bool {
+	pub(crate) fn all_distinct<X: PartialEq>(v: &[X]) -> bool {
 		v.iter().enumerate().all(|(i, a)| !v[..i].contains(a))
 	}
 
@@ -942,6 +972,50 @@ pub mod pallet {
 	impl<T: Config> pallet_model_registry::ModelUsage for Pallet<T> {
 		fn users(id: ModelId) -> u32 {
 			ModelServers::<T>::get(id)
+		}
+	}
+
+	impl<T: Config> NodeInspect<T::AccountId> for Pallet<T> {
+		type Balance = BalanceOf<T>;
+
+		fn candidates(
+			model: ModelId,
+			class: &pallet_model_registry::DeterminismClass,
+		) -> Vec<T::AccountId> {
+			Nodes::<T>::iter()
+				.filter(|(_, r)| {
+					r.status == NodeStatus::Active
+						&& r.served_models.contains(&model)
+						&& r.ready_models.contains(&model)
+						&& &r.capabilities.class == class
+				})
+				.map(|(who, _)| who)
+				.collect()
+		}
+
+		fn is_registered(who: &T::AccountId) -> bool {
+			Nodes::<T>::contains_key(who)
+		}
+
+		fn inference_key(who: &T::AccountId) -> Option<InferenceKey> {
+			Nodes::<T>::get(who).map(|r| r.inference_key)
+		}
+
+		fn node_of_key(key: &InferenceKey) -> Option<T::AccountId> {
+			NodeByKey::<T>::get(key)
+		}
+
+		fn slash(who: &T::AccountId, fraction: Perbill) -> BalanceOf<T> {
+			Self::slash_bond(who, fraction)
+		}
+
+		fn max_nodes() -> u32 {
+			T::MaxNodes::get()
+		}
+
+		#[cfg(feature = "runtime-benchmarks")]
+		fn benchmark_node(seed: u32, model: ModelId) -> Option<(T::AccountId, InferenceKey)> {
+			benchmarking::ready_node::<T>(seed, model).ok()
 		}
 	}
 }

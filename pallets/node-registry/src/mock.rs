@@ -1,5 +1,6 @@
 //! Mock runtime for the node registry's tests: real balances and model registry, a recording
-//! reputation sink, a settable block author.
+//! reputation sink, settable obligations, a recording leave hook, a settable block author and a
+//! fake inference host that reports which models are ready.
 
 use crate as pallet_node_registry;
 use core::cell::RefCell;
@@ -48,22 +49,60 @@ impl pallet_model_registry::Config for Test {
 }
 
 thread_local! {
-	/// What the registry told reputation: (node, "offline" | "forget").
+	/// What the registry told reputation: (node, "offline" | "departed" | "returned").
 	pub static REPORTS: RefCell<Vec<(AccountId, &'static str)>> = const { RefCell::new(Vec::new()) };
 	/// The author `FindAuthor` reports for the current block.
 	pub static AUTHOR: RefCell<Option<AccountId>> = const { RefCell::new(None) };
+	/// Accounts with unsettled work.
+	pub static PENDING: RefCell<Vec<AccountId>> = const { RefCell::new(Vec::new()) };
+	/// Accounts the leave hook was told about.
+	pub static LEFT: RefCell<Vec<AccountId>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Records what the registry reports.
 pub struct RecordingReputation;
 impl pallet_reputation::ReputationSink<AccountId> for RecordingReputation {
-	fn record_success(_: &AccountId, _: u32) {}
-	fn record_failure(_: &AccountId, _: u32) {}
-	fn record_offline(who: &AccountId) {
-		REPORTS.with(|r| r.borrow_mut().push((*who, "offline")));
+	fn record(who: &AccountId, outcome: pallet_reputation::Outcome, _: u32) {
+		if outcome == pallet_reputation::Outcome::Offline {
+			REPORTS.with(|r| r.borrow_mut().push((*who, "offline")));
+		}
 	}
-	fn forget(who: &AccountId) {
-		REPORTS.with(|r| r.borrow_mut().push((*who, "forget")));
+	fn departed(who: &AccountId) {
+		REPORTS.with(|r| r.borrow_mut().push((*who, "departed")));
+	}
+	fn returned(who: &AccountId) {
+		REPORTS.with(|r| r.borrow_mut().push((*who, "returned")));
+	}
+}
+
+/// Unsettled work is whatever [`PENDING`] lists.
+pub struct TestObligations;
+impl pallet_node_registry::NodeObligations<AccountId> for TestObligations {
+	fn has_pending(who: &AccountId) -> bool {
+		PENDING.with(|p| p.borrow().contains(who))
+	}
+}
+
+/// Records leaving nodes in [`LEFT`].
+pub struct RecordingLeave;
+impl pallet_node_registry::OnNodeLeave<AccountId> for RecordingLeave {
+	fn on_leave(who: &AccountId) {
+		LEFT.with(|l| l.borrow_mut().push(*who));
+	}
+	fn weight() -> frame_support::weights::Weight {
+		frame_support::weights::Weight::from_parts(1, 0)
+	}
+}
+
+/// An inference host that is ready for the models whose sha256 is listed.
+pub struct FakeHost(pub std::sync::Mutex<Vec<[u8; 32]>>);
+impl inference_primitives::InferenceHost for FakeHost {
+	fn poll_job(&self, _: inference_primitives::JobRequest) -> inference_primitives::HostJobStatus {
+		inference_primitives::HostJobStatus::Unavailable
+	}
+	fn release_job(&self, _: [u8; 32]) {}
+	fn ready_for(&self, sha: [u8; 32], class: inference_primitives::EngineClass) -> bool {
+		class.engine_version == b"llama-cpp-2 0.1.160" && self.0.lock().unwrap().contains(&sha)
 	}
 }
 
@@ -117,6 +156,8 @@ impl pallet_node_registry::Config for Test {
 	type Currency = Balances;
 	type Models = ModelRegistry;
 	type Reputation = RecordingReputation;
+	type Obligations = TestObligations;
+	type OnLeave = RecordingLeave;
 	type FindAuthor = TestAuthor;
 	type BanOrigin = EnsureRoot<AccountId>;
 	type MinBond = ConstU128<MIN_BOND>;
@@ -166,5 +207,7 @@ pub fn ext_from(storage: sp_runtime::Storage) -> sp_io::TestExternalities {
 	ext.execute_with(|| System::set_block_number(1));
 	REPORTS.with(|r| r.borrow_mut().clear());
 	AUTHOR.with(|a| *a.borrow_mut() = None);
+	PENDING.with(|p| p.borrow_mut().clear());
+	LEFT.with(|l| l.borrow_mut().clear());
 	ext
 }

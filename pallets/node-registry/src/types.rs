@@ -3,7 +3,7 @@
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use core::fmt::Debug;
 use frame_support::{traits::ConstU32, BoundedVec};
-use pallet_model_registry::{ModelFormat, ModelId};
+use pallet_model_registry::{DeterminismClass, ModelFormat, ModelId};
 use scale_info::TypeInfo;
 
 /// Most models one node may declare it serves.
@@ -79,6 +79,10 @@ pub struct Capabilities {
 	pub accelerators: BoundedVec<Accelerator, ConstU32<MAX_KINDS>>,
 	/// Model file formats the node's engine loads, without repeats.
 	pub model_formats: BoundedVec<ModelFormat, ConstU32<MAX_KINDS>>,
+	/// The engine build the node runs (`inference_nodeInfo` reports it). Jobs go only to nodes
+	/// whose class equals their model's determinism class, so a node on another build is never
+	/// asked for tokens it cannot reproduce; an operator who upgrades the engine updates it.
+	pub class: DeterminismClass,
 }
 
 /// Where a node is in its lifecycle.
@@ -106,6 +110,13 @@ pub enum NodeStatus<BlockNumber> {
 	},
 }
 
+impl<BlockNumber> NodeStatus<BlockNumber> {
+	/// Whether the node has left and is waiting for its bond.
+	pub fn is_leaving(&self) -> bool {
+		matches!(self, NodeStatus::Unbonding { .. })
+	}
+}
+
 /// Everything the registry keeps about a node; keyed by the operator's account.
 #[derive(
 	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
@@ -128,9 +139,13 @@ pub struct NodeRecord<Balance, BlockNumber, Key> {
 	/// Last heartbeat period in which the node was seen alive (heartbeat, authored block, or
 	/// registration).
 	pub last_alive: PeriodIndex,
+	/// Served models the node's engine reported ready in its last heartbeat (the verified file
+	/// is in its store and its engine runs). Jobs go only to nodes ready for their model.
+	pub ready_models: ServedModels,
 }
 
-/// The statement an inference key signs to prove its node is alive in `period`.
+/// The statement an inference key signs to prove its node is alive in `period` and to say
+/// which of its served models its engine can run now.
 #[derive(
 	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
 )]
@@ -139,17 +154,35 @@ pub struct Heartbeat<AccountId> {
 	pub node: AccountId,
 	/// The period the heartbeat is for; only the current period is accepted.
 	pub period: PeriodIndex,
+	/// The served models the engine is ready for (a subset of the served models).
+	pub ready_models: ServedModels,
 }
 
-/// Domain separator prefixed to the SCALE encoding of a [`Heartbeat`] before signing, so a
-/// heartbeat signature can never be mistaken for another message signed by the same key.
-pub const HEARTBEAT_CONTEXT: &[u8] = b"cognitive-internet/heartbeat/v1";
+/// Domain separator of a signed [`Heartbeat`], so a heartbeat signature can never be mistaken
+/// for another message signed by the same key.
+pub const HEARTBEAT_CONTEXT: &[u8] = b"cognitive-internet/heartbeat/v2";
 
-/// The bytes an inference key signs for `heartbeat`.
+/// Domain separator of the proof that an account holds an inference key.
+pub const KEY_OWNERSHIP_CONTEXT: &[u8] = b"cognitive-internet/key-ownership/v1";
+
+/// The bytes an inference key signs for `heartbeat` on the chain with `genesis_hash`.
 pub fn heartbeat_payload<AccountId: Encode>(
+	genesis_hash: &[u8; 32],
 	heartbeat: &Heartbeat<AccountId>,
 ) -> alloc::vec::Vec<u8> {
-	(HEARTBEAT_CONTEXT, heartbeat).encode()
+	inference_primitives::signing_payload(HEARTBEAT_CONTEXT, genesis_hash, heartbeat)
+}
+
+/// The bytes an inference key signs to prove that `account` may register it (or switch to it)
+/// on the chain with `genesis_hash`: `SCALE((KEY_OWNERSHIP_CONTEXT, genesis_hash, account))`.
+///
+/// Without this proof anyone who learns a node's public key could register it first and have
+/// the node's off-chain workers heartbeat, compute and collect for the wrong account.
+pub fn key_ownership_payload<AccountId: Encode>(
+	genesis_hash: &[u8; 32],
+	account: &AccountId,
+) -> alloc::vec::Vec<u8> {
+	inference_primitives::signing_payload(KEY_OWNERSHIP_CONTEXT, genesis_hash, account)
 }
 
 /// A node registered from genesis (see the pallet's `GenesisConfig`): the arguments of

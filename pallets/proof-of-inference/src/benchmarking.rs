@@ -1,7 +1,7 @@
 //! Benchmarks of the proof-of-inference pallet (`frame_benchmarking` v2).
 
 use super::*;
-use crate::pallet::{BalanceOf, Call, Config, Jobs, Pallet, Params, PruneQueueRange};
+use crate::pallet::{Call, Config, Jobs, Pallet, Params, PruneQueueRange};
 use alloc::{vec, vec::Vec};
 use frame_benchmarking::v2::*;
 use frame_support::{
@@ -11,7 +11,7 @@ use frame_support::{
 };
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 use pallet_model_registry::{ModelId, ModelInspect};
-use pallet_node_registry::{Accelerator, Capabilities};
+use pallet_node_registry::{genesis_hash, NodeInspect};
 use sp_runtime::{traits::Saturating, RuntimeAppPublic};
 
 /// Upper bound of the replication component (the runtime's `MaxReplication`); values above the
@@ -21,39 +21,17 @@ const BENCH_MAX_R: u32 = 5;
 /// `MaxNodes`).
 const BENCH_MAX_NODES: u32 = 256;
 
-fn capabilities() -> Capabilities {
-	Capabilities {
-		cpu_cores: 16,
-		ram_mib: 131_072,
-		gpu_memory_mib: 0,
-		accelerators: vec![Accelerator::Cpu].try_into().unwrap_or_default(),
-		model_formats: vec![pallet_model_registry::ModelFormat::Gguf]
-			.try_into()
-			.unwrap_or_default(),
-	}
-}
-
 fn model<T: Config>() -> ModelId {
-	pallet_model_registry::Pallet::<T>::benchmark_model(7_000)
+	T::Models::benchmark_model(7_000)
 }
 
-/// An account with plenty of both currencies (the same one in the runtime).
-fn funded<T: Config>(name: &'static str, i: u32) -> T::AccountId {
-	let who: T::AccountId = account(name, i, 0);
-	let bond = <T as pallet_node_registry::Config>::MinBond::get();
-	// `mint_into` adds, so the two currencies may be the same pallet (as in the runtime).
-	let _ = <T as pallet_node_registry::Config>::Currency::mint_into(
-		&who,
-		bond.saturating_mul(1_000u32.into()),
-	);
-	let p = Params::<T>::get();
-	let fee: BalanceOf<T> = p
-		.price_per_token
-		.saturating_mul(T::MaxTokens::get().into())
-		.saturating_add(p.base_fee);
-	let ed =
-		<<T as Config>::Currency as frame_support::traits::fungible::Inspect<_>>::minimum_balance();
-	let _ = <T as Config>::Currency::mint_into(
+/// A client able to pay many maximal jobs.
+fn client<T: Config>() -> T::AccountId {
+	let who: T::AccountId = account("client", 0, 0);
+	let (fee, _) = Pallet::<T>::job_fee(T::MaxPromptBytes::get(), T::MaxTokens::get(), u8::MAX)
+		.unwrap_or_default();
+	let ed = <T::Currency as frame_support::traits::fungible::Inspect<_>>::minimum_balance();
+	let _ = T::Currency::mint_into(
 		&who,
 		fee.saturating_mul(1_000u32.into())
 			.saturating_add(ed.saturating_mul(1_000u32.into())),
@@ -61,53 +39,40 @@ fn funded<T: Config>(name: &'static str, i: u32) -> T::AccountId {
 	who
 }
 
-/// Registers node `i` serving the benchmark model; returns its account and key.
-fn node<T: Config>(i: u32) -> Result<(T::AccountId, InferenceKey), BenchmarkError> {
-	let who = funded::<T>("node", i);
-	let key = InferenceKey::generate_pair(None);
-	pallet_node_registry::Pallet::<T>::register(
-		RawOrigin::Signed(who.clone()).into(),
-		capabilities(),
-		vec![model::<T>()],
-		vec![b"/ip4/127.0.0.1/tcp/30333".to_vec()],
-		key.clone(),
-		<T as pallet_node_registry::Config>::MinBond::get(),
-	)
-	.map_err(|_| BenchmarkError::Stop("register failed"))?;
-	Ok((who, key))
+/// Registers node `i`, ready for the benchmark model; returns its key.
+fn node<T: Config>(i: u32) -> Result<InferenceKey, BenchmarkError> {
+	T::Nodes::benchmark_node(i, model::<T>())
+		.map(|(_, key)| key)
+		.ok_or(BenchmarkError::Stop("node registration failed"))
 }
 
 /// The largest `max_tokens` the model's context allows.
 fn max_tokens<T: Config>() -> u32 {
-	let n_ctx = pallet_model_registry::Models::<T>::get(model::<T>())
-		.map(|e| e.info.profile.n_ctx)
+	let n_ctx = T::Models::job_spec(model::<T>())
+		.map(|s| s.profile.n_ctx)
 		.unwrap_or_default();
 	T::MaxTokens::get().min(n_ctx.saturating_sub(T::MaxPromptBytes::get().saturating_add(1)))
 }
 
 /// Registers `n` nodes and submits a job with replication `r` and a maximal prompt.
-fn job<T: Config>(n: u32, r: u32) -> Result<(JobId, Vec<InferenceKey>), BenchmarkError> {
-	let mut keys = Vec::new();
+fn job<T: Config>(n: u32, r: u32) -> Result<JobId, BenchmarkError> {
 	for i in 0..n {
-		keys.push(node::<T>(i)?.1);
+		node::<T>(i)?;
 	}
-	let client = funded::<T>("client", 0);
 	let id = crate::pallet::NextJobId::<T>::get();
 	Pallet::<T>::submit_job(
-		RawOrigin::Signed(client).into(),
+		RawOrigin::Signed(client::<T>()).into(),
 		model::<T>(),
 		vec![b'a'; T::MaxPromptBytes::get() as usize],
 		max_tokens::<T>(),
 		r as u8,
 	)
 	.map_err(|_| BenchmarkError::Stop("submit_job failed"))?;
-	Ok((id, keys))
+	Ok(id)
 }
 
 fn key_of<T: Config>(who: &T::AccountId) -> Result<InferenceKey, BenchmarkError> {
-	pallet_node_registry::Nodes::<T>::get(who)
-		.map(|r| r.inference_key)
-		.ok_or(BenchmarkError::Stop("no node"))
+	T::Nodes::inference_key(who).ok_or(BenchmarkError::Stop("no node"))
 }
 
 fn commit_call<T: Config>(id: JobId, who: &T::AccountId) -> Result<Call<T>, BenchmarkError> {
@@ -117,7 +82,7 @@ fn commit_call<T: Config>(id: JobId, who: &T::AccountId) -> Result<Call<T>, Benc
 		commitment: inference_primitives::commitment(&[1; 32], &[2; 32], who),
 	};
 	let signature = key_of::<T>(who)?
-		.sign(&commit_payload(&commit))
+		.sign(&commit_payload(&genesis_hash::<T>(), &commit))
 		.ok_or(BenchmarkError::Stop("no keystore"))?;
 	Ok(Call::commit { commit, signature })
 }
@@ -130,7 +95,7 @@ fn reveal_call<T: Config>(id: JobId, who: &T::AccountId) -> Result<Call<T>, Benc
 		salt: [2; 32],
 	};
 	let signature = key_of::<T>(who)?
-		.sign(&reveal_payload(&reveal))
+		.sign(&reveal_payload(&genesis_hash::<T>(), &reveal))
 		.ok_or(BenchmarkError::Stop("no keystore"))?;
 	Ok(Call::reveal { reveal, signature })
 }
@@ -141,9 +106,16 @@ fn assignees<T: Config>(id: JobId) -> Vec<T::AccountId> {
 		.unwrap_or_default()
 }
 
+fn first_assignee<T: Config>(id: JobId) -> Result<T::AccountId, BenchmarkError> {
+	assignees::<T>(id)
+		.into_iter()
+		.next()
+		.ok_or(BenchmarkError::Stop("no assignee"))
+}
+
 /// A job whose `r` assignees all committed.
 fn committed_job<T: Config>(r: u32) -> Result<JobId, BenchmarkError> {
-	let (id, _) = job::<T>(r, r)?;
+	let id = job::<T>(r, r)?;
 	for who in assignees::<T>(id) {
 		let Call::commit { commit, signature } = commit_call::<T>(id, &who)? else {
 			return Err(BenchmarkError::Stop("not a commit"));
@@ -165,14 +137,12 @@ mod benchmarks {
 	/// Submission with `n` eligible nodes to sample from.
 	#[benchmark]
 	fn submit_job(n: Linear<1, BENCH_MAX_NODES>) -> Result<(), BenchmarkError> {
-		let n = n
-			.min(<T as pallet_node_registry::Config>::MaxNodes::get())
-			.max(1);
+		let n = n.min(T::Nodes::max_nodes()).max(1);
 		for i in 0..n {
 			node::<T>(i)?;
 		}
 		let r = T::MaxReplication::get().min(n);
-		let client = funded::<T>("client", 0);
+		let client = client::<T>();
 		let prompt = vec![b'a'; T::MaxPromptBytes::get() as usize];
 		#[extrinsic_call]
 		_(
@@ -189,11 +159,8 @@ mod benchmarks {
 	#[benchmark]
 	fn commit() -> Result<(), BenchmarkError> {
 		let r = replication::<T>();
-		let (id, _) = job::<T>(r, r)?;
-		let who = assignees::<T>(id)
-			.into_iter()
-			.next()
-			.ok_or(BenchmarkError::Stop("no assignee"))?;
+		let id = job::<T>(r, r)?;
+		let who = first_assignee::<T>(id)?;
 		let Call::commit {
 			commit: payload,
 			signature,
@@ -212,11 +179,8 @@ mod benchmarks {
 	#[benchmark]
 	fn authorize_commit() -> Result<(), BenchmarkError> {
 		let r = replication::<T>();
-		let (id, _) = job::<T>(r, r)?;
-		let who = assignees::<T>(id)
-			.into_iter()
-			.next()
-			.ok_or(BenchmarkError::Stop("no assignee"))?;
+		let id = job::<T>(r, r)?;
+		let who = first_assignee::<T>(id)?;
 		let call = commit_call::<T>(id, &who)?;
 		#[block]
 		{
@@ -231,10 +195,7 @@ mod benchmarks {
 	#[benchmark]
 	fn reveal() -> Result<(), BenchmarkError> {
 		let id = committed_job::<T>(replication::<T>())?;
-		let who = assignees::<T>(id)
-			.into_iter()
-			.next()
-			.ok_or(BenchmarkError::Stop("no assignee"))?;
+		let who = first_assignee::<T>(id)?;
 		let Call::reveal {
 			reveal: payload,
 			signature,
@@ -253,10 +214,7 @@ mod benchmarks {
 	#[benchmark]
 	fn authorize_reveal() -> Result<(), BenchmarkError> {
 		let id = committed_job::<T>(replication::<T>())?;
-		let who = assignees::<T>(id)
-			.into_iter()
-			.next()
-			.ok_or(BenchmarkError::Stop("no assignee"))?;
+		let who = first_assignee::<T>(id)?;
 		let call = reveal_call::<T>(id, &who)?;
 		#[block]
 		{
@@ -267,8 +225,9 @@ mod benchmarks {
 		Ok(())
 	}
 
-	/// Settlement of a job with `r` assignees: a majority paid, the rest revealed another hash
-	/// and is slashed (the most expensive outcome).
+	/// Settlement of a job with `r` assignees, all verified (`R ≥ 3` records reputation): a
+	/// majority paid, the rest revealed another hash and is slashed and recorded (the most
+	/// expensive outcome).
 	#[benchmark]
 	fn settle(r: Linear<1, BENCH_MAX_R>) -> Result<(), BenchmarkError> {
 		let r = r.min(T::MaxReplication::get()).max(1);
@@ -296,6 +255,7 @@ mod benchmarks {
 			commit_period: 20u32.into(),
 			reveal_period: 10u32.into(),
 			slash_fraction: sp_runtime::Perbill::from_percent(5),
+			newcomer_weight: sp_runtime::Perbill::from_percent(10),
 		};
 		#[extrinsic_call]
 		_(origin as T::RuntimeOrigin, parameters.clone());
@@ -307,7 +267,7 @@ mod benchmarks {
 	#[benchmark]
 	fn prune_job() -> Result<(), BenchmarkError> {
 		let r = replication::<T>();
-		let (id, _) = job::<T>(r, r)?;
+		let id = job::<T>(r, r)?;
 		let job = Jobs::<T>::get(id).ok_or(BenchmarkError::Stop("no job"))?;
 		Pallet::<T>::settle(id, job);
 		let now: BlockNumberFor<T> =

@@ -5,33 +5,41 @@
 //!
 //! 1. **Submit** — [`submit_job`](Pallet::submit_job) (signed): a whitelisted, active model, a
 //!    UTF-8 prompt of at most [`Config::MaxPromptBytes`], `max_tokens` and a replication factor
-//!    `R`. The fee `base_fee + price_per_token × max_tokens` is held ([`HoldReason::JobFee`]).
-//! 2. **Assign** — `R` distinct nodes that are registered, [`NodeStatus::Active`], serve the model
-//!    and have room in their pending index, drawn by reputation-weighted sampling without
-//!    replacement. The job records the model's sha256 and determinism profile, a commit deadline
-//!    (`now + commit_period`) and a reveal deadline (`commit deadline + reveal_period`).
-//! 3. **Execute** — each assigned node's off-chain worker hands the job to the node's inference
-//!    engine through [`inference_primitives::inference_host`], keeps the output in offchain
-//!    storage ([`OUTPUT_KEY_PREFIX`]) and computes
+//!    `R`. The fee `R × (base_fee + price_per_token × (prompt bytes + max_tokens))` is held
+//!    ([`HoldReason::JobFee`]): every assignee processes the prompt and the output, so the price
+//!    follows the work the network does, not only what the client reads.
+//! 2. **Assign** ([`assignment`]) — `R` distinct nodes among the registry's candidates
+//!    ([`pallet_node_registry::NodeInspect::candidates`]: active, serving the model, engine
+//!    ready for it, of its determinism class), never the job's owner, with room in their pending
+//!    index, drawn without replacement with weight `max(score, newcomer_weight)`: a new node
+//!    starts low and gains weight with verified work. The seed comes from
+//!    [`Config::Randomness`] through one function, [`Pallet::assignment_seed`].
+//! 3. **Execute** ([`offchain`]) — each assigned node's off-chain worker hands the job to the
+//!    node's inference engine through [`inference_primitives::inference_host_api`], keyed by the
+//!    job's digest and with its commit deadline, keeps the output in offchain storage
+//!    ([`OUTPUT_KEY_PREFIX`]) and computes
 //!    `result_hash = blake2_256(SCALE(job_id, model_sha256, prompt_tokens, output_tokens))`.
 //! 4. **Commit** — [`commit`](Pallet::commit), a general transaction authorised by the node's
-//!    inference key (`#[pallet::authorize]`), carrying
+//!    inference key (`#[pallet::authorize]`, [`authorize`]), carrying
 //!    `commitment = blake2_256(result_hash ‖ salt ‖ SCALE(node))`.
 //! 5. **Reveal** — once every assignee committed or the commit deadline passed,
 //!    [`reveal`](Pallet::reveal) discloses `result_hash` and `salt`; it must open the commitment.
-//! 6. **Settle** — on the last reveal, or in `on_initialize` of the reveal-deadline block: a hash
-//!    revealed by more than `R / 2` assignees completes the job. The fee is split equally among
-//!    that majority (the rounding remainder goes to the first majority node in assignment order),
-//!    the majority gains reputation, minority revealers and silent nodes lose it, and each
-//!    minority revealer is slashed `slash_fraction` of its node bond (burnt). Without a majority
-//!    the fee is refunded and only silent nodes lose reputation.
+//!    Commits and reveals are signed over the genesis hash too, so they cannot be replayed on
+//!    another chain.
+//! 6. **Settle** ([`settlement`]) — on the last reveal, or in `on_initialize` of the
+//!    reveal-deadline block. A hash revealed by more than `R / 2` assignees completes the job
+//!    and the whole fee is split equally among that majority. Without a majority the work part
+//!    is refunded and the base part goes to the nodes that revealed (burnt if none did). A node
+//!    that revealed another hash, or committed and never revealed, loses `slash_fraction` of its
+//!    bond. Reputation counts only for jobs with `R ≥ 3` ([`MIN_VERIFIED_REPLICATION`]) and only
+//!    for nodes still registered: agreement is a success, a contradiction or unopened
+//!    commitment is a wrong result, silence while others delivered is a miss, and silence when
+//!    nobody delivered is a timeout, which weighs far less.
 //! 7. **Prune** — settled jobs stay readable for [`Config::RetentionPeriod`] blocks, then
-//!    `on_idle` removes them.
+//!    `on_idle` removes them; the off-chain worker deletes its own records later still.
 //!
-//! Assignment randomness is `blake2_256(SCALE(ASSIGNMENT_CONTEXT, parent_hash, job_id))`. The
-//! runtime has no randomness beacon: the author of the parent block (an Aura validator) can bias
-//! it by choosing what to include or by withholding a block. A VRF-based source (BABE or a
-//! randomness pallet) would replace it without changing anything else.
+//! A node with unsettled jobs cannot withdraw its bond or switch keys
+//! ([`pallet_node_registry::NodeObligations`]).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -44,40 +52,25 @@ pub use weights::WeightInfo;
 pub use inference_primitives::{Hash256, JobId, Sha256};
 pub use pallet_node_registry::{InferenceKey, InferenceSignature};
 
+pub mod assignment;
+pub mod authorize;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 #[cfg(test)]
 mod mock;
+pub mod offchain;
 pub mod runtime_api;
+pub mod settlement;
+mod submission;
 #[cfg(test)]
 mod tests;
+#[cfg(any(feature = "try-runtime", test))]
+mod try_state;
 mod types;
 pub mod weights;
 
-/// `InvalidTransaction::Custom` code: the job does not exist (or was pruned).
-pub const INVALID_UNKNOWN_JOB: u8 = 1;
-/// `InvalidTransaction::Custom` code: the node is not assigned to the job.
-pub const INVALID_NOT_ASSIGNED: u8 = 2;
-/// `InvalidTransaction::Custom` code: the node is not registered.
-pub const INVALID_UNKNOWN_NODE: u8 = 3;
-/// `InvalidTransaction::Custom` code: a reveal from a node that did not commit.
-pub const INVALID_NO_COMMIT: u8 = 4;
-/// `InvalidTransaction::Custom` code: the reveal does not open the node's commitment.
-pub const INVALID_REVEAL_MISMATCH: u8 = 5;
-
-/// Domain separator of the assignment randomness.
-pub const ASSIGNMENT_CONTEXT: &[u8] = b"cognitive-internet/poi/assign/v1";
-
 /// Log target of this pallet.
 pub const LOG_TARGET: &str = "runtime::proof-of-inference";
-
-/// Blocks after which the off-chain worker re-sends a commit or reveal that has not landed.
-pub const RESEND_BLOCKS: u32 = 3;
-
-/// How long the off-chain worker's per-job lock lasts (blocks, and milliseconds) if a worker
-/// dies holding it.
-const LOCK_BLOCKS: u32 = 2;
-const LOCK_MILLIS: u64 = 20_000;
 
 #[frame_support::pallet]
 pub mod pallet {
@@ -87,65 +80,49 @@ pub mod pallet {
 		pallet_prelude::*,
 		traits::{
 			fungible::{Inspect, InspectHold, Mutate, MutateHold},
-			tokens::{Fortitude, Precision, Restriction},
+			Randomness,
 		},
 	};
-	use frame_system::{
-		offchain::{CreateAuthorizedTransaction, SubmitTransaction},
-		pallet_prelude::*,
-	};
-	use inference_primitives::{inference_host, ExecutionProfile, JobRequest, JobStatus};
-	use pallet_model_registry::{ModelId, ModelStatus};
-	use pallet_node_registry::{NodeByKey, NodeStatus, Nodes};
+	use frame_system::{offchain::CreateAuthorizedTransaction, pallet_prelude::*};
+	use pallet_model_registry::{ModelId, ModelInspect};
+	use pallet_node_registry::NodeInspect;
 	use pallet_reputation::{ReputationInspect, ReputationSink};
-	use sp_runtime::{
-		offchain::{
-			storage::StorageValueRef,
-			storage_lock::{BlockAndTime, StorageLock},
-			Duration,
-		},
-		traits::{CheckedAdd, CheckedMul, Saturating, Zero},
-		RuntimeAppPublic, SaturatedConversion,
-	};
 
-	/// Balance type of job fees.
+	/// Balance type of job fees (and of node bonds: the runtime holds both in one currency).
 	pub type BalanceOf<T> =
 		<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
-	/// Balance type of node bonds (the node registry's).
-	pub type BondBalanceOf<T> = pallet_node_registry::BalanceOf<T>;
 	/// The network parameters of this runtime.
 	pub type ParametersOf<T> = Parameters<BalanceOf<T>, BlockNumberFor<T>>;
 	/// What the runtime API returns for a job.
 	pub type JobViewOf<T> =
 		JobView<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
-	type WeightsOf<T> = <T as Config>::WeightInfo;
-	type ReputationOf<T> = <T as pallet_node_registry::Config>::Reputation;
+	pub(crate) type WeightsOf<T> = <T as Config>::WeightInfo;
 
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
-	/// Configuration. The pallet reads the model registry's storage (sha256 and determinism
-	/// profile of a model) and the node registry's (status, served models and inference key of
-	/// a node), so the runtime must use those two pallets; it reports outcomes to the node
-	/// registry's `Reputation` sink and slashes through [`pallet_node_registry::Pallet::slash_bond`].
+	/// Configuration. The pallet sees its siblings only through traits: the registry's nodes
+	/// ([`Config::Nodes`]), the whitelist ([`Config::Models`]) and reputation
+	/// ([`Config::Reputation`]).
 	#[pallet::config]
-	pub trait Config:
-		frame_system::Config
-		+ pallet_model_registry::Config
-		+ pallet_node_registry::Config
-		+ CreateAuthorizedTransaction<Call<Self>>
-	{
+	pub trait Config: frame_system::Config + CreateAuthorizedTransaction<Call<Self>> {
 		/// The overarching hold reason.
 		type RuntimeHoldReason: From<HoldReason>;
 		/// Where job fees are held.
-		type Currency: InspectHold<Self::AccountId, Reason = <Self as Config>::RuntimeHoldReason>
-			+ MutateHold<Self::AccountId, Reason = <Self as Config>::RuntimeHoldReason>
+		type Currency: InspectHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
+			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
 			+ Mutate<Self::AccountId>;
-		/// Reputation scores, the weights of assignment sampling.
-		type Scores: ReputationInspect<Self::AccountId>;
+		/// Registered nodes: candidates for a job, inference keys, slashing.
+		type Nodes: NodeInspect<Self::AccountId, Balance = BalanceOf<Self>>;
+		/// The model whitelist.
+		type Models: ModelInspect;
+		/// Reputation: assignment weights, and where outcomes go.
+		type Reputation: ReputationSink<Self::AccountId> + ReputationInspect<Self::AccountId>;
+		/// Randomness of job assignment (see [`Pallet::assignment_seed`]).
+		type Randomness: Randomness<Self::Hash, BlockNumberFor<Self>>;
 		/// Origin that sets [`Parameters`] (the network-parameters track).
 		type ParametersOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 		/// Longest prompt in bytes.
@@ -160,12 +137,34 @@ pub mod pallet {
 		/// Most jobs sharing one reveal-deadline block.
 		#[pallet::constant]
 		type MaxJobsPerBlock: Get<u32>;
-		/// Most unsettled jobs one node can be assigned; a node with this many is skipped.
+		/// Most unsettled jobs one node can be assigned (the storage bound of its index).
 		#[pallet::constant]
 		type MaxPendingPerNode: Get<u32>;
+		/// Most unsettled work one node can be assigned, in work units ([`Pallet::job_work`]):
+		/// what a node finishes within a commit period, from measured throughput (see the
+		/// runtime). A node whose pending work plus a job's would exceed it is skipped.
+		#[pallet::constant]
+		type MaxPendingWork: Get<u32>;
+		/// Shortest commit period governance may set: `MaxPendingWork` is what a node finishes
+		/// within it.
+		#[pallet::constant]
+		type MinCommitPeriod: Get<BlockNumberFor<Self>>;
+		/// Work units of one generated token, relative to one prompt byte (a generated token
+		/// costs a full forward pass; prompt tokens are evaluated in batches).
+		#[pallet::constant]
+		type TokenWork: Get<u32>;
 		/// Blocks a settled job stays readable before `on_idle` prunes it.
 		#[pallet::constant]
 		type RetentionPeriod: Get<BlockNumberFor<Self>>;
+		/// Expected milliseconds per block: turns the commit deadline into the host's clock.
+		#[pallet::constant]
+		type BlockTimeMs: Get<u64>;
+		/// Largest `base_fee` governance may set.
+		#[pallet::constant]
+		type MaxBaseFee: Get<BalanceOf<Self>>;
+		/// Largest `price_per_token` governance may set.
+		#[pallet::constant]
+		type MaxPricePerToken: Get<BalanceOf<Self>>;
 		/// Transaction-pool priority of commits and reveals.
 		#[pallet::constant]
 		type UnsignedPriority: Get<TransactionPriority>;
@@ -193,15 +192,11 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Jobs<T: Config> = StorageMap<_, Twox64Concat, JobId, Job<T>>;
 
-	/// Unsettled jobs of each node, oldest first (at most [`Config::MaxPendingPerNode`]).
+	/// Unsettled jobs of each node, oldest first, and their work (at most
+	/// [`Config::MaxPendingPerNode`] jobs and [`Config::MaxPendingWork`] units).
 	#[pallet::storage]
-	pub type PendingJobs<T: Config> = StorageMap<
-		_,
-		Blake2_128Concat,
-		T::AccountId,
-		BoundedVec<JobId, T::MaxPendingPerNode>,
-		ValueQuery,
-	>;
+	pub type PendingJobs<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, Pending<T>, ValueQuery>;
 
 	/// Unsettled jobs by reveal deadline; `on_initialize` of that block settles them.
 	#[pallet::storage]
@@ -233,7 +228,11 @@ pub mod pallet {
 	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
 		fn build(&self) {
 			assert!(
-				self.parameters.is_valid(),
+				self.parameters.is_valid(
+					T::MinCommitPeriod::get(),
+					&T::MaxBaseFee::get(),
+					&T::MaxPricePerToken::get()
+				),
 				"invalid proof-of-inference parameters"
 			);
 			Params::<T>::put(self.parameters.clone());
@@ -245,39 +244,73 @@ pub mod pallet {
 	pub enum Event<T: Config> {
 		/// A job was accepted, its fee held and `assignees` chosen.
 		JobSubmitted {
+			/// The job.
 			job_id: JobId,
+			/// Who pays.
 			owner: T::AccountId,
+			/// The model.
 			model: ModelId,
+			/// The assigned nodes.
 			assignees: Vec<T::AccountId>,
+			/// The fee held.
 			fee: BalanceOf<T>,
 		},
 		/// An assignee committed to a result.
-		Committed { job_id: JobId, node: T::AccountId },
+		Committed {
+			/// The job.
+			job_id: JobId,
+			/// The assignee.
+			node: T::AccountId,
+		},
 		/// An assignee revealed a result hash that opens its commitment.
 		Revealed {
+			/// The job.
 			job_id: JobId,
+			/// The assignee.
 			node: T::AccountId,
+			/// The revealed hash.
 			result_hash: Hash256,
 		},
 		/// A majority agreed on `result_hash`; `paid` lists what each majority node received.
 		JobCompleted {
+			/// The job.
 			job_id: JobId,
+			/// The agreed hash.
 			result_hash: Hash256,
+			/// Fee shares paid.
 			paid: Vec<(T::AccountId, BalanceOf<T>)>,
 		},
-		/// The job settled without an agreed result; the fee was refunded.
+		/// The job settled without an agreed result: `refunded` went back to the owner, `paid`
+		/// lists the base-fee shares of the nodes that revealed, `burnt` is the base fee nobody
+		/// earned.
 		JobFailed {
+			/// The job.
 			job_id: JobId,
+			/// Why.
 			reason: FailureReason,
+			/// Refunded to the owner (the work part).
+			refunded: BalanceOf<T>,
+			/// Base-fee shares paid.
+			paid: Vec<(T::AccountId, BalanceOf<T>)>,
+			/// Base fee burnt.
+			burnt: BalanceOf<T>,
 		},
-		/// A node revealed a hash contradicting the majority; `amount` of its bond was burnt.
+		/// A node's bond was slashed for `reason`; `amount` was burnt.
 		NodeSlashed {
+			/// The job.
 			job_id: JobId,
+			/// The node.
 			node: T::AccountId,
-			amount: BondBalanceOf<T>,
+			/// Why.
+			reason: SlashReason,
+			/// Burnt from its bond.
+			amount: BalanceOf<T>,
 		},
 		/// Governance replaced the network parameters.
-		ParametersSet { parameters: ParametersOf<T> },
+		ParametersSet {
+			/// The new parameters.
+			parameters: ParametersOf<T>,
+		},
 	}
 
 	#[pallet::error]
@@ -298,7 +331,7 @@ pub mod pallet {
 		ContextOverflow,
 		/// The replication factor is zero or above `MaxReplication`.
 		InvalidReplication,
-		/// Fewer eligible nodes than the replication factor.
+		/// Fewer eligible nodes than the replication factor (the owner's own node never counts).
 		NotEnoughNodes,
 		/// The fee overflows the balance type.
 		FeeOverflow,
@@ -327,7 +360,9 @@ pub mod pallet {
 		AlreadyRevealed,
 		/// `commitment(result_hash, salt, node)` differs from the node's commitment.
 		RevealMismatch,
-		/// Zero periods, or periods longer than `MAX_JOB_LIFETIME` in total.
+		/// A commit period below `MinCommitPeriod`, a zero reveal period, periods longer than
+		/// `MAX_JOB_LIFETIME` in total, or a fee, slash fraction or newcomer weight outside its
+		/// bounds.
 		InvalidParameters,
 	}
 
@@ -354,7 +389,7 @@ pub mod pallet {
 
 		fn offchain_worker(now: BlockNumberFor<T>) {
 			if sp_io::offchain::is_validator() {
-				Self::work(now);
+				offchain::work::<T>(now);
 			}
 		}
 
@@ -376,6 +411,12 @@ pub mod pallet {
 				T::MaxPendingPerNode::get() > 0,
 				"MaxPendingPerNode must be non-zero"
 			);
+			assert!(T::BlockTimeMs::get() > 0, "BlockTimeMs must be non-zero");
+			assert!(
+				Self::job_work(T::MaxPromptBytes::get(), T::MaxTokens::get())
+					<= T::MaxPendingWork::get(),
+				"MaxPendingWork must hold the largest job, or it could never be assigned"
+			);
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -395,9 +436,7 @@ pub mod pallet {
 		///
 		/// Emits [`Event::JobSubmitted`].
 		#[pallet::call_index(0)]
-		#[pallet::weight(WeightsOf::<T>::submit_job(
-			<T as pallet_node_registry::Config>::MaxNodes::get()
-		))]
+		#[pallet::weight(WeightsOf::<T>::submit_job(T::Nodes::max_nodes()))]
 		pub fn submit_job(
 			origin: OriginFor<T>,
 			model: ModelId,
@@ -406,94 +445,7 @@ pub mod pallet {
 			replication: u8,
 		) -> DispatchResult {
 			let owner = ensure_signed(origin)?;
-			let entry =
-				pallet_model_registry::Models::<T>::get(model).ok_or(Error::<T>::UnknownModel)?;
-			ensure!(
-				entry.status == ModelStatus::Active,
-				Error::<T>::ModelNotActive
-			);
-			ensure!(!prompt.is_empty(), Error::<T>::EmptyPrompt);
-			let prompt: BoundedVec<u8, T::MaxPromptBytes> =
-				prompt.try_into().map_err(|_| Error::<T>::PromptTooLong)?;
-			ensure!(
-				core::str::from_utf8(&prompt).is_ok(),
-				Error::<T>::InvalidPrompt
-			);
-			ensure!(
-				max_tokens >= 1 && max_tokens <= T::MaxTokens::get(),
-				Error::<T>::InvalidMaxTokens
-			);
-			ensure!(
-				replication >= 1 && u32::from(replication) <= T::MaxReplication::get(),
-				Error::<T>::InvalidReplication
-			);
-			let profile = &entry.info.profile;
-			let needed = T::MaxPromptBytes::get()
-				.saturating_add(1)
-				.saturating_add(max_tokens);
-			ensure!(needed <= profile.n_ctx, Error::<T>::ContextOverflow);
-
-			let params = Params::<T>::get();
-			let fee = params
-				.price_per_token
-				.checked_mul(&max_tokens.into())
-				.and_then(|f| f.checked_add(&params.base_fee))
-				.ok_or(Error::<T>::FeeOverflow)?;
-			let job_id = NextJobId::<T>::get();
-			let next = job_id.checked_add(1).ok_or(Error::<T>::TooManyJobs)?;
-			let nodes = Self::assign(job_id, model, replication)?;
-
-			let now = frame_system::Pallet::<T>::block_number();
-			let commit_deadline = now.saturating_add(params.commit_period);
-			let reveal_deadline = commit_deadline.saturating_add(params.reveal_period);
-			Deadlines::<T>::try_mutate(reveal_deadline, |bucket| bucket.try_push(job_id))
-				.map_err(|_| Error::<T>::TooManyJobs)?;
-			<T as Config>::Currency::hold(&HoldReason::JobFee.into(), &owner, fee)
-				.map_err(|_| Error::<T>::InsufficientBalance)?;
-			let mut assignees = BoundedVec::<_, T::MaxReplication>::new();
-			for node in &nodes {
-				// `assign` only picks nodes with room in their index.
-				PendingJobs::<T>::try_mutate(node, |pending| pending.try_push(job_id))
-					.map_err(|_| Error::<T>::NotEnoughNodes)?;
-				assignees
-					.try_push(Assignment {
-						node: node.clone(),
-						commitment: None,
-						revealed: None,
-					})
-					.map_err(|_| Error::<T>::InvalidReplication)?;
-			}
-			Jobs::<T>::insert(
-				job_id,
-				Job {
-					owner: owner.clone(),
-					model,
-					model_sha256: entry.info.sha256,
-					profile: ExecutionProfile {
-						n_ctx: profile.n_ctx,
-						n_batch: profile.n_batch,
-						n_ubatch: profile.n_ubatch,
-					},
-					prompt,
-					max_tokens,
-					fee,
-					assignees,
-					submitted_at: now,
-					commit_deadline,
-					reveal_deadline,
-					status: JobState::Pending,
-					settled_at: None,
-				},
-			);
-			NextJobId::<T>::put(next);
-			Self::deposit_event(Event::JobSubmitted {
-				job_id,
-				owner,
-				model,
-				assignees: nodes,
-				fee,
-			});
-			Ok(())
+			Self::do_submit_job(owner, model, prompt, max_tokens, replication)
 		}
 
 		/// Commit to a result: an assigned node's `commitment =
@@ -578,7 +530,14 @@ pub mod pallet {
 		#[pallet::weight(WeightsOf::<T>::set_parameters())]
 		pub fn set_parameters(origin: OriginFor<T>, parameters: ParametersOf<T>) -> DispatchResult {
 			T::ParametersOrigin::ensure_origin(origin)?;
-			ensure!(parameters.is_valid(), Error::<T>::InvalidParameters);
+			ensure!(
+				parameters.is_valid(
+					T::MinCommitPeriod::get(),
+					&T::MaxBaseFee::get(),
+					&T::MaxPricePerToken::get()
+				),
+				Error::<T>::InvalidParameters
+			);
 			Params::<T>::put(parameters.clone());
 			Self::deposit_event(Event::ParametersSet { parameters });
 			Ok(())
@@ -586,381 +545,15 @@ pub mod pallet {
 	}
 
 	impl<T: Config> Pallet<T> {
+		/// Work units of a job: `prompt_len + TokenWork × max_tokens`.
+		pub fn job_work(prompt_len: u32, max_tokens: u32) -> u32 {
+			prompt_len.saturating_add(T::TokenWork::get().saturating_mul(max_tokens))
+		}
+
 		/// Whether the commit phase of `job` is over at `now`: every assignee committed or the
 		/// commit deadline passed.
 		pub fn commit_phase_over(job: &Job<T>, now: BlockNumberFor<T>) -> bool {
 			now >= job.commit_deadline || job.assignees.iter().all(|a| a.commitment.is_some())
-		}
-
-		/// Picks `r` distinct eligible nodes for `job_id` by reputation-weighted sampling
-		/// without replacement. Eligible: registered, `Active`, serving `model`, with room in
-		/// its pending index. O(nodes × r).
-		pub(crate) fn assign(
-			job_id: JobId,
-			model: ModelId,
-			r: u8,
-		) -> Result<Vec<T::AccountId>, Error<T>> {
-			let room = T::MaxPendingPerNode::get() as usize;
-			let mut candidates: Vec<(T::AccountId, u64)> = Nodes::<T>::iter()
-				.filter(|(who, record)| {
-					record.status == NodeStatus::Active
-						&& record.served_models.contains(&model)
-						&& PendingJobs::<T>::decode_len(who).unwrap_or(0) < room
-				})
-				.map(|(who, _)| {
-					// +1: a node with score zero keeps a (tiny) chance and weights stay positive.
-					let weight = u64::from(T::Scores::score(&who).deconstruct()).saturating_add(1);
-					(who, weight)
-				})
-				.collect();
-			ensure!(candidates.len() >= r as usize, Error::<T>::NotEnoughNodes);
-			let seed = sp_io::hashing::blake2_256(
-				&(
-					ASSIGNMENT_CONTEXT,
-					frame_system::Pallet::<T>::parent_hash(),
-					job_id,
-				)
-					.encode(),
-			);
-			let mut total = candidates
-				.iter()
-				.fold(0u64, |acc, (_, w)| acc.saturating_add(*w));
-			let mut chosen = Vec::with_capacity(r as usize);
-			for round in 0..r {
-				if candidates.is_empty() || total == 0 {
-					break;
-				}
-				let digest = sp_io::hashing::blake2_256(&(seed, round).encode());
-				let mut bytes = [0u8; 8];
-				bytes.copy_from_slice(&digest[..8]);
-				let draw = u64::from_le_bytes(bytes) % total;
-				let mut acc = 0u64;
-				let mut pick = candidates.len().saturating_sub(1);
-				for (i, (_, w)) in candidates.iter().enumerate() {
-					acc = acc.saturating_add(*w);
-					if draw < acc {
-						pick = i;
-						break;
-					}
-				}
-				let (who, w) = candidates.swap_remove(pick);
-				total = total.saturating_sub(w);
-				chosen.push(who);
-			}
-			ensure!(chosen.len() == r as usize, Error::<T>::NotEnoughNodes);
-			Ok(chosen)
-		}
-
-		/// The index of `node` in `job`'s assignees if it may commit at `now`.
-		fn check_commit(
-			job: &Job<T>,
-			node: &T::AccountId,
-			now: BlockNumberFor<T>,
-		) -> Result<usize, Error<T>> {
-			ensure!(job.status == JobState::Pending, Error::<T>::JobSettled);
-			let index = job
-				.assignees
-				.iter()
-				.position(|a| &a.node == node)
-				.ok_or(Error::<T>::NotAssigned)?;
-			let slot = job.assignees.get(index).ok_or(Error::<T>::NotAssigned)?;
-			ensure!(slot.commitment.is_none(), Error::<T>::AlreadyCommitted);
-			ensure!(now < job.commit_deadline, Error::<T>::CommitPhaseClosed);
-			Ok(index)
-		}
-
-		/// The index of the revealing node in `job`'s assignees if `reveal` is acceptable at
-		/// `now`.
-		fn check_reveal(
-			job: &Job<T>,
-			reveal: &RevealPayload<T::AccountId>,
-			now: BlockNumberFor<T>,
-		) -> Result<usize, Error<T>> {
-			ensure!(job.status == JobState::Pending, Error::<T>::JobSettled);
-			let index = job
-				.assignees
-				.iter()
-				.position(|a| a.node == reveal.node)
-				.ok_or(Error::<T>::NotAssigned)?;
-			let slot = job.assignees.get(index).ok_or(Error::<T>::NotAssigned)?;
-			ensure!(slot.revealed.is_none(), Error::<T>::AlreadyRevealed);
-			ensure!(now < job.reveal_deadline, Error::<T>::RevealPhaseClosed);
-			let commitment = slot.commitment.ok_or(Error::<T>::NoCommit)?;
-			ensure!(
-				Self::commit_phase_over(job, now),
-				Error::<T>::CommitPhaseOpen
-			);
-			ensure!(
-				inference_primitives::commitment(&reveal.result_hash, &reveal.salt, &reveal.node)
-					== commitment,
-				Error::<T>::RevealMismatch
-			);
-			Ok(index)
-		}
-
-		/// Maps a rejected commit or reveal to a transaction-validity error.
-		fn invalid(error: Error<T>) -> TransactionValidityError {
-			match error {
-				Error::<T>::UnknownJob => InvalidTransaction::Custom(INVALID_UNKNOWN_JOB),
-				Error::<T>::NotAssigned => InvalidTransaction::Custom(INVALID_NOT_ASSIGNED),
-				Error::<T>::NoCommit => InvalidTransaction::Custom(INVALID_NO_COMMIT),
-				Error::<T>::RevealMismatch => InvalidTransaction::Custom(INVALID_REVEAL_MISMATCH),
-				Error::<T>::CommitPhaseOpen => InvalidTransaction::Future,
-				// Settled, already done, or past the deadline.
-				_ => InvalidTransaction::Stale,
-			}
-			.into()
-		}
-
-		/// Checks `signature` by `node`'s inference key over `payload`.
-		fn check_signature(
-			node: &T::AccountId,
-			payload: &[u8],
-			signature: &InferenceSignature,
-		) -> Result<(), TransactionValidityError> {
-			let record =
-				Nodes::<T>::get(node).ok_or(InvalidTransaction::Custom(INVALID_UNKNOWN_NODE))?;
-			if !record.inference_key.verify(&payload, signature) {
-				return Err(InvalidTransaction::BadProof.into());
-			}
-			Ok(())
-		}
-
-		fn validity(
-			prefix: &'static str,
-			tag: impl Encode,
-			deadline: BlockNumberFor<T>,
-		) -> TransactionValidityWithRefund {
-			let now = frame_system::Pallet::<T>::block_number();
-			let left: u64 = deadline.saturating_sub(now).saturated_into();
-			let validity = ValidTransaction::with_tag_prefix(prefix)
-				.priority(T::UnsignedPriority::get())
-				.and_provides(tag)
-				.longevity(left.max(1))
-				.propagate(true)
-				.build()?;
-			Ok((validity, Weight::zero()))
-		}
-
-		/// Validity of a commit transaction (see [`Pallet::commit`]): the job is pending, the
-		/// node assigned and not yet committed, the commit deadline not passed, and the
-		/// signature valid. Provides the tag `(b"poi-commit", job_id, node)`.
-		pub fn authorize_commit(
-			_source: TransactionSource,
-			commit: &CommitPayload<T::AccountId>,
-			signature: &InferenceSignature,
-		) -> TransactionValidityWithRefund {
-			let now = frame_system::Pallet::<T>::block_number();
-			let job = Jobs::<T>::get(commit.job_id)
-				.ok_or(InvalidTransaction::Custom(INVALID_UNKNOWN_JOB))?;
-			Self::check_commit(&job, &commit.node, now).map_err(Self::invalid)?;
-			Self::check_signature(&commit.node, &commit_payload(commit), signature)?;
-			Self::validity(
-				"PoiCommit",
-				(b"poi-commit", commit.job_id, &commit.node),
-				job.commit_deadline,
-			)
-		}
-
-		/// Validity of a reveal transaction (see [`Pallet::reveal`]): everything the call
-		/// checks (phase, commitment opened) and the signature. Provides the tag
-		/// `(b"poi-reveal", job_id, node)`.
-		pub fn authorize_reveal(
-			_source: TransactionSource,
-			reveal: &RevealPayload<T::AccountId>,
-			signature: &InferenceSignature,
-		) -> TransactionValidityWithRefund {
-			let now = frame_system::Pallet::<T>::block_number();
-			let job = Jobs::<T>::get(reveal.job_id)
-				.ok_or(InvalidTransaction::Custom(INVALID_UNKNOWN_JOB))?;
-			Self::check_reveal(&job, reveal, now).map_err(Self::invalid)?;
-			Self::check_signature(&reveal.node, &reveal_payload(reveal), signature)?;
-			Self::validity(
-				"PoiReveal",
-				(b"poi-reveal", reveal.job_id, &reveal.node),
-				job.reveal_deadline,
-			)
-		}
-
-		/// Settles a pending job in O(R): pays or refunds the fee, reports to reputation,
-		/// slashes minority revealers, unindexes the job and queues it for pruning.
-		pub(crate) fn settle(job_id: JobId, mut job: Job<T>) {
-			let now = frame_system::Pallet::<T>::block_number();
-			let r = job.assignees.len();
-			let majority = job.assignees.iter().find_map(|a| {
-				let hash = a.revealed?;
-				let votes = job
-					.assignees
-					.iter()
-					.filter(|b| b.revealed == Some(hash))
-					.count();
-				(votes.saturating_mul(2) > r).then_some(hash)
-			});
-			let reason: <T as Config>::RuntimeHoldReason = HoldReason::JobFee.into();
-			let units = job.max_tokens;
-			match majority {
-				Some(result_hash) => {
-					let winners: Vec<T::AccountId> = job
-						.assignees
-						.iter()
-						.filter(|a| a.revealed == Some(result_hash))
-						.map(|a| a.node.clone())
-						.collect();
-					let paid = Self::pay(&reason, &job.owner, job.fee, &winners);
-					let slash_fraction = Params::<T>::get().slash_fraction;
-					for a in &job.assignees {
-						match a.revealed {
-							Some(h) if h == result_hash => {
-								ReputationOf::<T>::record_success(&a.node, units)
-							},
-							Some(_) => {
-								ReputationOf::<T>::record_failure(&a.node, units);
-								let amount = pallet_node_registry::Pallet::<T>::slash_bond(
-									&a.node,
-									slash_fraction,
-								);
-								Self::deposit_event(Event::NodeSlashed {
-									job_id,
-									node: a.node.clone(),
-									amount,
-								});
-							},
-							None => ReputationOf::<T>::record_failure(&a.node, units),
-						}
-					}
-					job.status = JobState::Completed { result_hash };
-					Self::deposit_event(Event::JobCompleted {
-						job_id,
-						result_hash,
-						paid,
-					});
-				},
-				None => {
-					Self::refund(&reason, &job.owner, job.fee);
-					for a in job.assignees.iter().filter(|a| a.revealed.is_none()) {
-						ReputationOf::<T>::record_failure(&a.node, units);
-					}
-					job.status = JobState::Failed(FailureReason::NoMajority);
-					Self::deposit_event(Event::JobFailed {
-						job_id,
-						reason: FailureReason::NoMajority,
-					});
-				},
-			}
-			job.settled_at = Some(now);
-			for a in &job.assignees {
-				PendingJobs::<T>::mutate_exists(&a.node, |pending| {
-					if let Some(list) = pending {
-						list.retain(|id| *id != job_id);
-						if list.is_empty() {
-							*pending = None;
-						}
-					}
-				});
-			}
-			Deadlines::<T>::mutate_exists(job.reveal_deadline, |bucket| {
-				if let Some(list) = bucket {
-					list.retain(|id| *id != job_id);
-					if list.is_empty() {
-						*bucket = None;
-					}
-				}
-			});
-			let (head, tail) = PruneQueueRange::<T>::get();
-			PruneQueue::<T>::insert(
-				tail,
-				(now.saturating_add(T::RetentionPeriod::get()), job_id),
-			);
-			PruneQueueRange::<T>::put((head, tail.saturating_add(1)));
-			Jobs::<T>::insert(job_id, job);
-		}
-
-		/// Moves the held `fee` from `owner` to `winners` in equal shares, the remainder to the
-		/// first. A share that cannot be transferred goes back to the owner.
-		fn pay(
-			reason: &<T as Config>::RuntimeHoldReason,
-			owner: &T::AccountId,
-			fee: BalanceOf<T>,
-			winners: &[T::AccountId],
-		) -> Vec<(T::AccountId, BalanceOf<T>)> {
-			let count: BalanceOf<T> = (winners.len() as u32).max(1).into();
-			let share = fee / count;
-			let remainder = fee.saturating_sub(share.saturating_mul(count));
-			let mut paid = Vec::with_capacity(winners.len());
-			for (i, node) in winners.iter().enumerate() {
-				let amount = if i == 0 {
-					share.saturating_add(remainder)
-				} else {
-					share
-				};
-				let moved = if amount.is_zero() {
-					Zero::zero()
-				} else if node == owner {
-					Self::refund(reason, owner, amount);
-					amount
-				} else {
-					match <T as Config>::Currency::transfer_on_hold(
-						reason,
-						owner,
-						node,
-						amount,
-						Precision::BestEffort,
-						Restriction::Free,
-						Fortitude::Polite,
-					) {
-						Ok(moved) => moved,
-						Err(e) => {
-							log::warn!(target: LOG_TARGET, "fee share not paid: {e:?}");
-							Self::refund(reason, owner, amount);
-							Zero::zero()
-						},
-					}
-				};
-				paid.push((node.clone(), moved));
-			}
-			paid
-		}
-
-		fn refund(
-			reason: &<T as Config>::RuntimeHoldReason,
-			owner: &T::AccountId,
-			amount: BalanceOf<T>,
-		) {
-			if amount.is_zero() {
-				return;
-			}
-			if let Err(e) =
-				<T as Config>::Currency::release(reason, owner, amount, Precision::BestEffort)
-			{
-				log::error!(target: LOG_TARGET, "fee not released: {e:?}");
-			}
-		}
-
-		/// Removes settled jobs whose retention ended, oldest first, within `remaining`.
-		pub(crate) fn prune(now: BlockNumberFor<T>, remaining: Weight) -> Weight {
-			let mut used = T::DbWeight::get().reads_writes(1, 1);
-			if remaining.any_lt(used) {
-				return Weight::zero();
-			}
-			let per_job = WeightsOf::<T>::prune_job();
-			let (mut head, tail) = PruneQueueRange::<T>::get();
-			let start = head;
-			while head < tail && used.saturating_add(per_job).all_lte(remaining) {
-				used.saturating_accrue(per_job);
-				match PruneQueue::<T>::get(head) {
-					Some((at, _)) if at > now => break,
-					Some((_, job_id)) => {
-						PruneQueue::<T>::remove(head);
-						Jobs::<T>::remove(job_id);
-					},
-					None => {},
-				}
-				head = head.saturating_add(1);
-			}
-			if head != start {
-				PruneQueueRange::<T>::put((head, tail));
-			}
-			used
 		}
 
 		/// Everything about a job, for the runtime API.
@@ -968,14 +561,16 @@ pub mod pallet {
 			let job = Jobs::<T>::get(job_id)?;
 			Some(JobView {
 				job_id,
+				digest: job.digest(job_id),
 				owner: job.owner,
 				model: job.model,
 				model_sha256: job.model_sha256,
 				profile: job.profile,
 				prompt: job.prompt.into_inner(),
 				max_tokens: job.max_tokens,
-				replication: job.assignees.len().saturated_into(),
+				replication: job.assignees.len().try_into().unwrap_or(u8::MAX),
 				fee: job.fee,
+				base_fee: job.base_fee,
 				status: job.status,
 				assignees: job
 					.assignees
@@ -983,7 +578,7 @@ pub mod pallet {
 					.map(|a| AssigneeView {
 						node: a.node,
 						commitment: a.commitment,
-						result_hash: a.revealed,
+						revealed: a.revealed,
 					})
 					.collect(),
 				submitted_at: job.submitted_at,
@@ -995,275 +590,14 @@ pub mod pallet {
 
 		/// The unsettled jobs assigned to `node`, oldest first, for the runtime API.
 		pub fn pending_jobs(node: &T::AccountId) -> Vec<JobId> {
-			PendingJobs::<T>::get(node).into_inner()
+			PendingJobs::<T>::get(node).jobs.into_inner()
 		}
+	}
 
-		/// Off-chain worker: for every local inference key of a registered node, advance each
-		/// pending job assigned to it (run → commit → reveal). Idempotent: the result is kept in
-		/// offchain storage, each step checks the chain, sends are rate-limited.
-		pub(crate) fn work(now: BlockNumberFor<T>) {
-			for key in InferenceKey::all() {
-				let Some(node) = NodeByKey::<T>::get(&key) else {
-					continue;
-				};
-				for job_id in PendingJobs::<T>::get(&node) {
-					let Some(job) = Jobs::<T>::get(job_id) else {
-						continue;
-					};
-					if job.status == JobState::Pending {
-						Self::work_on(now, &key, &node, job_id, &job);
-					}
-				}
-			}
-		}
-
-		fn work_on(
-			now: BlockNumberFor<T>,
-			key: &InferenceKey,
-			node: &T::AccountId,
-			job_id: JobId,
-			job: &Job<T>,
-		) {
-			let Some(slot) = job.assignees.iter().find(|a| &a.node == node) else {
-				return;
-			};
-			let stored = StorageValueRef::persistent(&result_key(job_id, node))
-				.get::<LocalResult>()
-				.ok()
-				.flatten();
-			let local = match stored {
-				Some(local) => local,
-				// Without a result there is nothing to do once the commit phase closed.
-				None if slot.commitment.is_none() && now < job.commit_deadline => {
-					match Self::run_job(job_id, node, job) {
-						Some(local) => local,
-						None => return,
-					}
-				},
-				None => return,
-			};
-			if slot.commitment.is_none() {
-				if now >= job.commit_deadline || !Self::claim_send(job_id, node, 0, now) {
-					return;
-				}
-				let commit = CommitPayload {
-					job_id,
-					node: node.clone(),
-					commitment: inference_primitives::commitment(
-						&local.result_hash,
-						&local.salt,
-						node,
-					),
-				};
-				let Some(signature) = key.sign(&commit_payload(&commit)) else {
-					log::warn!(target: LOG_TARGET, "inference key vanished from the keystore");
-					return;
-				};
-				Self::submit(Call::commit { commit, signature }, "commit", job_id);
-			} else if slot.revealed.is_none()
-				&& Self::commit_phase_over(job, now)
-				&& now < job.reveal_deadline
-			{
-				if !Self::claim_send(job_id, node, 1, now) {
-					return;
-				}
-				let reveal = RevealPayload {
-					job_id,
-					node: node.clone(),
-					result_hash: local.result_hash,
-					salt: local.salt,
-				};
-				let Some(signature) = key.sign(&reveal_payload(&reveal)) else {
-					log::warn!(target: LOG_TARGET, "inference key vanished from the keystore");
-					return;
-				};
-				Self::submit(Call::reveal { reveal, signature }, "reveal", job_id);
-			}
-		}
-
-		/// Polls the engine for a job under a per-job offchain lock; stores and returns the
-		/// result once it is done.
-		fn run_job(job_id: JobId, node: &T::AccountId, job: &Job<T>) -> Option<LocalResult> {
-			let lock_key = (b"cognitive-internet/poi/lock/", job_id, node).encode();
-			let mut lock =
-				StorageLock::<BlockAndTime<frame_system::Pallet<T>>>::with_block_and_time_deadline(
-					&lock_key,
-					LOCK_BLOCKS,
-					Duration::from_millis(LOCK_MILLIS),
-				);
-			let Ok(_guard) = lock.try_lock() else {
-				log::debug!(target: LOG_TARGET, "job {job_id} is being polled by another worker");
-				return None;
-			};
-			let result_storage_key = result_key(job_id, node);
-			let result_ref = StorageValueRef::persistent(&result_storage_key);
-			if let Ok(Some(local)) = result_ref.get::<LocalResult>() {
-				return Some(local);
-			}
-			let request = JobRequest {
-				job_id,
-				model_sha256: job.model_sha256,
-				prompt: job.prompt.to_vec(),
-				max_tokens: job.max_tokens,
-				profile: job.profile,
-			};
-			match inference_host::poll_job(request) {
-				JobStatus::Done(output) => {
-					let result_hash = inference_primitives::result_hash(
-						job_id,
-						&job.model_sha256,
-						&output.prompt_tokens,
-						&output.output_tokens,
-					);
-					let local = LocalResult {
-						result_hash,
-						salt: sp_io::offchain::random_seed(),
-					};
-					StorageValueRef::persistent(&output_key(job_id)).set(&StoredOutput {
-						model_sha256: job.model_sha256,
-						output,
-						result_hash,
-					});
-					result_ref.set(&local);
-					inference_host::release_job(job_id);
-					log::info!(target: LOG_TARGET, "job {job_id} done");
-					Some(local)
-				},
-				JobStatus::Queued | JobStatus::Running => None,
-				JobStatus::Failed(failure) => {
-					log::warn!(target: LOG_TARGET, "job {job_id} failed: {failure:?}");
-					None
-				},
-				JobStatus::Unavailable => {
-					log::warn!(target: LOG_TARGET, "no inference engine; job {job_id} not run");
-					None
-				},
-			}
-		}
-
-		/// Rate limit of sends: true (and recorded) if nothing was sent for this job, node and
-		/// phase (0 commit, 1 reveal) in the last [`RESEND_BLOCKS`] blocks.
-		fn claim_send(
-			job_id: JobId,
-			node: &T::AccountId,
-			phase: u8,
-			now: BlockNumberFor<T>,
-		) -> bool {
-			let key = (b"cognitive-internet/poi/sent/", job_id, node, phase).encode();
-			StorageValueRef::persistent(&key)
-				.mutate(|last: Result<Option<BlockNumberFor<T>>, _>| match last {
-					Ok(Some(at)) if now < at.saturating_add(RESEND_BLOCKS.into()) => Err(()),
-					_ => Ok(now),
-				})
-				.is_ok()
-		}
-
-		fn submit(call: Call<T>, what: &str, job_id: JobId) {
-			let xt = <T as CreateAuthorizedTransaction<Call<T>>>::create_authorized_transaction(
-				call.into(),
-			);
-			match SubmitTransaction::<T, Call<T>>::submit_transaction(xt) {
-				Ok(()) => log::debug!(target: LOG_TARGET, "{what} sent for job {job_id}"),
-				Err(()) => {
-					log::warn!(target: LOG_TARGET, "{what} for job {job_id} rejected by the pool")
-				},
-			}
-		}
-
-		/// Invariants: the fee held from each owner equals the fees of its pending jobs; the
-		/// per-node, deadline and prune indexes match the jobs; assignees are distinct and
-		/// within `MaxReplication`; reveals imply commits.
-		#[cfg(any(feature = "try-runtime", test))]
-		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
-			use alloc::collections::{BTreeMap, BTreeSet};
-			let reason: <T as Config>::RuntimeHoldReason = HoldReason::JobFee.into();
-			let next = NextJobId::<T>::get();
-			let mut held = BTreeMap::<T::AccountId, BalanceOf<T>>::new();
-			let mut per_node = BTreeMap::<T::AccountId, BTreeSet<JobId>>::new();
-			let mut pending = 0usize;
-			let mut settled = BTreeSet::<JobId>::new();
-			for (id, job) in Jobs::<T>::iter() {
-				ensure!(id < next, "job id not below NextJobId");
-				let r = job.assignees.len();
-				ensure!(
-					r >= 1 && r as u32 <= T::MaxReplication::get(),
-					"replication out of bounds"
-				);
-				for (i, a) in job.assignees.iter().enumerate() {
-					ensure!(
-						job.assignees.iter().skip(i + 1).all(|b| b.node != a.node),
-						"assignees not distinct"
-					);
-					ensure!(
-						a.revealed.is_none() || a.commitment.is_some(),
-						"reveal without commit"
-					);
-				}
-				ensure!(
-					job.commit_deadline <= job.reveal_deadline,
-					"deadlines out of order"
-				);
-				if job.status == JobState::Pending {
-					ensure!(job.settled_at.is_none(), "pending job with settled_at");
-					pending += 1;
-					let sum = held.entry(job.owner.clone()).or_default();
-					*sum = sum.saturating_add(job.fee);
-					for a in &job.assignees {
-						per_node.entry(a.node.clone()).or_default().insert(id);
-					}
-					ensure!(
-						Deadlines::<T>::get(job.reveal_deadline).contains(&id),
-						"pending job missing from its deadline bucket"
-					);
-				} else {
-					ensure!(job.settled_at.is_some(), "settled job without settled_at");
-					settled.insert(id);
-				}
-			}
-			for (owner, sum) in held {
-				ensure!(
-					<T as Config>::Currency::balance_on_hold(&reason, &owner) == sum,
-					"held fee differs from the pending jobs' fees"
-				);
-			}
-			let mut indexed = BTreeMap::<T::AccountId, BTreeSet<JobId>>::new();
-			for (node, list) in PendingJobs::<T>::iter() {
-				ensure!(!list.is_empty(), "empty pending index stored");
-				let set: BTreeSet<JobId> = list.iter().copied().collect();
-				ensure!(set.len() == list.len(), "duplicate in pending index");
-				indexed.insert(node, set);
-			}
-			ensure!(indexed == per_node, "pending index out of sync");
-			let mut bucketed = 0usize;
-			for (at, list) in Deadlines::<T>::iter() {
-				ensure!(!list.is_empty(), "empty deadline bucket stored");
-				for id in list.iter() {
-					ensure!(
-						Jobs::<T>::get(id).is_some_and(
-							|j| j.status == JobState::Pending && j.reveal_deadline == at
-						),
-						"deadline bucket holds a job that is not pending there"
-					);
-					bucketed += 1;
-				}
-			}
-			ensure!(bucketed == pending, "deadline buckets out of sync");
-			let (head, tail) = PruneQueueRange::<T>::get();
-			ensure!(head <= tail, "prune queue range inverted");
-			let mut queued = BTreeSet::<JobId>::new();
-			for (pos, (_, id)) in PruneQueue::<T>::iter() {
-				ensure!(pos >= head && pos < tail, "prune entry outside the range");
-				queued.insert(id);
-			}
-			ensure!(
-				queued == settled,
-				"prune queue out of sync with settled jobs"
-			);
-			ensure!(
-				tail.saturating_sub(head) as usize == settled.len(),
-				"prune queue has holes"
-			);
-			Ok(())
+	/// A node with unsettled jobs keeps its bond and its key.
+	impl<T: Config> pallet_node_registry::NodeObligations<T::AccountId> for Pallet<T> {
+		fn has_pending(who: &T::AccountId) -> bool {
+			PendingJobs::<T>::contains_key(who)
 		}
 	}
 }

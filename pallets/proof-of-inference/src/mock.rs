@@ -2,6 +2,7 @@
 //! and reputation; commits and reveals as general transactions authorised by `AuthorizeCall`.
 
 use crate as pallet_proof_of_inference;
+use codec::Encode;
 use frame_support::{
 	derive_impl, parameter_types,
 	traits::{ConstU128, ConstU32, ConstU64},
@@ -52,7 +53,20 @@ impl pallet_model_registry::Config for Test {
 impl pallet_reputation::Config for Test {
 	type ParametersOrigin = EnsureRoot<AccountId>;
 	type MaxNodes = ConstU32<MAX_NODES>;
+	type MaxDeparted = ConstU32<MAX_NODES>;
 	type WeightInfo = ();
+}
+
+/// Assignment randomness of the tests: the parent hash, as the runtime uses today.
+pub struct ParentHashRandomness;
+impl frame_support::traits::Randomness<sp_core::H256, u64> for ParentHashRandomness {
+	fn random(subject: &[u8]) -> (sp_core::H256, u64) {
+		let parent = System::parent_hash();
+		(
+			sp_core::H256(sp_io::hashing::blake2_256(&(subject, parent).encode())),
+			System::block_number().saturating_sub(1),
+		)
+	}
 }
 
 impl<C> frame_system::offchain::CreateTransactionBase<C> for Test
@@ -90,6 +104,12 @@ pub const MAX_R: u32 = 5;
 pub const RETENTION: u64 = 20;
 pub const BASE_FEE: Balance = 100;
 pub const PRICE: Balance = 10;
+pub const MAX_BASE_FEE: Balance = 10_000;
+pub const MAX_PRICE: Balance = 1_000;
+/// Work units of the largest job: 64 prompt bytes + 3 × 32 tokens.
+pub const LARGEST_JOB_WORK: u32 = 160;
+/// Room for three of the largest jobs (and four small ones: the count bound binds first).
+pub const MAX_PENDING_WORK: u32 = 3 * LARGEST_JOB_WORK;
 pub const COMMIT_PERIOD: u64 = 10;
 pub const REVEAL_PERIOD: u64 = 5;
 /// The client account of the tests.
@@ -106,6 +126,8 @@ impl pallet_node_registry::Config for Test {
 	type Currency = Balances;
 	type Models = ModelRegistry;
 	type Reputation = Reputation;
+	type Obligations = ProofOfInference;
+	type OnLeave = ();
 	type FindAuthor = ();
 	type BanOrigin = EnsureRoot<AccountId>;
 	type MinBond = ConstU128<MIN_BOND>;
@@ -121,14 +143,23 @@ impl pallet_node_registry::Config for Test {
 impl pallet_proof_of_inference::Config for Test {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Currency = Balances;
-	type Scores = Reputation;
+	type Nodes = NodeRegistry;
+	type Models = ModelRegistry;
+	type Reputation = Reputation;
+	type Randomness = ParentHashRandomness;
 	type ParametersOrigin = EnsureRoot<AccountId>;
 	type MaxPromptBytes = ConstU32<MAX_PROMPT>;
 	type MaxTokens = ConstU32<MAX_TOKENS>;
 	type MaxReplication = ConstU32<MAX_R>;
 	type MaxJobsPerBlock = ConstU32<4>;
 	type MaxPendingPerNode = ConstU32<4>;
+	type MaxPendingWork = ConstU32<MAX_PENDING_WORK>;
+	type TokenWork = ConstU32<3>;
+	type MinCommitPeriod = ConstU64<2>;
 	type RetentionPeriod = ConstU64<RETENTION>;
+	type BlockTimeMs = ConstU64<6_000>;
+	type MaxBaseFee = ConstU128<MAX_BASE_FEE>;
+	type MaxPricePerToken = ConstU128<MAX_PRICE>;
 	type UnsignedPriority = ConstU64<{ u64::MAX / 2 }>;
 	type WeightInfo = ();
 }
@@ -141,6 +172,20 @@ pub fn test_parameters() -> crate::ParametersOf<Test> {
 		commit_period: COMMIT_PERIOD,
 		reveal_period: REVEAL_PERIOD,
 		slash_fraction: Perbill::from_percent(10),
+		newcomer_weight: Perbill::from_percent(10),
+	}
+}
+
+/// Reputation parameters of the tests: no decay within a test, one half at 16 units, timeouts
+/// weigh nothing.
+pub fn reputation_parameters() -> pallet_reputation::FormulaParameters<u64> {
+	pallet_reputation::FormulaParameters {
+		decay_period: 100_000,
+		decay_factor: Perbill::from_percent(99),
+		offline_units: 1,
+		timeout_units: 0,
+		max_units_per_report: 100,
+		confidence_units: 16,
 	}
 }
 
@@ -176,6 +221,11 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	.unwrap();
 	pallet_proof_of_inference::GenesisConfig::<Test> {
 		parameters: test_parameters(),
+	}
+	.assimilate_storage(&mut storage)
+	.unwrap();
+	pallet_reputation::GenesisConfig::<Test> {
+		parameters: reputation_parameters(),
 	}
 	.assimilate_storage(&mut storage)
 	.unwrap();

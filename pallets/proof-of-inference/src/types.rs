@@ -6,23 +6,47 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound};
 use frame_system::pallet_prelude::BlockNumberFor;
 use inference_primitives::{ExecutionProfile, Hash256, JobId, JobOutput, Sha256};
-use pallet_model_registry::ModelId;
+use pallet_model_registry::{DeterminismClass, ModelId};
 use scale_info::TypeInfo;
+use sp_runtime::Perbill;
 
 /// Domain separator of a signed [`CommitPayload`].
-pub const COMMIT_CONTEXT: &[u8] = b"cognitive-internet/commit/v1";
+pub const COMMIT_CONTEXT: &[u8] = b"cognitive-internet/commit/v2";
 /// Domain separator of a signed [`RevealPayload`].
-pub const REVEAL_CONTEXT: &[u8] = b"cognitive-internet/reveal/v1";
+pub const REVEAL_CONTEXT: &[u8] = b"cognitive-internet/reveal/v2";
 
 /// Offchain-storage (persistent) prefix under which a node keeps the output of a job it ran:
 /// the key is `OUTPUT_KEY_PREFIX ++ SCALE(job_id)` (the job id as 8 little-endian bytes), the
-/// value is `SCALE(`[`StoredOutput`]`)`. The node's JSON-RPC `inference_jobResult(job_id)` reads
-/// it from the local offchain database (`PERSISTENT` kind).
+/// value is `SCALE(`[`StoredOutput`]`)`, which names the job's digest. The node's JSON-RPC
+/// `inference_jobResult(job_id)` reads it from the local offchain database (`PERSISTENT` kind)
+/// and serves it only when the digest is the job's on chain.
 pub const OUTPUT_KEY_PREFIX: &[u8] = b"cognitive-internet/poi/output/";
 
 /// Offchain-storage prefix of the [`LocalResult`] an off-chain worker keeps per job and node:
-/// `RESULT_KEY_PREFIX ++ SCALE(job_id) ++ SCALE(node)`.
+/// `RESULT_KEY_PREFIX ++ job_digest ++ SCALE(node)`.
 pub const RESULT_KEY_PREFIX: &[u8] = b"cognitive-internet/poi/result/";
+
+/// Offchain-storage prefix of the per-job lock of the off-chain worker.
+pub const LOCK_KEY_PREFIX: &[u8] = b"cognitive-internet/poi/lock/";
+
+/// Offchain-storage prefix of the resend rate limit of commits and reveals.
+pub const SENT_KEY_PREFIX: &[u8] = b"cognitive-internet/poi/sent/";
+
+/// Offchain-storage key of the index of everything the off-chain worker stored, so that it can
+/// delete it once the job is long settled.
+pub const LOCAL_INDEX_KEY: &[u8] = b"cognitive-internet/poi/local-index";
+
+/// Replication from which a job's outcome counts as evidence for reputation. With fewer
+/// assignees a "majority" is one node (or two nodes that may be one operator): nothing was
+/// verified, so nobody gains or loses reputation.
+pub const MIN_VERIFIED_REPLICATION: usize = 3;
+
+/// Largest `slash_fraction` governance may set.
+pub const MAX_SLASH_FRACTION: Perbill = Perbill::from_percent(50);
+
+/// Smallest `newcomer_weight` governance may set: a new node must keep a chance to be drawn,
+/// or it could never earn the reputation that makes it likely to be drawn.
+pub const MIN_NEWCOMER_WEIGHT: Perbill = Perbill::from_percent(1);
 
 /// The persistent offchain-storage key of a job's [`StoredOutput`].
 pub fn output_key(job_id: JobId) -> alloc::vec::Vec<u8> {
@@ -31,10 +55,11 @@ pub fn output_key(job_id: JobId) -> alloc::vec::Vec<u8> {
 	key
 }
 
-/// The persistent offchain-storage key of the [`LocalResult`] of `node` for `job_id`.
-pub fn result_key<AccountId: Encode>(job_id: JobId, node: &AccountId) -> alloc::vec::Vec<u8> {
+/// The persistent offchain-storage key of the [`LocalResult`] of `node` for the job with
+/// `digest`.
+pub fn result_key<AccountId: Encode>(digest: &Hash256, node: &AccountId) -> alloc::vec::Vec<u8> {
 	let mut key = RESULT_KEY_PREFIX.to_vec();
-	job_id.encode_to(&mut key);
+	key.extend_from_slice(digest);
 	node.encode_to(&mut key);
 	key
 }
@@ -53,8 +78,30 @@ pub fn result_key<AccountId: Encode>(job_id: JobId, node: &AccountId) -> alloc::
 	MaxEncodedLen,
 )]
 pub enum FailureReason {
-	/// No result hash was revealed by more than half of the assignees (the fee is refunded).
+	/// No result hash was revealed by more than half of the assignees. The work part of the fee
+	/// is refunded; the base part goes to the nodes that revealed (burnt if none did).
 	NoMajority,
+}
+
+/// Why a node's bond was slashed.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum SlashReason {
+	/// It revealed a hash contradicting the majority.
+	Contradicted,
+	/// It committed and never opened its commitment: silence after a commit is no cheaper than
+	/// a wrong reveal, so a node cannot commit a guess and reveal only if it matches.
+	Unopened,
 }
 
 /// Where a job is in its life.
@@ -78,7 +125,7 @@ pub enum JobState {
 		/// The agreed result hash.
 		result_hash: Hash256,
 	},
-	/// Settled without an agreed result; the fee was refunded.
+	/// Settled without an agreed result.
 	Failed(FailureReason),
 }
 
@@ -110,7 +157,7 @@ pub struct Assignment<AccountId> {
 #[scale_info(skip_type_params(T))]
 #[codec(mel_bound())]
 pub struct Job<T: Config> {
-	/// Who submitted (and pays for) the job.
+	/// Who submitted (and pays for) the job; never one of its assignees.
 	pub owner: T::AccountId,
 	/// The whitelisted model.
 	pub model: ModelId,
@@ -118,12 +165,17 @@ pub struct Job<T: Config> {
 	pub model_sha256: Sha256,
 	/// The model's determinism settings, copied at submission.
 	pub profile: ExecutionProfile,
+	/// The engine class the model's results are compared under, copied at submission.
+	pub class: DeterminismClass,
 	/// The prompt (UTF-8).
 	pub prompt: BoundedVec<u8, T::MaxPromptBytes>,
 	/// Most tokens to generate.
 	pub max_tokens: u32,
-	/// The fee, held from `owner` until settlement.
+	/// The whole fee, held from `owner` until settlement:
+	/// `R × (base_fee + price_per_token × (prompt bytes + max_tokens))`.
 	pub fee: BalanceOf<T>,
+	/// The part of `fee` that is never refunded: `R × base_fee`.
+	pub base_fee: BalanceOf<T>,
 	/// The `R` distinct assigned nodes, in assignment order.
 	pub assignees: BoundedVec<Assignment<T::AccountId>, T::MaxReplication>,
 	/// Block of submission.
@@ -137,6 +189,45 @@ pub struct Job<T: Config> {
 	pub status: JobState,
 	/// Block of settlement.
 	pub settled_at: Option<BlockNumberFor<T>>,
+}
+
+impl<T: Config> Job<T> {
+	/// [`inference_primitives::job_digest`] of this job: what results and host slots are keyed
+	/// by, so a job id that names another job after a reorg is never answered with this one's
+	/// result.
+	pub fn digest(&self, job_id: JobId) -> Hash256 {
+		inference_primitives::job_digest(
+			job_id,
+			&self.owner,
+			&self.model_sha256,
+			&self.profile,
+			&self.prompt,
+			self.max_tokens,
+			&self.submitted_at,
+		)
+	}
+}
+
+/// The unsettled jobs of one node and the work they add up to.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	DebugNoBound,
+	frame_support::DefaultNoBound,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+#[scale_info(skip_type_params(T))]
+#[codec(mel_bound())]
+pub struct Pending<T: Config> {
+	/// The jobs, oldest first (at most `MaxPendingPerNode`).
+	pub jobs: BoundedVec<JobId, T::MaxPendingPerNode>,
+	/// The sum of their [`crate::Pallet::job_work`] (at most `MaxPendingWork`).
+	pub work: u32,
 }
 
 /// The statement an inference key signs to commit to a result.
@@ -167,18 +258,22 @@ pub struct RevealPayload<AccountId> {
 	pub salt: Hash256,
 }
 
-/// The bytes an inference key signs for a commit: `SCALE((COMMIT_CONTEXT, payload))`.
+/// The bytes an inference key signs for a commit on the chain with `genesis_hash`:
+/// `SCALE((COMMIT_CONTEXT, genesis_hash, payload))`.
 pub fn commit_payload<AccountId: Encode>(
+	genesis_hash: &Hash256,
 	payload: &CommitPayload<AccountId>,
 ) -> alloc::vec::Vec<u8> {
-	(COMMIT_CONTEXT, payload).encode()
+	inference_primitives::signing_payload(COMMIT_CONTEXT, genesis_hash, payload)
 }
 
-/// The bytes an inference key signs for a reveal: `SCALE((REVEAL_CONTEXT, payload))`.
+/// The bytes an inference key signs for a reveal on the chain with `genesis_hash`:
+/// `SCALE((REVEAL_CONTEXT, genesis_hash, payload))`.
 pub fn reveal_payload<AccountId: Encode>(
+	genesis_hash: &Hash256,
 	payload: &RevealPayload<AccountId>,
 ) -> alloc::vec::Vec<u8> {
-	(REVEAL_CONTEXT, payload).encode()
+	inference_primitives::signing_payload(REVEAL_CONTEXT, genesis_hash, payload)
 }
 
 /// Network parameters of the protocol, set at genesis and by governance.
@@ -197,16 +292,22 @@ pub fn reveal_payload<AccountId: Encode>(
 )]
 #[serde(rename_all = "camelCase")]
 pub struct Parameters<Balance, BlockNumber> {
-	/// Fixed part of a job's fee.
+	/// Fixed fee per assignee; never refunded (at most `Config::MaxBaseFee`).
 	pub base_fee: Balance,
-	/// Fee per requested token (`max_tokens`).
+	/// Fee per assignee per unit of work: each prompt byte and each requested token (at most
+	/// `Config::MaxPricePerToken`).
 	pub price_per_token: Balance,
-	/// Blocks from submission to the commit deadline (non-zero).
+	/// Blocks from submission to the commit deadline (at least `Config::MinCommitPeriod`: the
+	/// runtime sizes `MaxPendingWork` for it).
 	pub commit_period: BlockNumber,
 	/// Blocks from the commit deadline to the reveal deadline (non-zero).
 	pub reveal_period: BlockNumber,
-	/// Share of its node bond a revealer contradicting the majority loses.
-	pub slash_fraction: sp_runtime::Perbill,
+	/// Share of its node bond a node loses for a result contradicting the majority or a
+	/// commitment it never opened (at most [`MAX_SLASH_FRACTION`]).
+	pub slash_fraction: Perbill,
+	/// Assignment weight of a node without verified work (a score below it counts as it;
+	/// at least [`MIN_NEWCOMER_WEIGHT`]).
+	pub newcomer_weight: Perbill,
 }
 
 /// Longest commit period plus reveal period [`Parameters::is_valid`] accepts (one day of
@@ -221,30 +322,56 @@ impl<Balance: Default, BlockNumber: From<u32>> Default for Parameters<Balance, B
 			// 2 minutes to run the job and commit, 1 minute to reveal, at 6 s blocks.
 			commit_period: 20u32.into(),
 			reveal_period: 10u32.into(),
-			slash_fraction: sp_runtime::Perbill::from_percent(1),
+			slash_fraction: Perbill::from_percent(1),
+			newcomer_weight: Perbill::from_percent(10),
 		}
 	}
 }
 
-impl<Balance, BlockNumber: sp_runtime::traits::AtLeast32BitUnsigned + Copy>
+impl<Balance: PartialOrd, BlockNumber: sp_runtime::traits::AtLeast32BitUnsigned + Copy>
 	Parameters<Balance, BlockNumber>
 {
-	/// Non-zero periods whose sum is at most [`MAX_JOB_LIFETIME`].
-	pub fn is_valid(&self) -> bool {
-		!self.commit_period.is_zero()
+	/// A commit period of at least `min_commit_period` blocks, a non-zero reveal period, both
+	/// summing to at most [`MAX_JOB_LIFETIME`], and every other value inside its bound.
+	pub fn is_valid(
+		&self,
+		min_commit_period: BlockNumber,
+		max_base_fee: &Balance,
+		max_price_per_token: &Balance,
+	) -> bool {
+		self.commit_period >= min_commit_period
+			&& !self.commit_period.is_zero()
 			&& !self.reveal_period.is_zero()
 			&& self.commit_period.saturating_add(self.reveal_period) <= MAX_JOB_LIFETIME.into()
+			&& self.slash_fraction <= MAX_SLASH_FRACTION
+			&& self.newcomer_weight >= MIN_NEWCOMER_WEIGHT
+			&& &self.base_fee <= max_base_fee
+			&& &self.price_per_token <= max_price_per_token
 	}
 }
 
-/// What an off-chain worker keeps per job and node under [`result_key`] once the engine has
-/// produced the output (the output itself is under [`output_key`]).
+/// What an off-chain worker keeps per job digest and node under [`result_key`] once the engine
+/// has produced the output (the output itself is under [`output_key`]).
 #[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo)]
 pub struct LocalResult {
 	/// The result hash committed to and revealed.
 	pub result_hash: Hash256,
 	/// The salt of the commitment (from the node's offchain randomness).
 	pub salt: Hash256,
+}
+
+/// One entry of the off-chain worker's [`LOCAL_INDEX_KEY`] list.
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo)]
+pub struct LocalEntry<AccountId, BlockNumber> {
+	/// The job.
+	pub job_id: JobId,
+	/// Its digest.
+	pub digest: Hash256,
+	/// The local node that ran it.
+	pub node: AccountId,
+	/// From this block on, everything stored for it may go: the job has long settled and was
+	/// pruned on chain.
+	pub expires_at: BlockNumber,
 }
 
 /// A job's output as a node stores it for JSON-RPC, under [`output_key`].
@@ -254,6 +381,8 @@ pub struct LocalResult {
 /// output.output_tokens)` and comparing it with the job's `Completed { result_hash }` on chain.
 #[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo)]
 pub struct StoredOutput {
+	/// The digest of the job it answers (a reused job id names another job).
+	pub job_digest: Hash256,
 	/// sha256 of the model that produced it.
 	pub model_sha256: Sha256,
 	/// Tokens and text.
@@ -270,7 +399,7 @@ pub struct AssigneeView<AccountId> {
 	/// Its commitment, if committed.
 	pub commitment: Option<Hash256>,
 	/// Its revealed result hash, if revealed.
-	pub result_hash: Option<Hash256>,
+	pub revealed: Option<Hash256>,
 }
 
 /// Everything a client needs to know about a job (runtime API `ProofOfInferenceApi::job`).
@@ -278,6 +407,8 @@ pub struct AssigneeView<AccountId> {
 pub struct JobView<AccountId, Balance, BlockNumber> {
 	/// The job.
 	pub job_id: JobId,
+	/// Its [`inference_primitives::job_digest`].
+	pub digest: Hash256,
 	/// Who submitted it.
 	pub owner: AccountId,
 	/// The model id.
@@ -292,8 +423,10 @@ pub struct JobView<AccountId, Balance, BlockNumber> {
 	pub max_tokens: u32,
 	/// Replication factor `R` (number of assignees).
 	pub replication: u8,
-	/// The fee.
+	/// The whole fee.
 	pub fee: Balance,
+	/// Its non-refundable part.
+	pub base_fee: Balance,
 	/// Pending, completed (with the agreed hash) or failed.
 	pub status: JobState,
 	/// Assignees with their commitments and revealed hashes.

@@ -21,21 +21,26 @@ impl frame_system::Config for Test {
 
 parameter_types! {
 	pub const MaxNodes: u32 = 4;
+	pub const MaxDeparted: u32 = 3;
 }
 
 impl pallet_reputation::Config for Test {
 	type ParametersOrigin = EnsureRoot<u64>;
 	type MaxNodes = MaxNodes;
+	type MaxDeparted = MaxDeparted;
 	type WeightInfo = ();
 }
 
-/// Parameters used by the tests: periods of 10 blocks, half-life of one period.
+/// Parameters used by the tests: periods of 10 blocks, half-life of one period, one half reached
+/// with 4 units of evidence.
 pub fn test_parameters() -> crate::FormulaParameters<u64> {
 	crate::FormulaParameters {
 		decay_period: 10,
 		decay_factor: sp_runtime::Perbill::from_percent(50),
 		offline_units: 2,
+		timeout_units: 1,
 		max_units_per_report: 100,
+		confidence_units: 4,
 	}
 }
 

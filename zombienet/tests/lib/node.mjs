@@ -1,7 +1,8 @@
 // Starts a real `cognitive-node` process for a test and stops it again, also when the test fails.
 //
-// Every socket the node opens is on 127.0.0.1: RPC and Prometheus bind to loopback by default,
-// the p2p listener is given an explicit loopback address, and mDNS and telemetry are off.
+// Every socket the node opens is on 127.0.0.1: RPC, the inference RPC port and Prometheus bind
+// to loopback by default, the p2p listener is given an explicit loopback address, and mDNS and
+// telemetry are off. Every port is a free one, so that nodes never collide on a default.
 
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -52,12 +53,14 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 
 /**
  * Starts `cognitive-node` with `args` plus loopback-only network flags and waits until its RPC
- * answers. Returns { rpcPort, prometheusPort, logPath, api(), stop() }.
+ * answers. Returns { rpcPort, inferencePort (null with --no-inference-rpc), prometheusPort,
+ * logPath, api(), stop() }.
  */
 export async function startNode(args, { name = 'node', timeoutMs = 120_000 } = {}) {
   const rpcPort = await freePort();
   const p2pPort = await freePort();
   const prometheusPort = await freePort();
+  const inferencePort = args.includes('--no-inference-rpc') ? null : await freePort();
   const logDir = process.env.E2E_LOG_DIR || mkdtempSync(join(tmpdir(), 'cognitive-e2e-'));
   const logPath = join(logDir, `${name}.log`);
   const log = createWriteStream(logPath);
@@ -65,6 +68,7 @@ export async function startNode(args, { name = 'node', timeoutMs = 120_000 } = {
     ...args,
     '--rpc-port', String(rpcPort),
     '--prometheus-port', String(prometheusPort),
+    ...(inferencePort ? ['--inference-rpc-port', String(inferencePort)] : []),
     '--listen-addr', `/ip4/127.0.0.1/tcp/${p2pPort}`,
     '--no-mdns',
     '--no-telemetry',
@@ -101,6 +105,7 @@ export async function startNode(args, { name = 'node', timeoutMs = 120_000 } = {
   const apis = [];
   return {
     rpcPort,
+    inferencePort,
     prometheusPort,
     logPath,
     wsUrl: `ws://127.0.0.1:${rpcPort}`,

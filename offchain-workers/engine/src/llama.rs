@@ -1,0 +1,330 @@
+//! Everything that talks to llama.cpp: the process-wide backend, the cache of loaded models
+//! (memory budget, LRU unloading, loading only from verified file handles), prompt rendering
+//! and the generation loop.
+//!
+//! Every request runs in a fresh llama.cpp context built from its [`ExecutionProfile`]
+//! (`n_ctx`, `n_batch`, `n_ubatch`), with flash attention disabled: with greedy sampling these
+//! are the settings that make token ids identical across thread counts and batch sizes on one
+//! build (docs/determinism.md).
+
+use crate::{
+	store::{ModelHash, ModelStore},
+	types::{
+		CancelToken, EngineConfig, EngineError, FinishReason, GenerateRequest, Generation, Input,
+		Sampling, Timings, TokenEvent,
+	},
+	utf8::Utf8Decoder,
+};
+use futures::channel::mpsc;
+use inference_primitives::ExecutionProfile;
+use llama_cpp_2::{
+	context::params::LlamaContextParams,
+	llama_backend::LlamaBackend,
+	llama_batch::LlamaBatch,
+	model::{params::LlamaModelParams, LlamaChatMessage, LlamaModel},
+	sampling::LlamaSampler,
+	token::LlamaToken,
+};
+use parking_lot::Mutex;
+use std::{
+	collections::HashMap,
+	num::NonZeroU32,
+	sync::{Arc, OnceLock},
+	time::Instant,
+};
+
+/// llama.cpp's backend may be initialised once per process.
+pub(crate) fn backend() -> Result<&'static LlamaBackend, EngineError> {
+	static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
+	BACKEND
+		.get_or_init(|| {
+			LlamaBackend::init()
+				.map(|mut b| {
+					b.void_logs();
+					b
+				})
+				.map_err(|e| e.to_string())
+		})
+		.as_ref()
+		.map_err(|e| EngineError::Llama(e.clone()))
+}
+
+/// Checks the context settings of a request before it is queued.
+pub(crate) fn check_profile(p: &ExecutionProfile) -> Result<(), EngineError> {
+	if p.n_ctx < 16 || p.n_ctx > 1 << 17 {
+		return Err(EngineError::BadProfile(
+			"n_ctx must be between 16 and 131072",
+		));
+	}
+	if p.n_batch == 0 || p.n_ubatch == 0 || p.n_ubatch > p.n_batch || p.n_batch > p.n_ctx {
+		return Err(EngineError::BadProfile(
+			"need 0 < n_ubatch <= n_batch <= n_ctx",
+		));
+	}
+	Ok(())
+}
+
+struct LoadedModel {
+	model: Arc<LlamaModel>,
+	bytes: u64,
+	last_used: u64,
+}
+
+#[derive(Default)]
+struct CacheState {
+	models: HashMap<ModelHash, LoadedModel>,
+	bytes: u64,
+	clock: u64,
+}
+
+/// The model store and the models loaded from it, kept within a memory budget.
+pub(crate) struct ModelCache {
+	store: ModelStore,
+	budget: u64,
+	state: Mutex<CacheState>,
+}
+
+impl ModelCache {
+	/// An empty cache over `store` that keeps at most `budget` bytes of model files loaded.
+	pub(crate) fn new(store: ModelStore, budget: u64) -> Self {
+		Self {
+			store,
+			budget,
+			state: Mutex::new(CacheState::default()),
+		}
+	}
+
+	/// The model store.
+	pub(crate) fn store(&self) -> &ModelStore {
+		&self.store
+	}
+
+	/// Loaded models and their sizes, most recently used first.
+	pub(crate) fn loaded(&self) -> Vec<(ModelHash, u64)> {
+		let state = self.state.lock();
+		let mut loaded: Vec<_> = state
+			.models
+			.iter()
+			.map(|(h, m)| (*h, m.bytes, m.last_used))
+			.collect();
+		loaded.sort_by_key(|m| std::cmp::Reverse(m.2));
+		loaded.into_iter().map(|(h, b, _)| (h, b)).collect()
+	}
+
+	/// Finds a loaded model or loads it, unloading idle least-recently-used models to stay
+	/// inside the memory budget.
+	///
+	/// llama.cpp only takes a path, so the model is loaded through the verified handle's
+	/// `/proc/self/fd` path ([`crate::store::VerifiedModel::load_path`]) and never through the
+	/// store path: a file renamed over the store entry after verification (or before a reload
+	/// after an LRU unload) is never read.
+	pub(crate) fn load(&self, hash: &ModelHash) -> Result<Arc<LlamaModel>, EngineError> {
+		let mut state = self.state.lock();
+		state.clock += 1;
+		let clock = state.clock;
+		if let Some(entry) = state.models.get_mut(hash) {
+			entry.last_used = clock;
+			return Ok(entry.model.clone());
+		}
+		let verified = self.store.verified(hash)?;
+		let bytes = verified.size_bytes();
+		while state.bytes + bytes > self.budget {
+			// Only models no request holds can go.
+			let victim = state
+				.models
+				.iter()
+				.filter(|(_, m)| Arc::strong_count(&m.model) == 1)
+				.min_by_key(|(_, m)| m.last_used)
+				.map(|(h, _)| *h);
+			let Some(victim) = victim else {
+				return Err(EngineError::MemoryBudget {
+					needed: bytes,
+					budget: self.budget,
+				});
+			};
+			if let Some(gone) = state.models.remove(&victim) {
+				state.bytes = state.bytes.saturating_sub(gone.bytes);
+				log::info!(target: "inference", "unloaded model {}", hex::encode(victim));
+			}
+		}
+		let backend = backend()?;
+		let model =
+			LlamaModel::load_from_file(backend, verified.load_path(), &LlamaModelParams::default())
+				.map_err(|e| EngineError::Llama(format!("loading {}: {e}", hex::encode(hash))))?;
+		let model = Arc::new(model);
+		state.bytes += bytes;
+		state.models.insert(
+			*hash,
+			LoadedModel {
+				model: model.clone(),
+				bytes,
+				last_used: clock,
+			},
+		);
+		log::info!(target: "inference", "loaded model {} ({bytes} bytes)", hex::encode(hash));
+		Ok(model)
+	}
+}
+
+fn render_prompt(model: &LlamaModel, input: &Input) -> Result<String, EngineError> {
+	match input {
+		Input::Text(text) => Ok(text.clone()),
+		Input::Chat(messages) => {
+			let template = model
+				.chat_template(None)
+				.map_err(|e| EngineError::Template(format!("the model has none: {e}")))?;
+			let chat = messages
+				.iter()
+				.map(|m| LlamaChatMessage::new(m.role.clone(), m.content.clone()))
+				.collect::<Result<Vec<_>, _>>()
+				.map_err(|e| EngineError::Template(e.to_string()))?;
+			model
+				.apply_chat_template(&template, &chat, true)
+				.map_err(|e| EngineError::Template(e.to_string()))
+		},
+	}
+}
+
+/// Runs one request to the end on the calling thread (a worker): load, render, tokenize,
+/// evaluate the prompt, then sample until a stop condition, streaming pieces if asked to.
+pub(crate) fn generate(
+	models: &ModelCache,
+	config: &EngineConfig,
+	request: &GenerateRequest,
+	stream: Option<&mpsc::UnboundedSender<TokenEvent>>,
+	cancel: &CancelToken,
+) -> Result<Generation, EngineError> {
+	let t_load = Instant::now();
+	let model = models.load(&request.model)?;
+	let prompt = render_prompt(&model, &request.input)?;
+	if prompt.len() > config.max_prompt_bytes {
+		return Err(EngineError::PromptTooLarge {
+			bytes: prompt.len(),
+			limit: config.max_prompt_bytes,
+		});
+	}
+	let profile = request.profile;
+	// Fixed tokenizer flags: BOS added as the model's metadata says, special tokens parsed.
+	let prompt_tokens = model.vocab().tokenize(prompt.as_bytes(), true, true);
+	if prompt_tokens.is_empty()
+		|| prompt_tokens.len() + request.max_tokens as usize > profile.n_ctx as usize
+	{
+		return Err(EngineError::ContextOverflow {
+			prompt_tokens: prompt_tokens.len(),
+			max_tokens: request.max_tokens,
+			n_ctx: profile.n_ctx,
+		});
+	}
+	let threads = config.threads.max(1);
+	let params = LlamaContextParams::default()
+		.with_n_ctx(NonZeroU32::new(profile.n_ctx))
+		.with_n_batch(profile.n_batch)
+		.with_n_ubatch(profile.n_ubatch)
+		.with_n_seq_max(1)
+		.with_n_threads(threads)
+		.with_n_threads_batch(threads)
+		.with_flash_attention_policy(llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_DISABLED);
+	let backend = backend()?;
+	let mut ctx = model
+		.new_context(backend, params)
+		.map_err(|e| EngineError::Llama(format!("context: {e}")))?;
+	let load_ms = t_load.elapsed().as_secs_f64() * 1e3;
+
+	// Prompt, in chunks of n_batch; logits only for the very last prompt token.
+	let t_prompt = Instant::now();
+	let mut batch = LlamaBatch::new(profile.n_batch as usize, 1);
+	let last = prompt_tokens.len() - 1;
+	for (chunk_index, chunk) in prompt_tokens.chunks(profile.n_batch as usize).enumerate() {
+		if cancel.is_cancelled() {
+			return Err(EngineError::Cancelled);
+		}
+		batch.clear();
+		for (i, token) in chunk.iter().enumerate() {
+			let pos = chunk_index * profile.n_batch as usize + i;
+			batch
+				.add(*token, pos as i32, &[0], pos == last)
+				.map_err(|e| EngineError::Llama(e.to_string()))?;
+		}
+		ctx.decode(&mut batch)
+			.map_err(|e| EngineError::Llama(format!("prompt: {e}")))?;
+	}
+	let prompt_ms = t_prompt.elapsed().as_secs_f64() * 1e3;
+
+	let t_gen = Instant::now();
+	let mut sampler = match request.sampling {
+		Sampling::Greedy => LlamaSampler::greedy(),
+		Sampling::Temperature { temperature, seed } => LlamaSampler::chain_simple([
+			LlamaSampler::temp(temperature.clamp(0.01, 4.0)),
+			LlamaSampler::dist(seed),
+		]),
+	};
+	let mut decoder = Utf8Decoder::new();
+	let mut output_tokens: Vec<LlamaToken> = Vec::new();
+	let mut output_bytes = Vec::new();
+	let mut position = prompt_tokens.len() as i32;
+	let finish_reason = loop {
+		if cancel.is_cancelled() {
+			return Err(EngineError::Cancelled);
+		}
+		let token = sampler.sample(&ctx, batch.n_tokens() - 1);
+		if model.vocab().is_eog(token) {
+			break FinishReason::Stop;
+		}
+		output_tokens.push(token);
+		let piece = model.vocab().token_to_piece(token, false, None);
+		output_bytes.extend_from_slice(&piece);
+		if let Some(stream) = stream {
+			let text = decoder.push(&piece);
+			// A closed stream means the client went away: stop spending CPU on it.
+			if stream
+				.unbounded_send(TokenEvent {
+					id: Some(token.0 as u32),
+					text,
+				})
+				.is_err()
+			{
+				return Err(EngineError::Cancelled);
+			}
+		}
+		if output_tokens.len() >= request.max_tokens as usize {
+			break FinishReason::Length;
+		}
+		if position as u32 >= profile.n_ctx {
+			break FinishReason::ContextFull;
+		}
+		batch.clear();
+		batch
+			.add(token, position, &[0], true)
+			.map_err(|e| EngineError::Llama(e.to_string()))?;
+		position += 1;
+		ctx.decode(&mut batch)
+			.map_err(|e| EngineError::Llama(format!("generation: {e}")))?;
+	};
+	if let Some(stream) = stream {
+		let tail = decoder.finish();
+		if !tail.is_empty() {
+			let _ = stream.unbounded_send(TokenEvent {
+				id: None,
+				text: tail,
+			});
+		}
+	}
+	let generation_ms = t_gen.elapsed().as_secs_f64() * 1e3;
+	let per_second = |n: usize, ms: f64| if ms > 0.0 { n as f64 * 1e3 / ms } else { 0.0 };
+	Ok(Generation {
+		prompt,
+		prompt_tokens: prompt_tokens.iter().map(|t| t.0 as u32).collect(),
+		text: String::from_utf8_lossy(&output_bytes).into_owned(),
+		timings: Timings {
+			queue_ms: 0.0,
+			load_ms,
+			prompt_ms,
+			generation_ms,
+			prompt_tokens_per_second: per_second(prompt_tokens.len(), prompt_ms),
+			generation_tokens_per_second: per_second(output_tokens.len(), generation_ms),
+		},
+		output_tokens: output_tokens.iter().map(|t| t.0 as u32).collect(),
+		output_bytes,
+		finish_reason,
+	})
+}

@@ -1,0 +1,463 @@
+//! The off-chain worker against a fake inference host.
+
+use super::*;
+use codec::{Decode, Encode};
+use inference_primitives::{
+	commitment, result_hash, HostJobStatus, InferenceExt, InferenceHost, JobFailure, JobOutput,
+	JobRequest,
+};
+use sp_core::offchain::{testing, OffchainDbExt, OffchainWorkerExt, TransactionPoolExt};
+use sp_runtime::offchain::storage::StorageValueRef;
+use std::{
+	collections::HashMap,
+	sync::{Arc, Mutex},
+};
+
+/// A fake inference engine: a job is queued on its first poll and done from the `ready_at`-th;
+/// or, with `failure`, failed at once.
+struct FakeHost {
+	ready_at: u32,
+	available: bool,
+	failure: Option<JobFailure>,
+	polls: Mutex<HashMap<Hash256, u32>>,
+	requests: Mutex<Vec<JobRequest>>,
+	released: Mutex<Vec<Hash256>>,
+}
+
+impl FakeHost {
+	fn new(ready_at: u32) -> Arc<Self> {
+		Arc::new(Self {
+			ready_at,
+			available: true,
+			failure: None,
+			polls: Mutex::new(HashMap::new()),
+			requests: Mutex::new(Vec::new()),
+			released: Mutex::new(Vec::new()),
+		})
+	}
+	fn failing(failure: JobFailure) -> Arc<Self> {
+		Arc::new(Self {
+			failure: Some(failure),
+			..Arc::into_inner(Self::new(1)).unwrap()
+		})
+	}
+	fn polls(&self, digest: &Hash256) -> u32 {
+		self.polls.lock().unwrap().get(digest).copied().unwrap_or(0)
+	}
+	fn output(request: &JobRequest) -> JobOutput {
+		JobOutput {
+			prompt_tokens: request.prompt.iter().map(|b| *b as u32).collect(),
+			output_tokens: vec![1, 2, 3],
+			text: b"abc".to_vec(),
+		}
+	}
+}
+
+impl InferenceHost for FakeHost {
+	fn poll_job(&self, request: JobRequest) -> HostJobStatus {
+		if !self.available {
+			return HostJobStatus::Unavailable;
+		}
+		self.requests.lock().unwrap().push(request.clone());
+		let mut polls = self.polls.lock().unwrap();
+		let n = polls.entry(request.job_digest).or_default();
+		*n += 1;
+		if let Some(failure) = &self.failure {
+			return HostJobStatus::Failed(failure.clone());
+		}
+		if *n >= self.ready_at {
+			HostJobStatus::Done(Self::output(&request))
+		} else {
+			HostJobStatus::Queued
+		}
+	}
+	fn release_job(&self, digest: Hash256) {
+		self.released.lock().unwrap().push(digest);
+	}
+	fn ready_for(&self, _: Sha256, _: inference_primitives::EngineClass) -> bool {
+		self.available
+	}
+}
+
+/// Test externalities with an off-chain worker, its database, a transaction pool and `host`
+/// (if any), and a function that drains the transactions submitted so far.
+fn offchain_test_ext(
+	host: Option<Arc<FakeHost>>,
+) -> (sp_io::TestExternalities, impl Fn() -> Vec<Call<Test>>) {
+	let mut ext = new_test_ext();
+	let (offchain, state) = testing::TestOffchainExt::new();
+	state.write().seed = [42; 32];
+	state.write().timestamp = sp_core::offchain::Timestamp::from_unix_millis(1_000_000);
+	let (pool, pool_state) = testing::TestTransactionPoolExt::new();
+	ext.register_extension(OffchainWorkerExt::new(offchain.clone()));
+	ext.register_extension(OffchainDbExt::new(offchain));
+	ext.register_extension(TransactionPoolExt::new(pool));
+	if let Some(host) = host {
+		ext.register_extension(InferenceExt::new(host));
+	}
+	(ext, move || {
+		std::mem::take(&mut pool_state.write().transactions)
+			.into_iter()
+			.map(|tx| {
+				let xt = Extrinsic::decode(&mut &tx[..]).unwrap();
+				assert!(matches!(
+					xt.preamble,
+					sp_runtime::generic::Preamble::General(..)
+				));
+				match xt.function {
+					RuntimeCall::ProofOfInference(call) => call,
+					other => panic!("unexpected call {other:?}"),
+				}
+			})
+			.collect()
+	})
+}
+
+fn digest(id: JobId) -> Hash256 {
+	job(id).digest(id)
+}
+
+fn local_result(id: JobId, node: u64) -> Option<LocalResult> {
+	StorageValueRef::persistent(&result_key(&digest(id), &node))
+		.get::<LocalResult>()
+		.unwrap()
+}
+
+fn stored_output(id: JobId) -> Option<StoredOutput> {
+	StorageValueRef::persistent(&output_key(id))
+		.get::<StoredOutput>()
+		.unwrap()
+}
+
+/// Registers three nodes, of which `local` has its key in the keystore, and submits a job.
+fn ocw_setup(local: u64) -> (JobId, Vec<u64>) {
+	register_nodes(3);
+	make_local(local);
+	let id = submit(3);
+	(id, assignees(id))
+}
+
+#[test]
+fn offchain_worker_runs_commits_and_reveals() {
+	let host = FakeHost::new(2);
+	let (mut ext, take_txs) = offchain_test_ext(Some(host.clone()));
+	ext.execute_with(|| {
+		let (id, nodes) = ocw_setup(1);
+		let d = digest(id);
+		// Block 1: the engine queues the job, with its digest, class and deadline.
+		ProofOfInference::offchain_worker(1);
+		assert_eq!(host.polls(&d), 1);
+		let request = host.requests.lock().unwrap()[0].clone();
+		assert_eq!(request.job_id, id);
+		assert_eq!(request.job_digest, d);
+		assert_eq!(
+			request.class.engine_version,
+			b"llama-cpp-2 0.1.160".to_vec()
+		);
+		// H-4: the host learns when the result stops mattering (the commit deadline).
+		assert_eq!(request.expires_at_ms, 1_000_000 + COMMIT_PERIOD * 6_000);
+		assert!(take_txs().is_empty());
+		assert!(local_result(id, 1).is_none());
+
+		// Block 2: done → stored, released, committed.
+		run_to(2);
+		ProofOfInference::offchain_worker(2);
+		assert_eq!(host.polls(&d), 2);
+		assert_eq!(*host.released.lock().unwrap(), vec![d]);
+		let model_sha = job(id).model_sha256;
+		let expected = result_hash(
+			id,
+			&model_sha,
+			&PROMPT.iter().map(|b| *b as u32).collect::<Vec<_>>(),
+			&[1, 2, 3],
+		);
+		let local = local_result(id, 1).unwrap();
+		assert_eq!(local.result_hash, expected);
+		assert_eq!(local.salt, [42; 32]);
+		let output = stored_output(id).unwrap();
+		assert_eq!(output.job_digest, d);
+		assert_eq!(output.result_hash, expected);
+		assert_eq!(output.model_sha256, model_sha);
+		assert_eq!(output.output.text, b"abc".to_vec());
+		// The key format the node's RPC reads.
+		let mut raw_key = b"cognitive-internet/poi/output/".to_vec();
+		raw_key.extend_from_slice(&id.to_le_bytes());
+		assert_eq!(output_key(id), raw_key);
+
+		let txs = take_txs();
+		assert_eq!(txs.len(), 1);
+		let Call::commit { commit, signature } = &txs[0] else {
+			panic!("not a commit")
+		};
+		assert_eq!(commit.node, 1);
+		assert_eq!(commit.commitment, commitment(&expected, &[42; 32], &1u64));
+		assert!(key(1).verify(&commit_payload(&genesis(), commit), signature));
+		submit_authorized(txs[0].clone());
+
+		// The other assignees commit the same result.
+		for n in nodes.iter().filter(|n| **n != 1) {
+			commit_as(id, *n, expected);
+		}
+		// Everyone committed: the reveal goes out without polling again.
+		run_to(3);
+		ProofOfInference::offchain_worker(3);
+		assert_eq!(host.polls(&d), 2);
+		let txs = take_txs();
+		assert_eq!(txs.len(), 1);
+		let Call::reveal { reveal, .. } = &txs[0] else {
+			panic!("not a reveal")
+		};
+		assert_eq!(reveal.result_hash, expected);
+		assert_eq!(reveal.salt, [42; 32]);
+		submit_authorized(txs[0].clone());
+		for n in nodes.iter().filter(|n| **n != 1) {
+			reveal_as(id, *n, expected);
+		}
+		assert_eq!(
+			job(id).status,
+			JobState::Completed {
+				result_hash: expected
+			}
+		);
+		// Settled: nothing more to do.
+		run_to(4);
+		ProofOfInference::offchain_worker(4);
+		assert!(take_txs().is_empty());
+		check();
+	});
+}
+
+#[test]
+fn offchain_worker_is_idempotent_and_rate_limited() {
+	let host = FakeHost::new(1);
+	let (mut ext, take_txs) = offchain_test_ext(Some(host.clone()));
+	ext.execute_with(|| {
+		let (id, _) = ocw_setup(1);
+		let d = digest(id);
+		ProofOfInference::offchain_worker(1);
+		// An overlapping worker neither polls nor sends again.
+		ProofOfInference::offchain_worker(1);
+		assert_eq!(host.polls(&d), 1);
+		assert_eq!(take_txs().len(), 1);
+		run_to(1 + crate::offchain::RESEND_BLOCKS as u64 - 1);
+		ProofOfInference::offchain_worker(System::block_number());
+		assert!(take_txs().is_empty());
+		// The commit did not land: re-sent after RESEND_BLOCKS, with the same commitment.
+		let first = local_result(id, 1).unwrap();
+		run_to(1 + crate::offchain::RESEND_BLOCKS as u64);
+		ProofOfInference::offchain_worker(System::block_number());
+		let txs = take_txs();
+		assert_eq!(txs.len(), 1);
+		let Call::commit { commit, .. } = &txs[0] else {
+			panic!("not a commit")
+		};
+		assert_eq!(
+			commit.commitment,
+			commitment(&first.result_hash, &first.salt, &1u64)
+		);
+		assert_eq!(host.polls(&d), 1);
+		submit_authorized(txs[0].clone());
+		// Landed: quiet until the reveal phase, which opens at the commit deadline.
+		let deadline = job(id).commit_deadline;
+		run_to(deadline - 1);
+		ProofOfInference::offchain_worker(deadline - 1);
+		assert!(take_txs().is_empty());
+		run_to(deadline);
+		ProofOfInference::offchain_worker(deadline);
+		ProofOfInference::offchain_worker(deadline);
+		let txs = take_txs();
+		assert_eq!(txs.len(), 1);
+		assert!(matches!(txs[0], Call::reveal { .. }));
+		// Past the commit deadline a node without a result does not start the job.
+		assert_eq!(host.polls(&d), 1);
+		check();
+	});
+}
+
+#[test]
+fn offchain_worker_respects_the_job_lock() {
+	let host = FakeHost::new(1);
+	let (mut ext, take_txs) = offchain_test_ext(Some(host.clone()));
+	ext.execute_with(|| {
+		let (id, _) = ocw_setup(1);
+		let d = digest(id);
+		let lock_key = (LOCK_KEY_PREFIX, d, 1u64).encode();
+		let mut lock = sp_runtime::offchain::storage_lock::StorageLock::<
+			sp_runtime::offchain::storage_lock::BlockAndTime<System>,
+		>::with_block_and_time_deadline(
+			&lock_key,
+			2,
+			sp_runtime::offchain::Duration::from_millis(20_000),
+		);
+		let guard = lock.try_lock().unwrap();
+		ProofOfInference::offchain_worker(1);
+		assert_eq!(host.polls(&d), 0);
+		assert!(take_txs().is_empty());
+		drop(guard);
+		ProofOfInference::offchain_worker(1);
+		assert_eq!(host.polls(&d), 1);
+		assert_eq!(take_txs().len(), 1);
+	});
+}
+
+#[test]
+fn offchain_worker_stays_silent_without_an_engine() {
+	let (mut ext, take_txs) = offchain_test_ext(None);
+	ext.execute_with(|| {
+		let (id, _) = ocw_setup(1);
+		ProofOfInference::offchain_worker(1);
+		assert!(take_txs().is_empty());
+		assert!(local_result(id, 1).is_none());
+		assert!(stored_output(id).is_none());
+	});
+	let host = Arc::new(FakeHost {
+		available: false,
+		..Arc::into_inner(FakeHost::new(1)).unwrap()
+	});
+	let (mut ext, take_txs) = offchain_test_ext(Some(host));
+	ext.execute_with(|| {
+		let (id, _) = ocw_setup(1);
+		ProofOfInference::offchain_worker(1);
+		assert!(take_txs().is_empty());
+		assert!(local_result(id, 1).is_none());
+	});
+}
+
+#[test]
+fn offchain_worker_ignores_unassigned_and_unregistered_keys() {
+	let host = FakeHost::new(1);
+	let (mut ext, take_txs) = offchain_test_ext(Some(host.clone()));
+	ext.execute_with(|| {
+		register_nodes(4);
+		let id = submit(3);
+		let outsider = (1..=4).find(|n| !assignees(id).contains(n)).unwrap();
+		make_local(outsider);
+		make_local(7);
+		ProofOfInference::offchain_worker(1);
+		assert_eq!(host.polls(&digest(id)), 0);
+		assert!(take_txs().is_empty());
+	});
+}
+
+/// M-1: after a reorg the same job id names a job with another prompt. The node's stored
+/// result (for the old prompt) is not committed for it; the new job is run afresh.
+#[test]
+fn a_reused_job_id_with_another_prompt_is_not_answered_with_the_old_result() {
+	let host = FakeHost::new(1);
+	let (mut ext, take_txs) = offchain_test_ext(Some(host.clone()));
+	ext.execute_with(|| {
+		let (id, _) = ocw_setup(1);
+		let old_digest = digest(id);
+		ProofOfInference::offchain_worker(1);
+		let txs = take_txs();
+		assert_eq!(txs.len(), 1);
+		let old = local_result(id, 1).unwrap();
+		// The fork: job `id` now carries another prompt (same id, same assignees).
+		Jobs::<Test>::mutate(id, |j| {
+			j.as_mut().unwrap().prompt = b"Another prompt".to_vec().try_into().unwrap()
+		});
+		let new_digest = digest(id);
+		assert_ne!(new_digest, old_digest);
+		run_to(2);
+		ProofOfInference::offchain_worker(2);
+		// The engine was asked for the new job, under its own digest.
+		assert_eq!(host.polls(&new_digest), 1);
+		let txs = take_txs();
+		assert_eq!(txs.len(), 1);
+		let Call::commit { commit, .. } = &txs[0] else {
+			panic!("not a commit")
+		};
+		let new = local_result(id, 1).unwrap();
+		assert_ne!(new.result_hash, old.result_hash);
+		assert_eq!(
+			commit.commitment,
+			commitment(&new.result_hash, &new.salt, &1u64)
+		);
+		assert_ne!(
+			commit.commitment,
+			commitment(&old.result_hash, &old.salt, &1u64)
+		);
+		// The stored output names the job it answers.
+		assert_eq!(stored_output(id).unwrap().job_digest, new_digest);
+	});
+}
+
+/// H-4: a job the host failed is released at once (the host keeps no slot for it); a failure
+/// that cannot heal is remembered, so the worker does not ask again every block.
+#[test]
+fn failed_jobs_are_released_and_permanent_failures_not_retried() {
+	let host = FakeHost::failing(JobFailure::PromptTooLong);
+	let (mut ext, take_txs) = offchain_test_ext(Some(host.clone()));
+	ext.execute_with(|| {
+		let (id, _) = ocw_setup(1);
+		let d = digest(id);
+		ProofOfInference::offchain_worker(1);
+		assert_eq!(*host.released.lock().unwrap(), vec![d]);
+		for n in 2..5 {
+			run_to(n);
+			ProofOfInference::offchain_worker(n);
+		}
+		assert_eq!(host.polls(&d), 1);
+		assert!(take_txs().is_empty());
+	});
+	// A transient failure (queue full) is retried on the next block.
+	let host = FakeHost::failing(JobFailure::QueueFull);
+	let (mut ext, _take_txs) = offchain_test_ext(Some(host.clone()));
+	ext.execute_with(|| {
+		let (id, _) = ocw_setup(1);
+		let d = digest(id);
+		ProofOfInference::offchain_worker(1);
+		run_to(2);
+		ProofOfInference::offchain_worker(2);
+		assert_eq!(host.polls(&d), 2);
+		assert_eq!(host.released.lock().unwrap().len(), 2);
+	});
+}
+
+/// L-4: what the worker stored for a job is deleted once the job is long settled, so the
+/// offchain database does not grow without bound.
+#[test]
+fn local_records_are_deleted_after_the_job_is_long_settled() {
+	let host = FakeHost::new(1);
+	let (mut ext, take_txs) = offchain_test_ext(Some(host.clone()));
+	ext.execute_with(|| {
+		let (id, nodes) = ocw_setup(1);
+		let d = digest(id);
+		ProofOfInference::offchain_worker(1);
+		let local = local_result(id, 1).unwrap();
+		submit_authorized(take_txs()[0].clone());
+		for n in nodes.iter().filter(|n| **n != 1) {
+			commit_as(id, *n, local.result_hash);
+		}
+		let reveal_deadline = job(id).reveal_deadline;
+		let expires = reveal_deadline + 2 * RETENTION;
+		// Still there while the job can be read on chain, and a while after.
+		run_to(expires - 1);
+		ProofOfInference::offchain_worker(expires - 1);
+		assert!(StorageValueRef::persistent(&result_key(&d, &1u64))
+			.get::<LocalResult>()
+			.unwrap()
+			.is_some());
+		assert!(stored_output(id).is_some());
+		run_to(expires);
+		ProofOfInference::offchain_worker(expires);
+		assert!(StorageValueRef::persistent(&result_key(&d, &1u64))
+			.get::<LocalResult>()
+			.unwrap()
+			.is_none());
+		assert!(stored_output(id).is_none());
+		for phase in [0u8, 1] {
+			assert!(
+				StorageValueRef::persistent(&(SENT_KEY_PREFIX, d, 1u64, phase).encode())
+					.get::<u64>()
+					.unwrap()
+					.is_none()
+			);
+		}
+		assert!(StorageValueRef::persistent(LOCAL_INDEX_KEY)
+			.get::<Vec<LocalEntry<u64, u64>>>()
+			.unwrap()
+			.unwrap_or_default()
+			.is_empty());
+	});
+}

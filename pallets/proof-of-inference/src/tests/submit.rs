@@ -1,0 +1,239 @@
+//! Submission: input checks, the fee, the indexes.
+
+use super::*;
+use frame_support::assert_noop;
+use sp_runtime::DispatchError;
+
+#[test]
+fn submit_holds_fee_and_assigns_distinct_nodes() {
+	new_test_ext().execute_with(|| {
+		register_nodes(5);
+		let free = Balances::free_balance(CLIENT);
+		let id = submit(3);
+		assert_eq!(id, 0);
+		assert_eq!(NextJobId::<Test>::get(), 1);
+		assert_eq!(held_fee(CLIENT), fee(MAX, 3));
+		assert_eq!(Balances::free_balance(CLIENT), free - fee(MAX, 3));
+
+		let j = job(id);
+		let nodes = assignees(id);
+		assert_eq!(nodes.len(), 3);
+		for (i, n) in nodes.iter().enumerate() {
+			assert!((1..=5).contains(n));
+			assert!(!nodes[..i].contains(n), "assignees repeat");
+			assert_eq!(ProofOfInference::pending_jobs(n), vec![id]);
+		}
+		let model = sample_model(0);
+		assert_eq!(j.owner, CLIENT);
+		assert_eq!(j.model_sha256, model.sha256);
+		assert_eq!(j.profile.n_ctx, model.profile.n_ctx);
+		assert_eq!(j.profile.n_batch, model.profile.n_batch);
+		assert_eq!(j.class, model.profile.class());
+		assert_eq!(j.prompt.to_vec(), PROMPT.to_vec());
+		assert_eq!(j.base_fee, 3 * BASE_FEE);
+		assert_eq!(j.commit_deadline, 1 + COMMIT_PERIOD);
+		assert_eq!(j.reveal_deadline, 1 + COMMIT_PERIOD + REVEAL_PERIOD);
+		assert_eq!(j.status, JobState::Pending);
+		assert_eq!(Deadlines::<Test>::get(j.reveal_deadline).to_vec(), vec![id]);
+		assert_eq!(
+			events().last(),
+			Some(&Event::JobSubmitted {
+				job_id: id,
+				owner: CLIENT,
+				model: 0,
+				assignees: nodes,
+				fee: fee(MAX, 3),
+			})
+		);
+		check();
+	});
+}
+
+/// H-1: the fee grows with R × (prompt bytes + max tokens): every assignee processes both.
+#[test]
+fn fee_follows_the_work_of_all_assignees() {
+	new_test_ext().execute_with(|| {
+		register_nodes(5);
+		let per_node =
+			|prompt: usize, max: u32| BASE_FEE + PRICE * (prompt as Balance + max as Balance);
+		let cases: [(usize, u32, u8); 4] = [(12, 8, 1), (12, 8, 3), (60, 8, 3), (12, 30, 5)];
+		for (prompt, max, r) in cases {
+			let before = held_fee(CLIENT);
+			assert_ok!(ProofOfInference::submit_job(
+				RuntimeOrigin::signed(CLIENT),
+				0,
+				vec![b'a'; prompt],
+				max,
+				r
+			));
+			assert_eq!(
+				held_fee(CLIENT) - before,
+				r as Balance * per_node(prompt, max)
+			);
+			assert_eq!(
+				ProofOfInference::job_fee(prompt as u32, max, r),
+				Some((
+					r as Balance * per_node(prompt, max),
+					r as Balance * BASE_FEE
+				))
+			);
+		}
+		check();
+	});
+}
+
+#[test]
+fn submit_rejects_bad_input_without_state_change() {
+	new_test_ext().execute_with(|| {
+		register_nodes(3);
+		let call = |model: u32, prompt: Vec<u8>, max: u32, r: u8| {
+			ProofOfInference::submit_job(RuntimeOrigin::signed(CLIENT), model, prompt, max, r)
+		};
+		assert_noop!(
+			call(99, PROMPT.to_vec(), MAX, 3),
+			Error::<Test>::UnknownModel
+		);
+		assert_ok!(ModelRegistry::deprecate_model(RuntimeOrigin::root(), 1));
+		assert_noop!(
+			call(1, PROMPT.to_vec(), MAX, 3),
+			Error::<Test>::ModelNotActive
+		);
+		assert_noop!(call(0, vec![], MAX, 3), Error::<Test>::EmptyPrompt);
+		assert_noop!(
+			call(0, vec![b'a'; MAX_PROMPT as usize + 1], MAX, 3),
+			Error::<Test>::PromptTooLong
+		);
+		assert_noop!(
+			call(0, vec![0xff, 0xfe, b'a'], MAX, 3),
+			Error::<Test>::InvalidPrompt
+		);
+		assert_noop!(
+			call(0, PROMPT.to_vec(), 0, 3),
+			Error::<Test>::InvalidMaxTokens
+		);
+		assert_noop!(
+			call(0, PROMPT.to_vec(), MAX_TOKENS + 1, 3),
+			Error::<Test>::InvalidMaxTokens
+		);
+		assert_noop!(
+			call(0, PROMPT.to_vec(), MAX, 0),
+			Error::<Test>::InvalidReplication
+		);
+		assert_noop!(
+			call(0, PROMPT.to_vec(), MAX, MAX_R as u8 + 1),
+			Error::<Test>::InvalidReplication
+		);
+		// Model 2's context cannot hold MAX_PROMPT + 1 + max_tokens.
+		assert_noop!(
+			call(2, PROMPT.to_vec(), 1, 1),
+			Error::<Test>::ContextOverflow
+		);
+		assert_noop!(
+			call(0, PROMPT.to_vec(), MAX, 4),
+			Error::<Test>::NotEnoughNodes
+		);
+		assert_noop!(
+			ProofOfInference::submit_job(RuntimeOrigin::signed(POOR), 0, PROMPT.to_vec(), MAX, 3),
+			Error::<Test>::InsufficientBalance
+		);
+		assert_noop!(
+			ProofOfInference::submit_job(RuntimeOrigin::none(), 0, PROMPT.to_vec(), MAX, 3),
+			DispatchError::BadOrigin
+		);
+		// The limits themselves are accepted.
+		assert_ok!(call(0, vec![b'a'; MAX_PROMPT as usize], MAX_TOKENS, 3));
+		check();
+	});
+}
+
+#[test]
+fn full_nodes_and_full_deadline_blocks_are_refused() {
+	new_test_ext().execute_with(|| {
+		register_nodes(3);
+		// MaxPendingPerNode = 4: after four jobs every node is full.
+		for _ in 0..4 {
+			submit(3);
+		}
+		assert_noop!(
+			ProofOfInference::submit_job(RuntimeOrigin::signed(CLIENT), 0, PROMPT.to_vec(), MAX, 1),
+			Error::<Test>::NotEnoughNodes
+		);
+		check();
+	});
+	new_test_ext().execute_with(|| {
+		register_nodes(6);
+		// MaxJobsPerBlock = 4 jobs share a reveal deadline.
+		for _ in 0..4 {
+			submit(1);
+		}
+		assert_noop!(
+			ProofOfInference::submit_job(RuntimeOrigin::signed(CLIENT), 0, PROMPT.to_vec(), MAX, 1),
+			Error::<Test>::TooManyJobs
+		);
+		// The next block has its own bucket.
+		run_to(2);
+		submit(1);
+		check();
+	});
+}
+
+#[test]
+fn runtime_api_view_shows_everything() {
+	new_test_ext().execute_with(|| {
+		register_nodes(3);
+		let id = submit(3);
+		let nodes = assignees(id);
+		commit_as(id, nodes[0], hash(1));
+		let view = ProofOfInference::job_view(id).unwrap();
+		assert_eq!(view.job_id, id);
+		assert_eq!(view.digest, job(id).digest(id));
+		assert_eq!(view.owner, CLIENT);
+		assert_eq!(view.model, 0);
+		assert_eq!(view.model_sha256, sample_model(0).sha256);
+		assert_eq!(view.prompt, PROMPT.to_vec());
+		assert_eq!(view.max_tokens, MAX);
+		assert_eq!(view.replication, 3);
+		assert_eq!(view.fee, fee(MAX, 3));
+		assert_eq!(view.base_fee, 3 * BASE_FEE);
+		assert_eq!(view.status, JobState::Pending);
+		assert_eq!(view.commit_deadline, 1 + COMMIT_PERIOD);
+		assert_eq!(view.reveal_deadline, 1 + COMMIT_PERIOD + REVEAL_PERIOD);
+		assert_eq!(view.settled_at, None);
+		assert_eq!(view.assignees.len(), 3);
+		assert_eq!(view.assignees[0].node, nodes[0]);
+		assert_eq!(
+			view.assignees[0].commitment,
+			Some(inference_primitives::commitment(
+				&hash(1),
+				&salt(nodes[0]),
+				&nodes[0]
+			))
+		);
+		assert_eq!(view.assignees[0].revealed, None);
+		assert_eq!(view.assignees[1].commitment, None);
+		assert_eq!(ProofOfInference::pending_jobs(&nodes[1]), vec![id]);
+		assert!(ProofOfInference::pending_jobs(&99).is_empty());
+		assert!(ProofOfInference::job_view(id + 1).is_none());
+	});
+}
+
+/// M-1: the digest covers everything that defines the work, so a job id reused on another fork
+/// with another prompt has another digest.
+#[test]
+fn job_digest_changes_with_the_content() {
+	new_test_ext().execute_with(|| {
+		register_nodes(3);
+		let id = submit(3);
+		let original = job(id).digest(id);
+		let mut other = job(id);
+		other.prompt = b"Another prompt".to_vec().try_into().unwrap();
+		assert_ne!(other.digest(id), original);
+		let mut later = job(id);
+		later.submitted_at += 1;
+		assert_ne!(later.digest(id), original);
+		let mut owner = job(id);
+		owner.owner = POOR;
+		assert_ne!(owner.digest(id), original);
+		assert_ne!(job(id).digest(id + 1), original);
+	});
+}

@@ -1,0 +1,127 @@
+//! Invariants of the pallet, checked by `try_state` and after every unit test.
+
+use crate::{
+	BalanceOf, Config, Deadlines, HoldReason, JobState, Jobs, NextJobId, Pallet, PendingJobs,
+	PruneQueue, PruneQueueRange,
+};
+use alloc::collections::{BTreeMap, BTreeSet};
+use frame_support::{
+	ensure,
+	traits::{fungible::InspectHold, Get},
+};
+use inference_primitives::JobId;
+use sp_runtime::traits::Saturating;
+
+impl<T: Config> Pallet<T> {
+	/// Invariants: the fee held from each owner equals the fees of its pending jobs; the base
+	/// part never exceeds the fee; owners are never assignees; the per-node, deadline and prune
+	/// indexes match the jobs; assignees are distinct and within `MaxReplication`; reveals imply
+	/// commits.
+	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+		let reason: <T as Config>::RuntimeHoldReason = HoldReason::JobFee.into();
+		let next = NextJobId::<T>::get();
+		let mut held = BTreeMap::<T::AccountId, BalanceOf<T>>::new();
+		let mut per_node = BTreeMap::<T::AccountId, BTreeSet<JobId>>::new();
+		let mut pending = 0usize;
+		let mut settled = BTreeSet::<JobId>::new();
+		for (id, job) in Jobs::<T>::iter() {
+			ensure!(id < next, "job id not below NextJobId");
+			ensure!(job.base_fee <= job.fee, "base fee above the fee");
+			let r = job.assignees.len();
+			ensure!(
+				r >= 1 && r as u32 <= T::MaxReplication::get(),
+				"replication out of bounds"
+			);
+			for (i, a) in job.assignees.iter().enumerate() {
+				ensure!(a.node != job.owner, "owner assigned to its own job");
+				ensure!(
+					job.assignees.iter().skip(i + 1).all(|b| b.node != a.node),
+					"assignees not distinct"
+				);
+				ensure!(
+					a.revealed.is_none() || a.commitment.is_some(),
+					"reveal without commit"
+				);
+			}
+			ensure!(
+				job.commit_deadline <= job.reveal_deadline,
+				"deadlines out of order"
+			);
+			if job.status == JobState::Pending {
+				ensure!(job.settled_at.is_none(), "pending job with settled_at");
+				pending += 1;
+				let sum = held.entry(job.owner.clone()).or_default();
+				*sum = sum.saturating_add(job.fee);
+				for a in &job.assignees {
+					per_node.entry(a.node.clone()).or_default().insert(id);
+				}
+				ensure!(
+					Deadlines::<T>::get(job.reveal_deadline).contains(&id),
+					"pending job missing from its deadline bucket"
+				);
+			} else {
+				ensure!(job.settled_at.is_some(), "settled job without settled_at");
+				settled.insert(id);
+			}
+		}
+		for (owner, sum) in held {
+			ensure!(
+				T::Currency::balance_on_hold(&reason, &owner) == sum,
+				"held fee differs from the pending jobs' fees"
+			);
+		}
+		let mut indexed = BTreeMap::<T::AccountId, BTreeSet<JobId>>::new();
+		for (node, pending) in PendingJobs::<T>::iter() {
+			ensure!(!pending.jobs.is_empty(), "empty pending index stored");
+			let set: BTreeSet<JobId> = pending.jobs.iter().copied().collect();
+			ensure!(
+				set.len() == pending.jobs.len(),
+				"duplicate in pending index"
+			);
+			let work = set.iter().try_fold(0u32, |sum, id| {
+				Jobs::<T>::get(id).map(|j| {
+					sum.saturating_add(Self::job_work(j.prompt.len() as u32, j.max_tokens))
+				})
+			});
+			ensure!(
+				work == Some(pending.work),
+				"pending work differs from its jobs'"
+			);
+			ensure!(
+				pending.work <= T::MaxPendingWork::get(),
+				"pending work above its bound"
+			);
+			indexed.insert(node, set);
+		}
+		ensure!(indexed == per_node, "pending index out of sync");
+		let mut bucketed = 0usize;
+		for (at, list) in Deadlines::<T>::iter() {
+			ensure!(!list.is_empty(), "empty deadline bucket stored");
+			for id in list.iter() {
+				ensure!(
+					Jobs::<T>::get(id)
+						.is_some_and(|j| j.status == JobState::Pending && j.reveal_deadline == at),
+					"deadline bucket holds a job that is not pending there"
+				);
+				bucketed += 1;
+			}
+		}
+		ensure!(bucketed == pending, "deadline buckets out of sync");
+		let (head, tail) = PruneQueueRange::<T>::get();
+		ensure!(head <= tail, "prune queue range inverted");
+		let mut queued = BTreeSet::<JobId>::new();
+		for (pos, (_, id)) in PruneQueue::<T>::iter() {
+			ensure!(pos >= head && pos < tail, "prune entry outside the range");
+			queued.insert(id);
+		}
+		ensure!(
+			queued == settled,
+			"prune queue out of sync with settled jobs"
+		);
+		ensure!(
+			tail.saturating_sub(head) as usize == settled.len(),
+			"prune queue has holes"
+		);
+		Ok(())
+	}
+}
