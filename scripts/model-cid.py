@@ -6,6 +6,10 @@ Rules (kubo's `unixfs-v1-2025` profile): raw leaves, sha2-256, 1 MiB fixed-size 
 itself. Standard library only, so it runs on a bare machine:
 
     python3 scripts/model-cid.py path/to/model.gguf
+
+`--chunk BYTES` and `--links N` change the chunk size and fan-out; the Rust DAG builder's tests
+use small values to compare trees of several levels built from files of a few kilobytes. The
+chain's CIDs use the defaults only.
 """
 import base64
 import hashlib
@@ -52,17 +56,17 @@ def node(children):
     return cid(DAG_PB, block), filesize, len(block) + sum(t for _, _, t in children)
 
 
-def main(path: str) -> None:
+def main(path: str, chunk_size: int = CHUNK, max_links: int = MAX_LINKS) -> None:
     sha = hashlib.sha256()
     level = []
     with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
+        while chunk := f.read(chunk_size):
             sha.update(chunk)
             level.append((cid(RAW, chunk), len(chunk), len(chunk)))
     if not level:
         sys.exit("empty file")
     while len(level) > 1:
-        level = [node(level[i : i + MAX_LINKS]) for i in range(0, len(level), MAX_LINKS)]
+        level = [node(level[i : i + max_links]) for i in range(0, len(level), max_links)]
     root = level[0][0]
     print("cid", "b" + base64.b32encode(root).decode().lower().rstrip("="))
     print("sha256", sha.hexdigest())
@@ -70,6 +74,13 @@ def main(path: str) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: model-cid.py FILE")
-    main(sys.argv[1])
+    import argparse
+
+    parser = argparse.ArgumentParser(description="CIDv1 and sha256 of a model file")
+    parser.add_argument("file")
+    parser.add_argument("--chunk", type=int, default=CHUNK, help="bytes per leaf (default 1 MiB)")
+    parser.add_argument("--links", type=int, default=MAX_LINKS, help="links per node (default 1024)")
+    args = parser.parse_args()
+    if args.chunk < 1 or args.links < 2:
+        sys.exit("--chunk must be at least 1 and --links at least 2")
+    main(args.file, args.chunk, args.links)

@@ -51,6 +51,10 @@ pub enum Subcommand {
 	/// Print information about the database columns.
 	ChainInfo(sc_cli::ChainInfoCmd),
 
+	/// The model store: import a GGUF file (computing its sha256 and IPFS CID), list, remove.
+	#[command(subcommand)]
+	Model(crate::model_cmd::ModelCmd),
+
 	/// Runtime benchmarks (`benchmark pallet`); only in nodes built with
 	/// `--features runtime-benchmarks`.
 	#[cfg(feature = "runtime-benchmarks")]

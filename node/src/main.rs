@@ -13,6 +13,7 @@ mod chain_spec;
 mod cli;
 mod command;
 mod inference;
+mod model_cmd;
 mod rpc;
 mod service;
 

@@ -406,3 +406,80 @@ fn inference_port_serves_the_inference_methods() {
 		"the refusal names the inference port: {main_generate}"
 	);
 }
+
+/// `model import | ls | rm` on a store directory: the import computes the CID that the
+/// independent `scripts/model-cid.py` computes for the same file; bad input fails with one
+/// clear line and leaves the store as it was.
+#[test]
+fn model_subcommands_import_list_and_remove() {
+	let dir = temp_dir("model-cmd");
+	let store = dir.join("store");
+	let file = dir.join("little.gguf");
+	// Three and a half 1 MiB chunks, so the CID is the root of a two-level DAG.
+	let mut bytes = b"GGUF".to_vec();
+	bytes.extend((0..(7u32 << 19)).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
+	std::fs::write(&file, &bytes).expect("write the model file");
+	let model = |args: &[&str]| {
+		let mut cmd = node();
+		cmd.arg("model").args(args).arg("--model-store").arg(&store);
+		run_with_limit(cmd, Duration::from_secs(60))
+	};
+	let script = Command::new("python3")
+		.arg(concat!(
+			env!("CARGO_MANIFEST_DIR"),
+			"/../scripts/model-cid.py"
+		))
+		.arg(&file)
+		.output()
+		.expect("run scripts/model-cid.py");
+	let script = String::from_utf8_lossy(&script.stdout).into_owned();
+	let field = |name: &str| {
+		script
+			.lines()
+			.find_map(|l| l.strip_prefix(&format!("{name} ")))
+			.unwrap_or_else(|| panic!("no {name} in {script}"))
+			.to_string()
+	};
+	let (cid, sha256) = (field("cid"), field("sha256"));
+
+	let wrong = "00".repeat(32);
+	let refused = model(&["import", file.to_str().unwrap(), "--sha256", &wrong]);
+	assert_clean_failure(&refused, "sha256 mismatch");
+	assert_clean_failure(
+		&model(&["import", "--sha256", "xyz", "/x.gguf"]),
+		"not 32 bytes",
+	);
+	assert_clean_failure(
+		&model(&["import", dir.join("missing.gguf").to_str().unwrap()]),
+		"No such file",
+	);
+	let listed = model(&["ls"]);
+	assert!(listed.status.success());
+	assert!(
+		listed.stdout.is_empty(),
+		"failed imports left a model behind"
+	);
+
+	let imported = model(&["import", file.to_str().unwrap(), "--sha256", &sha256]);
+	let stdout = String::from_utf8_lossy(&imported.stdout);
+	assert!(
+		imported.status.success(),
+		"{}",
+		String::from_utf8_lossy(&imported.stderr)
+	);
+	assert!(
+		stdout.contains(&format!(
+			"little\tsha256 {sha256}\tcid {cid}\t{} bytes",
+			bytes.len()
+		)),
+		"{stdout}"
+	);
+	let listed = model(&["ls"]);
+	assert!(String::from_utf8_lossy(&listed.stdout).contains(&cid));
+	let removed = model(&["rm", "little"]);
+	assert!(removed.status.success());
+	assert!(String::from_utf8_lossy(&removed.stdout).starts_with("removed little"));
+	assert_clean_failure(&model(&["rm", "little"]), "not in the store");
+	assert!(model(&["ls"]).stdout.is_empty());
+	let _ = std::fs::remove_dir_all(dir);
+}

@@ -108,16 +108,7 @@ pub struct InferenceParams {
 impl InferenceParams {
 	/// The model store directory.
 	pub fn store_dir(&self) -> PathBuf {
-		if let Some(dir) = &self.model_store {
-			return dir.clone();
-		}
-		if let Some(dir) = std::env::var_os("COGNITIVE_MODEL_STORE") {
-			return PathBuf::from(dir);
-		}
-		let home = std::env::var_os("HOME")
-			.map(PathBuf::from)
-			.unwrap_or_else(|| ".".into());
-		home.join(".local/share/cognitive-internet/models")
+		store_dir(self.model_store.as_ref())
 	}
 
 	/// The limits of the `inference_*` RPC methods.
@@ -233,6 +224,21 @@ pub struct RpcLimits {
 	pub max_per_ip: usize,
 	/// Generation requests started per minute per client address (inference port).
 	pub rate_per_ip_per_minute: u32,
+}
+
+/// The model store directory: `explicit` (`--model-store`), else `$COGNITIVE_MODEL_STORE`, else
+/// `~/.local/share/cognitive-internet/models`.
+pub fn store_dir(explicit: Option<&PathBuf>) -> PathBuf {
+	if let Some(dir) = explicit {
+		return dir.clone();
+	}
+	if let Some(dir) = std::env::var_os("COGNITIVE_MODEL_STORE") {
+		return PathBuf::from(dir);
+	}
+	let home = std::env::var_os("HOME")
+		.map(PathBuf::from)
+		.unwrap_or_else(|| ".".into());
+	home.join(".local/share/cognitive-internet/models")
 }
 
 /// Starts the engine (unless `--no-inference`) and preloads the store's models in the

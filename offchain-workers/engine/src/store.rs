@@ -20,6 +20,7 @@
 //! entry, the way every atomic writer (including [`ModelStore::import`]) replaces a file, is
 //! what the handles defend against.
 
+use model_dag::{DagBuilder, Layout};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -43,6 +44,10 @@ pub struct StoredModel {
 	pub sha256: String,
 	/// File size in bytes.
 	pub size_bytes: u64,
+	/// The file's IPFS CID (CIDv1 of its UnixFS DAG; see the `model-dag` crate), computed on
+	/// import. Absent for files placed in the store by other means until they are imported.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub cid: Option<String>,
 }
 
 impl StoredModel {
@@ -223,9 +228,15 @@ impl ModelStore {
 		self.dir.join(format!("{}.json", hex::encode(hash)))
 	}
 
-	/// Copies `source` into the store under `name`, hashing it on the way. With `expected`,
-	/// the import fails (and leaves nothing behind) unless the digest matches. Importing a
-	/// file that is already present only updates its name.
+	/// Where the interior nodes of a model's DAG are kept (see `model_dag::write_interior`).
+	pub fn dag_path(&self, hash: &ModelHash) -> PathBuf {
+		self.dir.join(format!("{}.dag", hex::encode(hash)))
+	}
+
+	/// Copies `source` into the store under `name`, hashing it on the way: its sha256 and its
+	/// UnixFS DAG (the CID, and the interior nodes kept beside it for serving). With
+	/// `expected`, the import fails (and leaves nothing behind) unless the digest matches.
+	/// Importing a file that is already present only updates its name.
 	pub fn import(
 		&self,
 		source: &Path,
@@ -256,22 +267,25 @@ impl ModelStore {
 				.truncate(true)
 				.open(&partial)
 				.map_err(io_err(&partial))?;
-			let mut hasher = Sha256::new();
-			hasher.update(magic);
+			// One pass: the DAG builder computes the sha256 beside the chunks' CIDs.
+			let mut dag = DagBuilder::new(Layout::MODEL);
+			dag.update(&magic);
 			out.write_all(&magic).map_err(io_err(&partial))?;
-			let mut size = magic.len() as u64;
 			let mut buf = vec![0u8; 1 << 20];
 			loop {
 				let n = input.read(&mut buf).map_err(io_err(source))?;
 				if n == 0 {
 					break;
 				}
-				hasher.update(&buf[..n]);
+				dag.update(&buf[..n]);
 				out.write_all(&buf[..n]).map_err(io_err(&partial))?;
-				size += n as u64;
 			}
 			out.sync_all().map_err(io_err(&partial))?;
-			let hash: ModelHash = hasher.finalize().into();
+			let dag = dag.finish().map_err(|e| StoreError::Io {
+				path: source.to_path_buf(),
+				source: io::Error::other(e),
+			})?;
+			let (hash, size) = (dag.sha256, dag.file_size);
 			if let Some(expected) = expected {
 				if expected != hash {
 					return Err(StoreError::HashMismatch {
@@ -281,21 +295,28 @@ impl ModelStore {
 					});
 				}
 			}
-			Ok((hash, size, out))
+			Ok((hash, size, dag, out))
 		})();
-		let (hash, size, file) = match result {
+		let (hash, size, dag, file) = match result {
 			Ok(v) => v,
 			Err(e) => {
 				let _ = fs::remove_file(&partial);
 				return Err(e);
 			},
 		};
+		// The interior nodes first: a model file in the store always has its DAG beside it.
+		let dag_path = self.dag_path(&hash);
+		if let Err(e) = model_dag::write_interior(&dag_path, &dag) {
+			let _ = fs::remove_file(&partial);
+			return Err(io_err(&dag_path)(e));
+		}
 		let target = self.model_path(&hash);
 		fs::rename(&partial, &target).map_err(io_err(&target))?;
 		let entry = StoredModel {
 			name: name.to_string(),
 			sha256: hex::encode(hash),
 			size_bytes: size,
+			cid: Some(dag.root.to_string()),
 		};
 		let sidecar = self.sidecar_path(&hash);
 		let json = serde_json::to_vec_pretty(&entry).map_err(|e| StoreError::Io {
@@ -327,15 +348,18 @@ impl ModelStore {
 				continue;
 			};
 			let size_bytes = entry.metadata().map(|m| m.len()).unwrap_or(0);
-			let name = fs::read(self.sidecar_path(&hash))
+			let sidecar = fs::read(self.sidecar_path(&hash))
 				.ok()
-				.and_then(|bytes| serde_json::from_slice::<StoredModel>(&bytes).ok())
-				.map(|m| m.name)
-				.unwrap_or_else(|| stem.to_string());
+				.and_then(|bytes| serde_json::from_slice::<StoredModel>(&bytes).ok());
+			let (name, cid) = match sidecar {
+				Some(m) => (m.name, m.cid),
+				None => (stem.to_string(), None),
+			};
 			models.push(StoredModel {
 				name,
 				sha256: stem.to_string(),
 				size_bytes,
+				cid,
 			});
 		}
 		models.sort_by(|a, b| a.name.cmp(&b.name).then(a.sha256.cmp(&b.sha256)));
@@ -350,6 +374,30 @@ impl ModelStore {
 			.into_iter()
 			.find(|m| Some(&m.sha256) == by_hash.as_ref() || m.name == name_or_hash)
 			.ok_or_else(|| StoreError::UnknownModel(name_or_hash.to_string()))
+	}
+
+	/// Deletes the model `name_or_hash` (its file, sidecar and DAG) and forgets any handle this
+	/// store holds for it; returns what was removed. A running engine that loaded the model
+	/// keeps its open handle until it unloads it.
+	pub fn remove(&self, name_or_hash: &str) -> Result<StoredModel, StoreError> {
+		let entry = self.resolve(name_or_hash)?;
+		let hash = entry
+			.hash()
+			.ok_or_else(|| StoreError::UnknownModel(name_or_hash.to_string()))?;
+		for path in [
+			self.model_path(&hash),
+			self.sidecar_path(&hash),
+			self.dag_path(&hash),
+		] {
+			match fs::remove_file(&path) {
+				Ok(()) => {},
+				Err(e) if e.kind() == io::ErrorKind::NotFound => {},
+				Err(e) => return Err(io_err(&path)(e)),
+			}
+		}
+		self.verified.lock().remove(&hash);
+		self.rejected.lock().remove(&hash);
+		Ok(entry)
 	}
 
 	/// Whether a file for `hash` is present: either this process holds a verified handle of it,
@@ -447,13 +495,52 @@ mod tests {
 			store.list().expect("list").is_empty(),
 			"a failed import leaves nothing"
 		);
+		assert_eq!(
+			fs::read_dir(store.dir()).expect("read dir").count(),
+			0,
+			"no partial file, sidecar or DAG left behind"
+		);
 
 		let entry = store.import(&src, "m", Some(digest)).expect("import");
 		assert_eq!(entry.hash(), Some(digest));
+		// The CID is computed on import, and the DAG's interior (none: one chunk) is kept.
+		let dag = model_dag::build(b"GGUF rest of a file", Layout::MODEL).expect("dag");
+		assert_eq!(entry.cid, Some(dag.root.to_string()));
+		let (_, interior) =
+			model_dag::read_interior(&store.dag_path(&digest), &dag.root).expect("DAG file");
+		assert!(interior.is_empty());
 		assert_eq!(store.resolve("m").expect("by name"), entry);
 		assert_eq!(store.resolve(&hex::encode(digest)).expect("by hash"), entry);
 		assert!(matches!(
 			store.resolve("other"),
+			Err(StoreError::UnknownModel(_))
+		));
+	}
+
+	#[test]
+	fn import_of_a_multi_chunk_file_keeps_its_dag_beside_it() {
+		let dir = temp_dir("import-dag");
+		let src = dir.join("m.bin");
+		let mut bytes = b"GGUF".to_vec();
+		bytes.extend((0..(5 << 19) as u32).map(|i| (i % 251) as u8));
+		fs::write(&src, &bytes).expect("write");
+		let store = ModelStore::open(dir.join("store")).expect("open");
+		let entry = store.import(&src, "m", None).expect("import");
+		let dag = model_dag::build(&bytes, Layout::MODEL).expect("dag");
+		assert_eq!(entry.cid, Some(dag.root.to_string()));
+		let hash = entry.hash().expect("hash");
+		let (layout, interior) =
+			model_dag::read_interior(&store.dag_path(&hash), &dag.root).expect("DAG file");
+		assert_eq!(layout, Layout::MODEL);
+		assert_eq!(interior, dag.interior);
+		// The sidecar lists the CID too, and `list` reads it back.
+		assert_eq!(store.list().expect("list"), vec![entry.clone()]);
+		// Removing by name deletes the file, its sidecar and its DAG.
+		assert_eq!(store.remove("m").expect("remove"), entry);
+		assert_eq!(fs::read_dir(store.dir()).expect("read dir").count(), 0);
+		assert!(!store.contains(&hash));
+		assert!(matches!(
+			store.remove("m"),
 			Err(StoreError::UnknownModel(_))
 		));
 	}

@@ -20,7 +20,7 @@ impl Rng {
 	}
 
 	/// The next 64 random bits.
-	pub fn next(&mut self) -> u64 {
+	pub fn next_u64(&mut self) -> u64 {
 		self.0 ^= self.0 >> 12;
 		self.0 ^= self.0 << 25;
 		self.0 ^= self.0 >> 27;
@@ -29,7 +29,7 @@ impl Rng {
 
 	/// A number in `0..n` (0 when `n` is 0).
 	pub fn below(&mut self, n: u64) -> u64 {
-		self.next() % n.max(1)
+		self.next_u64() % n.max(1)
 	}
 
 	/// An index or length in `0..n` (0 when `n` is 0).
@@ -50,7 +50,7 @@ impl Rng {
 	/// Up to `max` random bytes.
 	pub fn bytes(&mut self, max: usize) -> Vec<u8> {
 		let len = self.index(max + 1);
-		(0..len).map(|_| self.next() as u8).collect()
+		(0..len).map(|_| self.next_u64() as u8).collect()
 	}
 }
 
@@ -94,7 +94,7 @@ mod tests {
 		}
 		assert_eq!(a.below(0), 0);
 		assert!(a.bytes(5).len() <= 5);
-		assert_ne!(Rng::new(1).next(), Rng::new(2).next());
+		assert_ne!(Rng::new(1).next_u64(), Rng::new(2).next_u64());
 		assert_eq!(
 			Campaign {
 				first_seed: 3,

@@ -68,7 +68,7 @@ fn string(rng: &mut Rng) -> String {
 			"0x{}",
 			hex::encode(
 				(0..rng.index(70))
-					.map(|_| rng.next() as u8)
+					.map(|_| rng.next_u64() as u8)
 					.collect::<Vec<_>>()
 			)
 		),
@@ -263,7 +263,7 @@ fn fuzz_generate_params() {
 		if rng.chance(20) {
 			text = mutated_text(&mut rng, &text);
 		}
-		let clock = rng.next();
+		let clock = rng.next_u64();
 		tally.run(&text, || generate_case(&text, clock));
 	}
 	tally.finish("inference_generate params");
@@ -346,7 +346,7 @@ fn fuzz_job_result_params() {
 		let job_id = if rng.chance(70) {
 			rng.index(4) as u64
 		} else {
-			rng.next()
+			rng.next_u64()
 		};
 		let mut params = vec![if rng.chance(85) {
 			json!(job_id)
@@ -361,7 +361,7 @@ fn fuzz_job_result_params() {
 			});
 			if rng.chance(50) {
 				params.push(match rng.index(3) {
-					0 => json!(hex0x(&[rng.next() as u8; 32])),
+					0 => json!(hex0x(&[rng.next_u64() as u8; 32])),
 					1 => Value::Null,
 					_ => value(&mut rng, 1),
 				});
@@ -371,7 +371,7 @@ fn fuzz_job_result_params() {
 		if rng.chance(10) {
 			text = mutated_text(&mut rng, &text);
 		}
-		let bits = rng.next();
+		let bits = rng.next_u64();
 		tally.run(&text, || job_result_case(&text, &owner, bits));
 	}
 	tally.finish("inference_jobResult params");

@@ -19,7 +19,7 @@ use cognitive_runtime::{opaque::Block, AccountId, Balance, BlockNumber};
 use inference_engine::{
 	proof::{self, ProofInput, ProofSigner, PROOF_VERSION},
 	CancelToken, ChatMessage, Engine, FinishReason, GenerateRequest, Generation,
-	GenerationReceiver, Input, Lane, ModelHash, Sampling, TokenEvent,
+	GenerationReceiver, Input, Lane, ModelHash, Sampling, StoredModel, TokenEvent,
 };
 use inference_primitives::ExecutionProfile;
 use jsonrpsee::{
@@ -497,6 +497,7 @@ where
 				sha256: format!("0x{}", m.sha256),
 				name: m.name,
 				size_bytes: m.size_bytes,
+				cid: m.cid,
 			})
 			.collect())
 	}
@@ -504,20 +505,22 @@ where
 	fn node_info(&self) -> RpcResult<NodeInfoView> {
 		let inference = self.inference()?;
 		let engine = &inference.engine;
-		let names: HashMap<String, String> = engine
+		let stored: HashMap<String, StoredModel> = engine
 			.store()
 			.list()
 			.unwrap_or_default()
 			.into_iter()
-			.map(|m| (m.sha256, m.name))
+			.map(|m| (m.sha256.clone(), m))
 			.collect();
 		let loaded_models = engine
 			.loaded_models()
 			.into_iter()
 			.map(|(hash, size_bytes)| {
 				let hex = hex::encode(hash);
+				let entry = stored.get(&hex);
 				ModelInfoView {
-					name: names.get(&hex).cloned().unwrap_or_else(|| hex.clone()),
+					name: entry.map_or_else(|| hex.clone(), |m| m.name.clone()),
+					cid: entry.and_then(|m| m.cid.clone()),
 					sha256: format!("0x{hex}"),
 					size_bytes,
 					loaded: true,

@@ -188,6 +188,9 @@ pub struct ModelInfoView {
 	pub sha256: String,
 	/// File size.
 	pub size_bytes: u64,
+	/// The file's IPFS CID (CIDv1 of its UnixFS DAG), computed when it was imported; `null`
+	/// for a file placed in the store without `import`.
+	pub cid: Option<String>,
 	/// Whether it is loaded in memory now.
 	pub loaded: bool,
 }
