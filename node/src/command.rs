@@ -137,6 +137,7 @@ pub fn run() -> sc_cli::Result<()> {
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
 			let inference_params = cli.inference.clone();
+			let model_p2p = cli.model_p2p.clone();
 			runner.run_node_until_exit(|mut config| async move {
 				use sc_network::config::NetworkBackendType;
 				refuse_rpc_port_fallback(&mut config)?;
@@ -145,15 +146,19 @@ pub fn run() -> sc_cli::Result<()> {
 				let inference =
 					crate::inference::start(&inference_params).map_err(sc_cli::Error::Input)?;
 				match config.network.network_backend {
-					NetworkBackendType::Libp2p => service::new_full::<
-						sc_network::NetworkWorker<
-							Block,
-							<Block as sp_runtime::traits::Block>::Hash,
-						>,
-					>(config, inference, inference_rpc),
+					NetworkBackendType::Libp2p => {
+						service::new_full::<
+							sc_network::NetworkWorker<
+								Block,
+								<Block as sp_runtime::traits::Block>::Hash,
+							>,
+						>(config, inference, inference_rpc, model_p2p)
+					},
 					NetworkBackendType::Litep2p => service::new_full::<
 						sc_network::Litep2pNetworkBackend,
-					>(config, inference, inference_rpc),
+					>(
+						config, inference, inference_rpc, model_p2p
+					),
 				}
 				.map_err(sc_cli::Error::Service)
 			})

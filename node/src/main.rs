@@ -14,6 +14,7 @@ mod cli;
 mod command;
 mod inference;
 mod model_cmd;
+mod model_p2p;
 mod rpc;
 mod service;
 

@@ -2,11 +2,17 @@
 //!
 //! `import` copies a GGUF file into the store, computing its sha256 and its IPFS CID (the two
 //! names the chain's whitelist gives a model) and keeping the DAG's interior nodes beside it;
-//! `ls` lists the store; `rm` deletes a model. They work on the store directory only and need
-//! no running node.
+//! `ls` lists the store; `rm` deletes a model; `fetch` gets a model from peers over IPFS
+//! bitswap (verified block by block against its CID, then against its sha256; resumable);
+//! `serve` offers the store's models to peers. None of them needs a running node.
 
 use inference_engine::{store::parse_hash, ModelStore, StoredModel};
-use std::path::PathBuf;
+use model_transfer::{FetchRequest, FetchState, ModelNet, Multiaddr, ServeLimits};
+use std::{
+	io::{IsTerminal, Write},
+	path::PathBuf,
+	time::{Duration, Instant},
+};
 
 /// The model store directory, as the node itself resolves it.
 #[derive(Debug, Clone, clap::Args)]
@@ -44,6 +50,54 @@ pub enum ModelCmd {
 	},
 	/// List the models in the store.
 	Ls {
+		/// Where the store is.
+		#[clap(flatten)]
+		store: StoreArgs,
+	},
+	/// Fetch a model from peers over IPFS bitswap into the store. Every block is checked
+	/// against the CID as it arrives and the whole file against the sha256 at the end; an
+	/// interrupted fetch resumes where it stopped.
+	Fetch {
+		/// The model's CID, as the chain's whitelist gives it.
+		#[arg(long)]
+		cid: String,
+		/// The model's sha256 (hex), as the chain's whitelist gives it.
+		#[arg(long, value_name = "HEX")]
+		sha256: String,
+		/// The name to list it under (default: the CID).
+		#[arg(long)]
+		name: Option<String>,
+		/// A provider: a multiaddr ending in `/p2p/<peer id>` (a node's model endpoint, or
+		/// any IPFS peer that has the CID). Repeat for several; wants are spread over all.
+		#[arg(long = "from", value_name = "MULTIADDR", required = true)]
+		from: Vec<String>,
+		/// Where this command's own endpoint listens (peers fetching the same model may take
+		/// blocks from it meanwhile).
+		#[arg(long, value_name = "MULTIADDR", default_value = "/ip4/127.0.0.1/tcp/0")]
+		listen: String,
+		/// No progress bar.
+		#[arg(long)]
+		quiet: bool,
+		/// Where the store is.
+		#[clap(flatten)]
+		store: StoreArgs,
+	},
+	/// Serve the store's models over IPFS bitswap until stopped (a seed: no chain needed).
+	/// Prints the endpoint's multiaddrs.
+	Serve {
+		/// Where to listen.
+		#[arg(
+			long,
+			value_name = "MULTIADDR",
+			default_value = "/ip4/0.0.0.0/tcp/30433"
+		)]
+		listen: String,
+		/// The endpoint's ed25519 key file (created if missing; default: a fresh key).
+		#[arg(long, value_name = "PATH")]
+		key: Option<PathBuf>,
+		/// Bytes per second served to one peer, in MiB (0: unlimited).
+		#[arg(long, value_name = "MIB", default_value_t = 512)]
+		rate_mib: u64,
 		/// Where the store is.
 		#[clap(flatten)]
 		store: StoreArgs,
@@ -110,7 +164,165 @@ impl ModelCmd {
 				let entry = store.open()?.remove(model).map_err(|e| e.to_string())?;
 				println!("removed {}", describe(&entry));
 			},
+			Self::Fetch {
+				cid,
+				sha256,
+				name,
+				from,
+				listen,
+				quiet,
+				store,
+			} => {
+				let request = FetchArgs {
+					cid: cid.parse().map_err(|e| format!("--cid {cid:?}: {e}"))?,
+					sha256: parse_hash(sha256)
+						.ok_or_else(|| format!("--sha256 {sha256:?} is not 32 bytes of hex"))?,
+					name: name.clone().unwrap_or_else(|| cid.clone()),
+					from: from
+						.iter()
+						.map(|a| {
+							a.parse::<Multiaddr>()
+								.map_err(|e| format!("--from {a:?}: {e}"))
+						})
+						.collect::<Result<_, _>>()?,
+					listen: listen
+						.parse()
+						.map_err(|e| format!("--listen {listen:?}: {e}"))?,
+					quiet: *quiet,
+				};
+				let store = store.open()?;
+				runtime()?.block_on(fetch(request, &store))?;
+			},
+			Self::Serve {
+				listen,
+				key,
+				rate_mib,
+				store,
+			} => {
+				let listen: Multiaddr = listen
+					.parse()
+					.map_err(|e| format!("--listen {listen:?}: {e}"))?;
+				let store = store.open()?;
+				let limits = ServeLimits {
+					bytes_per_sec_per_peer: rate_mib.saturating_mul(1 << 20),
+					..ServeLimits::default()
+				};
+				runtime()?.block_on(async {
+					let net = crate::model_p2p::start_standalone(listen, key.as_deref(), limits)?;
+					let served = crate::model_p2p::serve_store(&net, &store);
+					println!("serving {served} model(s) from {}", store.dir().display());
+					for address in net.addresses() {
+						println!("listening on {address}");
+					}
+					let _ = std::io::stdout().flush();
+					std::future::pending::<()>().await;
+					Ok::<(), String>(())
+				})?;
+			},
 		}
 		Ok(())
+	}
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+	tokio::runtime::Builder::new_multi_thread()
+		.worker_threads(2)
+		.enable_all()
+		.build()
+		.map_err(|e| format!("cannot start a Tokio runtime: {e}"))
+}
+
+struct FetchArgs {
+	cid: model_transfer::Cid,
+	sha256: [u8; 32],
+	name: String,
+	from: Vec<Multiaddr>,
+	listen: Multiaddr,
+	quiet: bool,
+}
+
+async fn fetch(args: FetchArgs, store: &ModelStore) -> Result<(), String> {
+	if store.contains(&args.sha256) {
+		return Err(format!(
+			"{} is already in the store",
+			hex::encode(args.sha256)
+		));
+	}
+	let net = crate::model_p2p::start_standalone(args.listen, None, ServeLimits::default())?;
+	let request = FetchRequest {
+		root: args.cid,
+		sha256: args.sha256,
+		name: args.name.clone(),
+		providers: args.from,
+		dir: store.dir().to_path_buf(),
+	};
+	let started = Instant::now();
+	let bar = (!args.quiet).then(|| tokio::spawn(progress_bar(net.clone())));
+	let result = net.fetch(request).await;
+	if let Some(bar) = bar {
+		bar.abort();
+		eprintln!();
+	}
+	let fetched = result.map_err(|e| e.to_string())?;
+	let entry = store
+		.adopt(
+			&fetched.path,
+			&args.name,
+			args.sha256,
+			&args.cid.to_string(),
+			&fetched.interior,
+		)
+		.map_err(|e| e.to_string())?;
+	let secs = started.elapsed().as_secs_f64();
+	let fetched_now = fetched.size - fetched.resumed_bytes;
+	println!(
+		"fetched {} in {secs:.3} s ({:.1} MiB/s; {} bytes resumed from an earlier run)",
+		describe(&entry),
+		fetched_now as f64 / (1 << 20) as f64 / secs.max(1e-9),
+		fetched.resumed_bytes
+	);
+	Ok(())
+}
+
+/// Redraws one progress line on stderr (a plain line every few seconds when stderr is not a
+/// terminal).
+async fn progress_bar(net: ModelNet) {
+	let terminal = std::io::stderr().is_terminal();
+	let period = if terminal {
+		Duration::from_millis(200)
+	} else {
+		Duration::from_secs(5)
+	};
+	loop {
+		tokio::time::sleep(period).await;
+		let Some(p) = net.progress().into_iter().next() else {
+			continue;
+		};
+		let (done, size) = (p.bytes_done, p.size.unwrap_or(0));
+		let share = if size > 0 {
+			done as f64 / size as f64
+		} else {
+			0.0
+		};
+		let filled = (share * 30.0) as usize;
+		let rate = (done - p.resumed_bytes) as f64 / (1 << 20) as f64 / p.elapsed_secs.max(1e-9);
+		let state = match &p.state {
+			FetchState::Verifying => " verifying sha256",
+			_ => "",
+		};
+		let line = format!(
+			"[{}{}] {:5.1}% {:.1}/{:.1} MiB {rate:.1} MiB/s {} provider(s){state}",
+			"#".repeat(filled),
+			".".repeat(30 - filled.min(30)),
+			share * 100.0,
+			done as f64 / (1 << 20) as f64,
+			size as f64 / (1 << 20) as f64,
+			p.providers_live,
+		);
+		if terminal {
+			eprint!("\r{line}");
+		} else {
+			eprintln!("{line}");
+		}
 	}
 }

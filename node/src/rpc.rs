@@ -39,6 +39,8 @@ pub struct InferenceDeps<S> {
 	pub limits: RpcLimits,
 	/// The dedicated inference port, if it runs.
 	pub port: Option<u16>,
+	/// The model-transfer endpoint, if it runs.
+	pub models: Option<model_transfer::ModelNet>,
 }
 
 /// The `inference_*` methods, with counters of their own: each RPC server gets a fresh module.
@@ -58,6 +60,7 @@ where
 		offchain: deps.offchain,
 		limits: deps.limits,
 		inference_port: deps.port,
+		models: deps.models,
 	});
 	let mut module = RpcModule::new(());
 	module.merge(rpc.into_rpc())?;

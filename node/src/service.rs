@@ -163,6 +163,7 @@ pub fn new_full<
 	config: Configuration,
 	inference: Option<crate::inference::Inference>,
 	inference_rpc: crate::inference::RpcSetup,
+	model_p2p: crate::model_p2p::ModelP2pParams,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -265,12 +266,29 @@ pub fn new_full<
 	// The `inference_*` methods are served twice, with separate counters: on Substrate's RPC
 	// server below, and on the dedicated inference port (per-client limits, see
 	// `inference::rpc::limits`).
+	// The model-transfer endpoint serves the engine's store (no engine, no store to serve).
+	let models = match inference.as_ref() {
+		Some(inference) => {
+			let key = config
+				.base_path
+				.config_dir(config.chain_spec.id())
+				.join("model-p2p")
+				.join("secret_ed25519");
+			let spawner = task_manager.spawn_handle();
+			crate::model_p2p::start(&model_p2p, &key, inference.engine.store(), |task| {
+				spawner.spawn("model-transfer", None, task)
+			})
+			.map_err(ServiceError::Other)?
+		},
+		None => None,
+	};
 	let inference_deps = crate::rpc::InferenceDeps {
 		engine: inference.clone(),
 		keystore: keystore_container.keystore(),
 		offchain: backend.offchain_storage(),
 		limits: inference_rpc.limits,
 		port: inference_rpc.port(),
+		models,
 	};
 	let rpc_builder = {
 		let client = client.clone();

@@ -228,6 +228,16 @@ impl ModelStore {
 		self.dir.join(format!("{}.json", hex::encode(hash)))
 	}
 
+	/// Writes the JSON sidecar of a model (name, sha256, size, CID).
+	fn write_entry(&self, hash: &ModelHash, entry: &StoredModel) -> Result<(), StoreError> {
+		let sidecar = self.sidecar_path(hash);
+		let json = serde_json::to_vec_pretty(entry).map_err(|e| StoreError::Io {
+			path: sidecar.clone(),
+			source: io::Error::other(e),
+		})?;
+		fs::write(&sidecar, json).map_err(io_err(&sidecar))
+	}
+
 	/// Where the interior nodes of a model's DAG are kept (see `model_dag::write_interior`).
 	pub fn dag_path(&self, hash: &ModelHash) -> PathBuf {
 		self.dir.join(format!("{}.dag", hex::encode(hash)))
@@ -318,12 +328,7 @@ impl ModelStore {
 			size_bytes: size,
 			cid: Some(dag.root.to_string()),
 		};
-		let sidecar = self.sidecar_path(&hash);
-		let json = serde_json::to_vec_pretty(&entry).map_err(|e| StoreError::Io {
-			path: sidecar.clone(),
-			source: io::Error::other(e),
-		})?;
-		fs::write(&sidecar, json).map_err(io_err(&sidecar))?;
+		self.write_entry(&hash, &entry)?;
 		self.rejected.lock().remove(&hash);
 		// A handle verified earlier names a file with the same bytes; keep it.
 		self.verified.lock().entry(hash).or_insert(VerifiedModel {
@@ -332,6 +337,84 @@ impl ModelStore {
 			file: Arc::new(file),
 		});
 		Ok(entry)
+	}
+
+	/// Takes in a model file that was assembled inside the store directory (a fetch from
+	/// peers writes there, so this is a rename, never a copy) whose sha256 the caller has
+	/// checked, with the interior nodes of its DAG (the root, `cid`, last). The engine still
+	/// hashes the file through its own handle the first time it uses it.
+	pub fn adopt(
+		&self,
+		file: &Path,
+		name: &str,
+		hash: ModelHash,
+		cid: &str,
+		interior: &[model_dag::InteriorNode],
+	) -> Result<StoredModel, StoreError> {
+		if name.is_empty() || name.len() > 128 || !name.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+			return Err(StoreError::InvalidName(name.to_string()));
+		}
+		let size_bytes = fs::metadata(file).map_err(io_err(file))?.len();
+		let dag_path = self.dag_path(&hash);
+		model_dag::write_interior_nodes(&dag_path, Layout::MODEL, interior)
+			.map_err(io_err(&dag_path))?;
+		let target = self.model_path(&hash);
+		fs::rename(file, &target).map_err(io_err(&target))?;
+		let entry = StoredModel {
+			name: name.to_string(),
+			sha256: hex::encode(hash),
+			size_bytes,
+			cid: Some(cid.to_string()),
+		};
+		self.write_entry(&hash, &entry)?;
+		self.rejected.lock().remove(&hash);
+		Ok(entry)
+	}
+
+	/// Makes sure the model `hash` has its CID and DAG sidecar, computing them from the file
+	/// when missing (files placed in the store by other means than [`Self::import`], such as
+	/// `scripts/install-models.sh` or an older node). The file must hash to `hash`.
+	pub fn ensure_dag(&self, hash: &ModelHash) -> Result<StoredModel, StoreError> {
+		let entry = self.resolve(&hex::encode(hash))?;
+		let dag_path = self.dag_path(hash);
+		if let Some(cid) = entry
+			.cid
+			.as_deref()
+			.and_then(|c| c.parse::<model_dag::Cid>().ok())
+		{
+			if model_dag::read_interior(&dag_path, &cid).is_ok() {
+				return Ok(entry);
+			}
+		}
+		let path = self.model_path(hash);
+		let file = File::open(&path).map_err(io_err(&path))?;
+		let dag = model_dag::build_from_reader(
+			io::BufReader::with_capacity(1 << 20, file),
+			Layout::MODEL,
+		)
+		.map_err(|e| StoreError::Io {
+			path: path.clone(),
+			source: io::Error::other(e),
+		})?;
+		if dag.sha256 != *hash {
+			return Err(StoreError::HashMismatch {
+				path,
+				expected: hex::encode(hash),
+				found: hex::encode(dag.sha256),
+			});
+		}
+		model_dag::write_interior(&dag_path, &dag).map_err(io_err(&dag_path))?;
+		let entry = StoredModel {
+			cid: Some(dag.root.to_string()),
+			..entry
+		};
+		self.write_entry(hash, &entry)?;
+		Ok(entry)
+	}
+
+	/// Where the file of the model with this digest is (whether or not it exists).
+	pub fn file_path(&self, hash: &ModelHash) -> PathBuf {
+		self.model_path(hash)
 	}
 
 	/// Every model in the store, by name. Files without a readable sidecar are listed under
@@ -542,6 +625,53 @@ mod tests {
 		assert!(matches!(
 			store.remove("m"),
 			Err(StoreError::UnknownModel(_))
+		));
+	}
+
+	#[test]
+	fn adopting_a_fetched_file_renames_it_in_and_verifies_on_first_use() {
+		let dir = temp_dir("adopt");
+		let store = ModelStore::open(dir.join("store")).expect("open");
+		let mut bytes = b"GGUF".to_vec();
+		bytes.extend((0..(3 << 19) as u32).map(|i| (i % 241) as u8));
+		let dag = model_dag::build(&bytes, Layout::MODEL).expect("dag");
+		let fetched = store.dir().join(".fetch-x.part");
+		fs::write(&fetched, &bytes).expect("write");
+		let entry = store
+			.adopt(
+				&fetched,
+				"fetched",
+				dag.sha256,
+				&dag.root.to_string(),
+				&dag.interior,
+			)
+			.expect("adopt");
+		assert!(!fetched.exists(), "renamed, not copied");
+		assert_eq!(entry.cid, Some(dag.root.to_string()));
+		assert_eq!(store.list().expect("list"), vec![entry]);
+		let (_, interior) =
+			model_dag::read_interior(&store.dag_path(&dag.sha256), &dag.root).expect("dag");
+		assert_eq!(interior, dag.interior);
+		assert!(store.verified(&dag.sha256).is_ok());
+
+		// A model without its DAG (installed by copying) gets it computed on demand.
+		fs::remove_file(store.dag_path(&dag.sha256)).expect("remove dag");
+		assert_eq!(
+			store.ensure_dag(&dag.sha256).expect("ensure").cid,
+			Some(dag.root.to_string())
+		);
+		assert!(model_dag::read_interior(&store.dag_path(&dag.sha256), &dag.root).is_ok());
+
+		// A file adopted under the wrong digest is caught the first time it is used.
+		let wrong = store.dir().join(".fetch-y.part");
+		fs::write(&wrong, b"GGUF not what the digest says").expect("write");
+		let lie = [7u8; 32];
+		store
+			.adopt(&wrong, "lie", lie, &dag.root.to_string(), &dag.interior)
+			.expect("adopt");
+		assert!(matches!(
+			store.verified(&lie),
+			Err(StoreError::HashMismatch { .. })
 		));
 	}
 

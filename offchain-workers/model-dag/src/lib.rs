@@ -25,7 +25,7 @@ pub use builder::{build, build_from_reader, Dag, DagBuilder, DagError, InteriorN
 pub use cid::Cid;
 pub use layout::{Layout, LayoutError};
 pub use pb::{decode_node, encode_node, DecodeError, Link, NodeView};
-pub use sidecar::{read_interior, write_interior, SidecarError};
+pub use sidecar::{read_interior, write_interior, write_interior_nodes, SidecarError};
 
 use sha2::{Digest, Sha256};
 

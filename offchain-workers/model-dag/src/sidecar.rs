@@ -48,24 +48,20 @@ impl std::error::Error for SidecarError {}
 
 /// Writes the interior nodes of `dag` to `path`, atomically (a temporary file renamed over it).
 pub fn write_interior(path: &Path, dag: &Dag) -> io::Result<()> {
-	let mut bytes = Vec::with_capacity(
-		28 + dag
-			.interior
-			.iter()
-			.map(|n| 4 + n.block.len())
-			.sum::<usize>(),
-	);
+	write_interior_nodes(path, dag.layout, &dag.interior)
+}
+
+/// Writes interior nodes known without a [`Dag`] (a fetcher learns them from peers), in the
+/// order given: from the leaves up, the root last.
+pub fn write_interior_nodes(path: &Path, layout: Layout, nodes: &[InteriorNode]) -> io::Result<()> {
+	let mut bytes = Vec::with_capacity(28 + nodes.iter().map(|n| 4 + n.block.len()).sum::<usize>());
 	bytes.extend_from_slice(MAGIC);
-	for value in [
-		dag.layout.chunk_size(),
-		dag.layout.max_links(),
-		dag.interior.len(),
-	] {
+	for value in [layout.chunk_size(), layout.max_links(), nodes.len()] {
 		let value =
 			u32::try_from(value).map_err(|_| io::Error::other("sidecar field over 4 GiB"))?;
 		bytes.extend_from_slice(&value.to_le_bytes());
 	}
-	for node in &dag.interior {
+	for node in nodes {
 		let len =
 			u32::try_from(node.block.len()).map_err(|_| io::Error::other("node too large"))?;
 		bytes.extend_from_slice(&len.to_le_bytes());

@@ -2,7 +2,7 @@
 
 use super::types::{
 	GenerateParams, GenerateResult, JobResultAuth, JobResultView, KeyOwnershipProofView,
-	ModelInfoView, NodeInfoView,
+	ModelInfoView, ModelTransferView, NodeInfoView,
 };
 use jsonrpsee::{
 	core::{RpcResult, SubscriptionResult},
@@ -31,9 +31,13 @@ pub trait InferenceApi<BlockHash> {
 	#[method(name = "models")]
 	fn models(&self) -> RpcResult<Vec<ModelInfoView>>;
 
-	/// The node's inference key, engine, queues, loaded models and limits.
+	/// The node's inference key, engine, queues, loaded models, limits and model endpoints.
 	#[method(name = "nodeInfo")]
 	fn node_info(&self) -> RpcResult<NodeInfoView>;
+
+	/// Model fetches over IPFS bitswap, running and finished, with their progress.
+	#[method(name = "modelTransfers")]
+	fn model_transfers(&self) -> RpcResult<Vec<ModelTransferView>>;
 
 	/// The output this node produced for an on-chain job, with the job as the chain sees it at
 	/// `at` (default: the best block). A pending job's output is served only with `auth`, the

@@ -222,6 +222,8 @@ pub struct RpcDeps<C, S> {
 	pub limits: RpcLimits,
 	/// The dedicated inference port, if it runs (named in refusals on Substrate's port).
 	pub inference_port: Option<u16>,
+	/// The model-transfer endpoint, if it runs.
+	pub models: Option<model_transfer::ModelNet>,
 }
 
 /// Implementation of [`InferenceApiServer`]. Each RPC server gets its own instance, so the
@@ -233,6 +235,7 @@ pub struct InferenceRpc<C, S> {
 	offchain: Option<S>,
 	limits: RpcLimits,
 	inference_port: Option<u16>,
+	models: Option<model_transfer::ModelNet>,
 	connections: ConnectionLimiter,
 	clients: Arc<IpLimiter>,
 }
@@ -252,6 +255,7 @@ where
 			offchain,
 			limits,
 			inference_port,
+			models,
 		} = deps;
 		let clients = IpLimiter::new(limits.max_per_ip, limits.rate_per_ip_per_minute);
 		Self {
@@ -261,6 +265,7 @@ where
 			offchain,
 			limits,
 			inference_port,
+			models,
 			connections: ConnectionLimiter::default(),
 			clients,
 		}
@@ -558,7 +563,25 @@ where
 			max_requests_per_ip: self.limits.max_per_ip,
 			requests_per_minute_per_ip: self.limits.rate_per_ip_per_minute,
 			inference_rpc_port: self.inference_port,
+			model_endpoints: self
+				.models
+				.as_ref()
+				.map(|m| m.addresses().iter().map(|a| a.to_string()).collect())
+				.unwrap_or_default(),
 		})
+	}
+
+	fn model_transfers(&self) -> RpcResult<Vec<ModelTransferView>> {
+		Ok(self
+			.models
+			.as_ref()
+			.map(|m| {
+				m.progress()
+					.into_iter()
+					.map(ModelTransferView::from)
+					.collect()
+			})
+			.unwrap_or_default())
 	}
 
 	fn job_result(

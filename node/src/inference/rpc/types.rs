@@ -242,6 +242,60 @@ pub struct NodeInfoView {
 	pub requests_per_minute_per_ip: u32,
 	/// The dedicated inference RPC port, if this node runs one.
 	pub inference_rpc_port: Option<u16>,
+	/// Where peers fetch this node's models over IPFS bitswap: multiaddrs ending in
+	/// `/p2p/<peer id>` (empty without the endpoint). Publish one with
+	/// `nodeRegistry.setEndpoints` so other nodes find it.
+	pub model_endpoints: Vec<String>,
+}
+
+/// `inference_modelTransfers`: one model fetch, running or finished.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelTransferView {
+	/// The model's CID.
+	pub cid: String,
+	/// Its name.
+	pub name: String,
+	/// File size, once known.
+	pub size_bytes: Option<u64>,
+	/// Bytes on disk.
+	pub bytes_done: u64,
+	/// Bytes found on disk from an interrupted fetch.
+	pub resumed_bytes: u64,
+	/// Blocks still missing (of those known so far).
+	pub blocks_outstanding: usize,
+	/// Providers still asked.
+	pub providers: usize,
+	/// `running`, `verifying`, `done` or `failed`.
+	pub state: &'static str,
+	/// Why it failed.
+	pub error: Option<String>,
+	/// Seconds since it started.
+	pub elapsed_secs: f64,
+}
+
+impl From<model_transfer::Progress> for ModelTransferView {
+	fn from(p: model_transfer::Progress) -> Self {
+		use model_transfer::FetchState;
+		let (state, error) = match p.state {
+			FetchState::Running => ("running", None),
+			FetchState::Verifying => ("verifying", None),
+			FetchState::Done => ("done", None),
+			FetchState::Failed(why) => ("failed", Some(why)),
+		};
+		Self {
+			cid: p.root.to_string(),
+			name: p.name,
+			size_bytes: p.size,
+			bytes_done: p.bytes_done,
+			resumed_bytes: p.resumed_bytes,
+			blocks_outstanding: p.blocks_outstanding,
+			providers: p.providers_live,
+			state,
+			error,
+			elapsed_secs: p.elapsed_secs,
+		}
+	}
 }
 
 /// A determinism class (`inference_engine::engine_class`).
