@@ -15,6 +15,7 @@ mod command;
 mod inference;
 mod model_cmd;
 mod model_p2p;
+mod model_sync;
 mod rpc;
 mod service;
 

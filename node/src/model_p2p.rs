@@ -34,6 +34,11 @@ pub struct ModelP2pParams {
 	/// Bytes per second served to one peer, in MiB (0: unlimited).
 	#[arg(long, value_name = "MIB", default_value_t = 512)]
 	pub model_serve_rate_mib: u64,
+
+	/// Also fetch every active whitelisted model, not only those this node declares with
+	/// `nodeRegistry.setServedModels` (which are always fetched when missing).
+	#[arg(long)]
+	pub fetch_whitelisted_models: bool,
 }
 
 impl ModelP2pParams {

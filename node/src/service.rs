@@ -275,10 +275,23 @@ pub fn new_full<
 				.join("model-p2p")
 				.join("secret_ed25519");
 			let spawner = task_manager.spawn_handle();
-			crate::model_p2p::start(&model_p2p, &key, inference.engine.store(), |task| {
+			let net = crate::model_p2p::start(&model_p2p, &key, inference.engine.store(), |task| {
 				spawner.spawn("model-transfer", None, task)
 			})
-			.map_err(ServiceError::Other)?
+			.map_err(ServiceError::Other)?;
+			// Declared (and, if opted in, whitelisted) models missing from the store are
+			// fetched from the nodes that have them.
+			if let Some(net) = net.clone() {
+				let (client, keystore) = (client.clone(), keystore_container.keystore());
+				let view = move || crate::model_sync::ClientView::new(client.clone(), &keystore);
+				let dir = inference.engine.store().dir().to_path_buf();
+				spawner.spawn(
+					"model-sync",
+					None,
+					crate::model_sync::run(view, net, dir, model_p2p.fetch_whitelisted_models),
+				);
+			}
+			net
 		},
 		None => None,
 	};

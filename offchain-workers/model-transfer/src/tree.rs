@@ -114,3 +114,82 @@ pub fn children(
 	}
 	Ok((node.file_size, out))
 }
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use model_dag::{cid_of, encode_node, Link};
+
+	fn leaf_link(seed: u8, size: u64) -> Link {
+		Link {
+			cid: cid_of(RAW, &[seed]),
+			file_size: size,
+			dag_size: size,
+		}
+	}
+
+	fn span_of(block: &[u8]) -> Span {
+		Span {
+			cid: cid_of(DAG_PB, block),
+			offset: 0,
+			len: 0,
+		}
+	}
+
+	#[test]
+	fn children_get_their_offsets_in_file_order() {
+		let (block, _) = encode_node(&[leaf_link(1, 1 << 20), leaf_link(2, 10)]);
+		let span = Span {
+			offset: 5 << 20,
+			..span_of(&block)
+		};
+		let (size, kids) = children(&span, Some((1 << 20) + 10), &block, u64::MAX).unwrap();
+		assert_eq!(size, (1 << 20) + 10);
+		assert_eq!(
+			kids.iter().map(|k| (k.offset, k.len)).collect::<Vec<_>>(),
+			vec![(5 << 20, 1 << 20), ((6 << 20), 10)]
+		);
+		assert!(kids.iter().all(Span::is_leaf));
+	}
+
+	#[test]
+	fn absurd_trees_are_refused_before_anything_is_allocated() {
+		// A root that claims a petabyte.
+		let (huge, _) = encode_node(&[leaf_link(1, 1 << 50)]);
+		assert!(matches!(
+			children(&span_of(&huge), None, &huge, 1 << 40),
+			Err(TreeError::FileTooLarge(..))
+		));
+		// A leaf larger than a bitswap block.
+		assert!(matches!(
+			children(&span_of(&huge), None, &huge, u64::MAX),
+			Err(TreeError::LeafTooLarge(..))
+		));
+		// A node whose size is not what its parent said.
+		let (block, _) = encode_node(&[leaf_link(1, 100)]);
+		assert!(matches!(
+			children(&span_of(&block), Some(99), &block, u64::MAX),
+			Err(TreeError::SizeMismatch { .. })
+		));
+		// A raw leaf whose link claims a DAG size other than its own size.
+		let odd = Link {
+			dag_size: 101,
+			..leaf_link(1, 100)
+		};
+		let (block, _) = encode_node(&[odd]);
+		assert!(children(&span_of(&block), None, &block, u64::MAX).is_err());
+		// Bytes that are not a node at all.
+		let junk = b"not a dag-pb node";
+		assert!(matches!(
+			children(&span_of(junk), None, junk, u64::MAX),
+			Err(TreeError::BadNode(..))
+		));
+		// Children under CIDs of other kinds (a CIDv0, another hash) are refused.
+		assert!(check_cid(
+			&"QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG"
+				.parse()
+				.unwrap()
+		)
+		.is_err());
+	}
+}
