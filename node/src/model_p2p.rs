@@ -132,15 +132,27 @@ pub fn serve_store(net: &ModelNet, store: &ModelStore) -> usize {
 		let Some(Ok(root)) = model.cid.as_deref().map(str::parse) else {
 			continue;
 		};
-		match ServedModel::open(&store.file_path(&hash), &store.dag_path(&hash), root) {
-			Ok(model) => {
-				net.serve(model);
-				served += 1;
-			},
+		match serve_stored(net, store, &hash, root) {
+			Ok(()) => served += 1,
 			Err(e) => log::warn!(target: "model-transfer", "{} not served: {e}", model.name),
 		}
 	}
 	served
+}
+
+/// Offers the stored model `hash` (file and DAG sidecar) under its CID `root`.
+pub fn serve_stored(
+	net: &ModelNet,
+	store: &ModelStore,
+	hash: &[u8; 32],
+	root: model_transfer::Cid,
+) -> Result<(), model_transfer::ServeError> {
+	net.serve(ServedModel::open(
+		&store.file_path(hash),
+		&store.dag_path(hash),
+		root,
+	)?);
+	Ok(())
 }
 
 /// An endpoint for a one-off command (`model fetch`, `model serve`) on `listen`, with a fresh

@@ -10,7 +10,7 @@
 //! heartbeat does not list it and the chain assigns it none of that model's jobs.
 
 use inference_engine::ModelStore;
-use model_transfer::{Cid, FetchRequest, ModelNet, Multiaddr, ServedModel};
+use model_transfer::{Cid, FetchRequest, ModelNet, Multiaddr};
 use pallet_model_registry::ModelId;
 use std::{
 	collections::{BTreeSet, HashMap},
@@ -193,10 +193,8 @@ async fn fetch_one(net: &ModelNet, store: &ModelStore, want: &Wanted) -> bool {
 		log::warn!(target: LOG_TARGET, "model {} fetched but not stored: {e}", want.id);
 		return false;
 	}
-	let hash = want.facts.sha256;
-	match ServedModel::open(&store.file_path(&hash), &store.dag_path(&hash), root) {
-		Ok(model) => net.serve(model),
-		Err(e) => log::warn!(target: LOG_TARGET, "model {} stored but not served: {e}", want.id),
+	if let Err(e) = crate::model_p2p::serve_stored(net, store, &want.facts.sha256, root) {
+		log::warn!(target: LOG_TARGET, "model {} stored but not served: {e}", want.id);
 	}
 	log::info!(target: LOG_TARGET, "model {} ({}) fetched and stored; serving it", want.id, want.facts.name);
 	true

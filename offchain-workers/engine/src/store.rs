@@ -20,10 +20,9 @@
 //! entry, the way every atomic writer (including [`ModelStore::import`]) replaces a file, is
 //! what the handles defend against.
 
-use model_dag::{DagBuilder, Layout};
+use model_dag::{sha256_reader, DagBuilder, Layout};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::{
 	collections::HashMap,
 	fs::{self, File},
@@ -103,30 +102,20 @@ pub fn parse_hash(text: &str) -> Option<ModelHash> {
 	bytes.try_into().ok()
 }
 
+/// Names are 1..=128 printable ASCII characters.
+fn check_name(name: &str) -> Result<(), StoreError> {
+	if name.is_empty() || name.len() > 128 || !name.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+		return Err(StoreError::InvalidName(name.to_string()));
+	}
+	Ok(())
+}
+
 /// sha256 of a file, streamed.
 pub fn sha256_file(path: &Path) -> Result<ModelHash, StoreError> {
 	let mut file = File::open(path).map_err(io_err(path))?;
 	sha256_reader(&mut file)
 		.map(|(hash, _)| hash)
 		.map_err(io_err(path))
-}
-
-/// sha256 and length of everything `reader` yields.
-fn sha256_reader(reader: &mut impl Read) -> io::Result<(ModelHash, u64)> {
-	let mut hasher = Sha256::new();
-	let mut size = 0u64;
-	let mut buf = vec![0u8; 1 << 20];
-	loop {
-		let n = match reader.read(&mut buf) {
-			Ok(0) => break,
-			Ok(n) => n,
-			Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-			Err(e) => return Err(e),
-		};
-		hasher.update(&buf[..n]);
-		size += n as u64;
-	}
-	Ok((hasher.finalize().into(), size))
 }
 
 /// A model file whose bytes this process hashed through an open handle and found to match its
@@ -253,9 +242,7 @@ impl ModelStore {
 		name: &str,
 		expected: Option<ModelHash>,
 	) -> Result<StoredModel, StoreError> {
-		if name.is_empty() || name.len() > 128 || !name.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-			return Err(StoreError::InvalidName(name.to_string()));
-		}
+		check_name(name)?;
 		let mut input = File::open(source).map_err(io_err(source))?;
 		let mut magic = [0u8; 4];
 		input
@@ -351,9 +338,7 @@ impl ModelStore {
 		cid: &str,
 		interior: &[model_dag::InteriorNode],
 	) -> Result<StoredModel, StoreError> {
-		if name.is_empty() || name.len() > 128 || !name.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-			return Err(StoreError::InvalidName(name.to_string()));
-		}
+		check_name(name)?;
 		let size_bytes = fs::metadata(file).map_err(io_err(file))?.len();
 		let dag_path = self.dag_path(&hash);
 		model_dag::write_interior_nodes(&dag_path, Layout::MODEL, interior)
@@ -550,6 +535,7 @@ impl ModelStore {
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use sha2::{Digest, Sha256};
 
 	fn temp_dir(tag: &str) -> PathBuf {
 		let dir = std::env::temp_dir().join(format!(

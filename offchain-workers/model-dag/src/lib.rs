@@ -45,6 +45,25 @@ pub fn cid_of(codec: u64, block: &[u8]) -> Cid {
 	Cid::new_v1(codec, hash)
 }
 
+/// sha256 and length of everything `reader` yields, read 1 MiB at a time. The one streamed
+/// file hash of the store, the fetcher's final check and the tools.
+pub fn sha256_reader(reader: &mut impl std::io::Read) -> std::io::Result<([u8; 32], u64)> {
+	let mut hasher = Sha256::new();
+	let mut size = 0u64;
+	let mut buf = vec![0u8; 1 << 20];
+	loop {
+		let n = match reader.read(&mut buf) {
+			Ok(0) => break,
+			Ok(n) => n,
+			Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+			Err(e) => return Err(e),
+		};
+		hasher.update(&buf[..n]);
+		size += n as u64;
+	}
+	Ok((hasher.finalize().into(), size))
+}
+
 /// Whether `block` is the block `cid` names: same codec family we use, sha2-256 of the bytes.
 ///
 /// This is the check every block received from a peer goes through before it is used.

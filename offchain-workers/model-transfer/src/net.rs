@@ -33,11 +33,9 @@ use litep2p::{
 };
 use model_dag::{Cid, InteriorNode, RAW};
 use parking_lot::Mutex;
-use sha2::{Digest, Sha256};
 use std::{
 	collections::{BTreeMap, HashMap, VecDeque},
-	fs,
-	io::{self, Read},
+	fs, io,
 	path::{Path, PathBuf},
 	sync::Arc,
 	time::{Duration, Instant},
@@ -1089,16 +1087,5 @@ fn burst(rate: u64) -> f64 {
 
 /// sha256 of a file, streamed.
 pub fn sha256_of(path: &Path) -> io::Result<[u8; 32]> {
-	let mut file = fs::File::open(path)?;
-	let mut hasher = Sha256::new();
-	let mut buf = vec![0u8; 1 << 20];
-	loop {
-		match file.read(&mut buf) {
-			Ok(0) => break,
-			Ok(n) => hasher.update(&buf[..n]),
-			Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-			Err(e) => return Err(e),
-		}
-	}
-	Ok(hasher.finalize().into())
+	model_dag::sha256_reader(&mut fs::File::open(path)?).map(|(hash, _)| hash)
 }
