@@ -46,6 +46,15 @@ for suite in "${suites[@]}"; do
 	rm -rf "$dir"
 	start=$SECONDS
 	echo "==> zombienet suite $name"
+	# A network that gives each node its own model store names them as {{ZOMBIE_STORE_<NODE>}}:
+	# fresh ones per suite, so what one suite fetches or deletes no other suite sees.
+	network="$(sed -n 's/^Network: *//p' "$suite")"
+	stores="$logs_root/$name.stores"
+	rm -rf "$stores"
+	if grep -q 'ZOMBIE_STORE_' "$(dirname "$suite")/$network"; then
+		store_vars="$(node lib/stores.cjs "$stores")"
+		while IFS='=' read -r key value; do export "$key=$value"; done <<<"$store_vars"
+	fi
 	# setsid: zombienet and every node it spawns share one new process group, killed below.
 	setsid timeout --kill-after=10 "$SUITE_TIMEOUT" \
 		npx --no-install zombienet --provider native --logType text --dir "$dir" test "$suite" &
@@ -57,7 +66,7 @@ for suite in "${suites[@]}"; do
 	if [ "$status" -eq 0 ]; then
 		passed=$((passed + 1))
 		echo "==> $name passed in $((SECONDS - start)) s"
-		rm -rf "$dir"
+		rm -rf "$dir" "$stores"
 	else
 		failed+=("$name")
 		echo "==> $name FAILED (exit $status) after $((SECONDS - start)) s; node logs in $dir"

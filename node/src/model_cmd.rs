@@ -191,6 +191,7 @@ impl ModelCmd {
 					quiet: *quiet,
 				};
 				let store = store.open()?;
+				init_logger();
 				runtime()?.block_on(fetch(request, &store))?;
 			},
 			Self::Serve {
@@ -203,6 +204,7 @@ impl ModelCmd {
 					.parse()
 					.map_err(|e| format!("--listen {listen:?}: {e}"))?;
 				let store = store.open()?;
+				init_logger();
 				let limits = ServeLimits {
 					bytes_per_sec_per_peer: rate_mib.saturating_mul(1 << 20),
 					..ServeLimits::default()
@@ -222,6 +224,19 @@ impl ModelCmd {
 		}
 		Ok(())
 	}
+}
+
+/// Logs to stderr for the commands that talk to peers: warnings only (a peer dropped, a block
+/// rejected), or what `RUST_LOG` asks for (`RUST_LOG=model-transfer=debug`).
+fn init_logger() {
+	let directives = match std::env::var("RUST_LOG") {
+		Ok(set) if !set.is_empty() => String::new(),
+		_ => "warn".to_string(),
+	};
+	let mut logger = sc_cli::LoggerBuilder::new(directives);
+	logger.with_colors(false);
+	// A second logger (tests that run commands in one process) is not an error worth stopping on.
+	let _ = logger.init();
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {

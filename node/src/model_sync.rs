@@ -5,8 +5,11 @@
 //! with `--fetch-whitelisted-models`, every active whitelisted model. Each one missing from the
 //! store is fetched over bitswap (`model-transfer`) by the CID and sha256 of its whitelist
 //! entry, from the nodes that report it ready and publish a model endpoint (a multiaddr with
-//! `/p2p/` among their registry endpoints). A fetched model enters the store and is served at
-//! once. Until its file is in the store the engine is not ready for it, so the node's
+//! `/p2p/` among their registry endpoints), and also from the nodes that declared it and are
+//! still fetching it: they serve the blocks they already have, so nodes that get a new model
+//! at the same time share the load instead of all pulling from its first holders. A fetch
+//! starts only once some node has the whole model. A fetched model enters the store and is
+//! served at once. Until its file is in the store the engine is not ready for it, so the node's
 //! heartbeat does not list it and the chain assigns it none of that model's jobs.
 
 use inference_engine::ModelStore;
@@ -47,8 +50,26 @@ pub trait ChainView {
 	fn whitelisted_models(&self) -> BTreeSet<ModelId>;
 	/// The whitelist entry of `id`.
 	fn model(&self, id: ModelId) -> Option<ModelFacts>;
-	/// Endpoints (multiaddr text) of the registered nodes that report `id` ready.
-	fn provider_endpoints(&self, id: ModelId) -> Vec<Vec<u8>>;
+	/// Endpoints (multiaddr text) of the registered nodes that have or are getting `id`.
+	fn provider_endpoints(&self, id: ModelId) -> ProviderEndpoints;
+}
+
+/// Endpoints of the registered nodes that serve a model, as stored on chain (unparsed).
+#[derive(Clone, Debug, Default)]
+pub struct ProviderEndpoints {
+	/// Of nodes that report the model ready: they have all of it.
+	pub ready: Vec<Vec<u8>>,
+	/// Of nodes that declared it and are not ready yet: they may have part of it.
+	pub fetching: Vec<Vec<u8>>,
+}
+
+/// The model endpoints among `endpoints`: multiaddrs that name a peer (`/p2p/`).
+fn model_endpoints(endpoints: &[Vec<u8>]) -> Vec<Multiaddr> {
+	endpoints
+		.iter()
+		.filter_map(|e| std::str::from_utf8(e).ok()?.parse::<Multiaddr>().ok())
+		.filter(|a| model_transfer::peer_of(a).is_some())
+		.collect()
 }
 
 /// A model to fetch now.
@@ -58,13 +79,14 @@ pub struct Wanted {
 	pub id: ModelId,
 	/// Its whitelist entry.
 	pub facts: ModelFacts,
-	/// Where to get it.
+	/// Where to get it: nodes that have it first, then nodes getting it. Empty while no node
+	/// has all of it.
 	pub providers: Vec<Multiaddr>,
 }
 
 /// The active models this node should have and lacks (`in_store` says which it has), with
 /// their providers' model endpoints. Models without a usable CID are left out; a missing model
-/// nobody provides yet is `Wanted` with no providers (it is tried again on a later round).
+/// no node has in full yet is `Wanted` with no providers (it is tried again on a later round).
 pub fn wanted(
 	view: &impl ChainView,
 	fetch_whitelisted: bool,
@@ -80,12 +102,15 @@ pub fn wanted(
 			if !facts.active || in_store(&facts.sha256) || facts.cid.parse::<Cid>().is_err() {
 				return None;
 			}
-			let providers: Vec<Multiaddr> = view
-				.provider_endpoints(id)
-				.iter()
-				.filter_map(|e| std::str::from_utf8(e).ok()?.parse::<Multiaddr>().ok())
-				.filter(|a| model_transfer::peer_of(a).is_some())
-				.collect();
+			let endpoints = view.provider_endpoints(id);
+			let mut providers = model_endpoints(&endpoints.ready);
+			if !providers.is_empty() {
+				for address in model_endpoints(&endpoints.fetching) {
+					if !providers.contains(&address) {
+						providers.push(address);
+					}
+				}
+			}
 			Some(Wanted {
 				id,
 				facts,
@@ -289,12 +314,25 @@ impl ChainView for ClientView {
 		})
 	}
 
-	fn provider_endpoints(&self, id: ModelId) -> Vec<Vec<u8>> {
-		self.pairs::<NodeRecord>(pallet_node_registry::Nodes::<Runtime>::map_storage_final_prefix())
-			.into_iter()
-			.filter(|(_, node)| !node.status.is_leaving() && node.ready_models.contains(&id))
-			.flat_map(|(_, node)| node.endpoints.into_iter().map(|e| e.to_vec()))
-			.collect()
+	fn provider_endpoints(&self, id: ModelId) -> ProviderEndpoints {
+		let mut found = ProviderEndpoints::default();
+		let nodes = self.pairs::<NodeRecord>(
+			pallet_node_registry::Nodes::<Runtime>::map_storage_final_prefix(),
+		);
+		for (_, node) in nodes {
+			if node.status.is_leaving() {
+				continue;
+			}
+			let list = if node.ready_models.contains(&id) {
+				&mut found.ready
+			} else if node.served_models.contains(&id) {
+				&mut found.fetching
+			} else {
+				continue;
+			};
+			list.extend(node.endpoints.into_iter().map(|e| e.to_vec()));
+		}
+		found
 	}
 }
 
@@ -306,6 +344,7 @@ mod tests {
 		declared: BTreeSet<ModelId>,
 		models: HashMap<ModelId, ModelFacts>,
 		endpoints: HashMap<ModelId, Vec<Vec<u8>>>,
+		fetching: HashMap<ModelId, Vec<Vec<u8>>>,
 	}
 
 	impl ChainView for Fake {
@@ -318,8 +357,11 @@ mod tests {
 		fn model(&self, id: ModelId) -> Option<ModelFacts> {
 			self.models.get(&id).cloned()
 		}
-		fn provider_endpoints(&self, id: ModelId) -> Vec<Vec<u8>> {
-			self.endpoints.get(&id).cloned().unwrap_or_default()
+		fn provider_endpoints(&self, id: ModelId) -> ProviderEndpoints {
+			ProviderEndpoints {
+				ready: self.endpoints.get(&id).cloned().unwrap_or_default(),
+				fetching: self.fetching.get(&id).cloned().unwrap_or_default(),
+			}
 		}
 	}
 
@@ -364,6 +406,7 @@ mod tests {
 			declared: [0, 2, 3].into(),
 			models,
 			endpoints,
+			fetching: HashMap::new(),
 		}
 	}
 
@@ -385,6 +428,26 @@ mod tests {
 	fn opting_in_fetches_every_active_whitelisted_model() {
 		let wanted = wanted(&fake(), true, |_| false);
 		assert_eq!(wanted.iter().map(|w| w.id).collect::<Vec<_>>(), vec![0, 1]);
+	}
+
+	const OTHER: &str =
+		"/ip4/127.0.0.1/tcp/30434/p2p/12D3KooWKXjF214TxMAcytwdPgG2ihFgoQVqzebiaVp551bwQt5J";
+
+	#[test]
+	fn nodes_still_fetching_a_model_are_asked_after_those_that_have_it() {
+		let mut view = fake();
+		view.fetching
+			.insert(0, vec![OTHER.as_bytes().to_vec(), PEER.as_bytes().to_vec()]);
+		let wanted = wanted(&view, false, |_| false);
+		assert_eq!(
+			wanted[0].providers,
+			vec![PEER.parse::<Multiaddr>().unwrap(), OTHER.parse().unwrap()],
+			"the ready node first, each endpoint once"
+		);
+		// Nobody has all of it: the fetch waits rather than ask only partial copies.
+		view.endpoints.remove(&0);
+		let wanted = super::wanted(&view, false, |_| false);
+		assert!(wanted[0].providers.is_empty());
 	}
 
 	#[test]

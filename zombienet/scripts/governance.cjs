@@ -1,10 +1,9 @@
 // Governance suite: the three validators first earn their votes with verified work (a job with
 // R = 3: governance weighs a vote by reputation from verified work, and a node without any has
 // no weight). A referendum on the model-whitelist track then proposes Gemma 3 270M as a second
-// model; the validators vote Aye; it passes and is enacted. Charlie's node then declares the new
-// model, its engine reports it ready, and a job on it is assigned to Charlie alone, run by its
-// off-chain worker on the real Gemma file, and settles; `inference_jobResult` on Charlie hashes
-// to the on-chain result.
+// model; Eve, who runs no node, cannot vote; the validators vote Aye; it passes and is enacted,
+// and Gemma is whitelisted, Active, with its CID. model-distribution.cjs then brings the file
+// to the nodes that lack it and runs jobs on it.
 'use strict';
 
 const { blake2AsHex } = require('@polkadot/util-crypto');
@@ -29,7 +28,7 @@ async function propose(api, call, origin, submitter) {
 }
 
 async function run(nodeName, networkInfo) {
-  return c.check('a referendum whitelists a second model; a node serves a job on it', async () => {
+  return c.check('a referendum of the validators whitelists a second model', async () => {
     const uri = (n) => networkInfo.nodesByName[n].wsUri;
     const api = await c.connect(uri(nodeName));
     const eve = c.account('eve');
@@ -71,29 +70,6 @@ async function run(nodeName, networkInfo) {
     assert.equal(entry.info.cid.toUtf8(), GEMMA.cid);
     assert.equal(entry.status.toString(), 'Active');
     c.log(`referendum ${index} passed and whitelisted Gemma as model ${id} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-
-    // Charlie's node declares the new model; only Charlie serves it, so a job with R = 1 on it is
-    // Charlie's.
-    const charlie = c.account('charlie');
-    await c.sendOk(api, api.tx.nodeRegistry.setServedModels([0, id]), charlie);
-    // Charlie's off-chain worker reports the new model ready (its file is in the store).
-    await c.waitReady(api, charlie.address, id);
-    const job = await c.submitJob(api, ferdie, {
-      model: id,
-      prompt: '<start_of_turn>user\nWhat colour is the sky on a clear day?<end_of_turn>\n<start_of_turn>model\n',
-      maxTokens: 16,
-      replication: 1,
-    });
-    assert.deepEqual(job.assignees, [charlie.address], 'the job went to the only node serving the model');
-    const view = await c.settled(api, job.jobId);
-    assert.ok(view.status.isCompleted, `job settled as ${view.status.type}`);
-    assert.equal(view.modelSha256.toHex(), GEMMA.sha256);
-    const chainHash = view.status.asCompleted.resultHash.toHex();
-    const { result, error } = await c.rpc(uri('charlie'), 'inference_jobResult', [job.jobId]);
-    assert.equal(error, undefined, JSON.stringify(error));
-    assert.equal(c.resultHash(api, job.jobId, GEMMA.sha256, result.promptTokenIds, result.outputTokenIds), chainHash);
-    assert.equal(result.matchesChain, true);
-    c.log(`job ${job.jobId} on Gemma settled on Charlie: ${JSON.stringify(result.text)}`);
   });
 }
 

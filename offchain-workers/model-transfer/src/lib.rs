@@ -28,7 +28,7 @@ pub use litep2p::{
 pub use model_dag::Cid;
 pub use net::{
 	load_or_create_keypair, peer_of, sha256_of, FetchError, FetchRequest, FetchState, Fetched,
-	ModelNet, NetConfig, Progress, ServeLimits, ServeStats,
+	ModelNet, NetConfig, Progress, ServeLimits, ServeStats, SourceStats,
 };
 pub use scheduler::FetchLimits;
 pub use served::{ServeError, ServedModel};

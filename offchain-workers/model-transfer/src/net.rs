@@ -132,6 +132,12 @@ pub enum FetchError {
 		/// Blocks not received.
 		outstanding: usize,
 	},
+	/// Every live provider kept answering `DONT_HAVE` for a block.
+	#[error("no live provider has block {cid} (every one refused it repeatedly; progress is kept: fetch again to resume)")]
+	BlockUnavailable {
+		/// The block.
+		cid: Cid,
+	},
 	/// Every block matched the CID but the file's sha256 is not the chain's.
 	#[error("the file under this CID has sha256 {found}, not {expected}")]
 	HashMismatch {
@@ -179,6 +185,19 @@ pub struct Progress {
 	pub state: FetchState,
 	/// Seconds since the fetch started.
 	pub elapsed_secs: f64,
+	/// What each provider delivered (wanted blocks only; duplicates are not counted).
+	pub sources: Vec<SourceStats>,
+}
+
+/// What one provider delivered to a fetch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceStats {
+	/// The provider.
+	pub peer: PeerId,
+	/// Blocks taken from it.
+	pub blocks: u64,
+	/// Their bytes.
+	pub bytes: u64,
 }
 
 /// Counters of what this endpoint served.
@@ -244,6 +263,31 @@ pub fn peer_of(address: &Multiaddr) -> Option<PeerId> {
 	PeerId::try_from_multiaddr(address)
 }
 
+/// Yamux streams allowed per connection (yamux's own default).
+const YAMUX_MAX_STREAMS: usize = 512;
+/// Yamux's initial window per stream (256 KiB, fixed by the yamux specification).
+const YAMUX_STREAM_CREDIT: usize = 256 * 1024;
+
+/// Yamux settings under which no stream's receive window grows past 1 MiB.
+///
+/// Rust's yamux rejects a frame whose body exceeds 1 MiB and closes the whole connection, and
+/// it auto-tunes a busy stream's receive window upwards by doubling. JavaScript's yamux (the
+/// one Helia and js-libp2p use) sends a frame as large as the window the receiver granted, so
+/// once a window passed 1 MiB a Helia peer's next block arrived as one 2 MiB frame and the
+/// connection died (`FrameTooLarge`). A window doubles only within the connection's budget
+/// beyond the 256 KiB every stream starts with; a budget of 768 KiB lets one stream reach
+/// 256 KiB → 512 KiB → 1 MiB and no further. On loopback and LAN a 1 MiB window is far above
+/// the bandwidth-delay product; on a 50 ms path it caps one stream near 20 MiB/s, which
+/// fetching from several providers at once makes up for (see docs/models.md).
+pub fn yamux_config() -> litep2p::yamux::Config {
+	let mut config = litep2p::yamux::Config::default();
+	config.set_max_num_streams(YAMUX_MAX_STREAMS);
+	config.set_max_connection_receive_window(Some(
+		YAMUX_MAX_STREAMS * YAMUX_STREAM_CREDIT + 3 * YAMUX_STREAM_CREDIT,
+	));
+	config
+}
+
 impl ModelNet {
 	/// Binds the endpoint and returns its handle and the task to spawn. Must be called inside
 	/// a Tokio runtime; fails when the listen address cannot be bound.
@@ -259,6 +303,7 @@ impl ModelNet {
 				.with_tcp(TcpConfig {
 					listen_addresses: config.listen,
 					nodelay: true,
+					yamux_config: yamux_config(),
 					..Default::default()
 				})
 				.with_libp2p_identify(identify_config)
@@ -368,6 +413,8 @@ struct ActiveFetch {
 	resumed_bytes: u64,
 	last_save: Instant,
 	verifying: bool,
+	/// Blocks and bytes taken from each provider.
+	sources: HashMap<PeerId, (u64, u64)>,
 	reply: Option<oneshot::Sender<Result<Fetched, FetchError>>>,
 }
 
@@ -383,6 +430,15 @@ impl ActiveFetch {
 			providers_live: self.scheduler.live_provider_count(),
 			state,
 			elapsed_secs: self.started.elapsed().as_secs_f64(),
+			sources: self
+				.sources
+				.iter()
+				.map(|(peer, (blocks, bytes))| SourceStats {
+					peer: *peer,
+					blocks: *blocks,
+					bytes: *bytes,
+				})
+				.collect(),
 		}
 	}
 }
@@ -543,6 +599,7 @@ impl Actor {
 			resumed_bytes: 0,
 			last_save: Instant::now(),
 			verifying: false,
+			sources: HashMap::new(),
 			reply: Some(reply),
 		};
 		self.progress
@@ -715,6 +772,9 @@ impl Actor {
 						match fetch.scheduler.on_block(peer, cid) {
 							Arrival::Wanted(spans) => {
 								taken = true;
+								let source = fetch.sources.entry(peer).or_default();
+								source.0 += 1;
+								source.1 += block.len() as u64;
 								targets.push((index, spans));
 							},
 							Arrival::Duplicate => taken = true,
@@ -1016,6 +1076,10 @@ impl Actor {
 			if fetch.scheduler.live_provider_count() == 0 {
 				let outstanding = fetch.scheduler.outstanding();
 				self.fail(index, FetchError::ProvidersExhausted { outstanding });
+				continue;
+			}
+			if let Some(cid) = fetch.scheduler.unavailable() {
+				self.fail(index, FetchError::BlockUnavailable { cid });
 				continue;
 			}
 			let requests = fetch.scheduler.next_requests(now);

@@ -11,7 +11,10 @@
 //! - a provider that sends a block nobody asked it for — which is what a corrupt block looks
 //!   like once its bytes are hashed — is dropped at once and its wants go to the others;
 //! - *endgame*: once nothing is left to hand out, wants still in flight are asked of a second
-//!   provider, so one slow provider cannot hold up the last blocks.
+//!   provider, so one slow provider cannot hold up the last blocks;
+//! - a block every live provider has refused is asked again (providers that are fetching the
+//!   model themselves get blocks as they go), but after `max_failures` such rounds it is
+//!   *unavailable* and the fetch stops instead of asking forever.
 
 use crate::tree::Span;
 use model_dag::Cid;
@@ -64,6 +67,8 @@ struct Want<P> {
 	spans: Vec<Span>,
 	asked: Vec<(P, Instant)>,
 	refused_by: HashSet<P>,
+	/// Times every live provider refused it.
+	refusal_rounds: u32,
 	queued: bool,
 }
 
@@ -82,6 +87,7 @@ pub struct Scheduler<P> {
 	providers: Vec<Provider<P>>,
 	received: HashSet<Cid>,
 	next_provider: usize,
+	unavailable: Option<Cid>,
 }
 
 impl<P: Copy + Eq + Hash + Debug> Scheduler<P> {
@@ -94,6 +100,7 @@ impl<P: Copy + Eq + Hash + Debug> Scheduler<P> {
 			providers: Vec::new(),
 			received: HashSet::new(),
 			next_provider: 0,
+			unavailable: None,
 		};
 		for id in providers {
 			scheduler.add_provider(id);
@@ -135,6 +142,7 @@ impl<P: Copy + Eq + Hash + Debug> Scheduler<P> {
 							spans: vec![span],
 							asked: Vec::new(),
 							refused_by: HashSet::new(),
+							refusal_rounds: 0,
 							queued: true,
 						},
 					);
@@ -215,8 +223,14 @@ impl<P: Copy + Eq + Hash + Debug> Scheduler<P> {
 				continue;
 			}
 			if everyone_refused {
+				let max = self.limits.max_failures;
 				if let Some(want) = self.wants.get_mut(&cid) {
 					want.refused_by.clear();
+					want.refusal_rounds += 1;
+					if want.refusal_rounds > max {
+						self.unavailable.get_or_insert(cid);
+						continue;
+					}
 				}
 			}
 			self.queue.remove(position);
@@ -397,6 +411,12 @@ impl<P: Copy + Eq + Hash + Debug> Scheduler<P> {
 			}
 		}
 		timed_out
+	}
+
+	/// A block every live provider refused more than `max_failures` times: the fetch cannot
+	/// finish with these providers.
+	pub fn unavailable(&self) -> Option<Cid> {
+		self.unavailable
 	}
 
 	/// Every wanted block has arrived.
@@ -596,6 +616,37 @@ mod tests {
 		// Everyone refused: asked again (providers fetch too, and may have it by now).
 		let asks = s.next_requests(now);
 		assert!(!asks.is_empty() && asks.iter().all(|(_, c)| *c == vec![first]));
+	}
+
+	#[test]
+	fn a_block_every_provider_keeps_refusing_is_unavailable() {
+		// Two providers that are fetching the model themselves and never get this block.
+		let (mut s, now) = started(&[1, 2], 1, 1);
+		let max = limits(1).max_failures;
+		let mut rounds = 0;
+		while s.unavailable().is_none() {
+			let asks = s.next_requests(now);
+			if asks.is_empty() {
+				break;
+			}
+			for (peer, cids) in asks {
+				for cid in cids {
+					s.on_dont_have(peer, cid);
+				}
+			}
+			rounds += 1;
+			assert!(rounds < 100, "refused forever without giving up");
+		}
+		assert_eq!(s.unavailable(), Some(leaf(0).cid));
+		assert_eq!(
+			s.live_provider_count(),
+			2,
+			"refusing is not a failure of the provider"
+		);
+		assert!(
+			rounds as u32 > max,
+			"asked again {max} times first (rounds {rounds})"
+		);
 	}
 
 	#[test]

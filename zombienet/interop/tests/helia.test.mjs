@@ -20,10 +20,10 @@ const polyfill = join(here, '..', 'polyfill.mjs')
 
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex')
 
-// A file the store accepts (GGUF magic), 5 MiB and a bit: six leaves under one root node.
-function sampleModel () {
+// A file the store accepts (GGUF magic): `mib` MiB and a bit, so `mib` + 1 leaves under one root node.
+function sampleModel (mib = 5) {
   const dir = mkdtempSync(join(tmpdir(), 'helia-interop-'))
-  const bytes = Buffer.concat([Buffer.from('GGUF'), randomBytes(5 * 1024 * 1024 + 123)])
+  const bytes = Buffer.concat([Buffer.from('GGUF'), randomBytes(mib * 1024 * 1024 + 123)])
   const file = join(dir, 'sample.gguf')
   writeFileSync(file, bytes)
   return { dir, file, bytes, sha: sha256(bytes) }
@@ -55,7 +55,10 @@ async function stop (child) {
 }
 
 test('the node fetches a file Helia imported, by Helia\'s CID, and stores it with the right sha256', async () => {
-  const model = sampleModel()
+  // Large enough that the node's receive windows grow: Helia's yamux sends frames as large as
+  // the window it is granted, and a frame over 1 MiB once closed the connection (the node now
+  // caps its windows at 1 MiB; see yamux_config in model-transfer).
+  const model = sampleModel(48)
   const helia = await startUntil(process.execPath, ['--import', polyfill, heliaPeer, 'serve', model.file], /^\{/)
   try {
     const { cid, addrs } = JSON.parse(helia.line)

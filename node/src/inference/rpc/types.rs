@@ -272,6 +272,21 @@ pub struct ModelTransferView {
 	pub error: Option<String>,
 	/// Seconds since it started.
 	pub elapsed_secs: f64,
+	/// What each provider delivered, most bytes first.
+	pub sources: Vec<TransferSourceView>,
+}
+
+/// One provider of a model fetch and what it delivered.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferSourceView {
+	/// The provider's peer id on the model-transfer network (the `/p2p/` part of its model
+	/// endpoint).
+	pub peer: String,
+	/// Blocks taken from it.
+	pub blocks: u64,
+	/// Their bytes.
+	pub bytes: u64,
 }
 
 impl From<model_transfer::Progress> for ModelTransferView {
@@ -294,6 +309,19 @@ impl From<model_transfer::Progress> for ModelTransferView {
 			state,
 			error,
 			elapsed_secs: p.elapsed_secs,
+			sources: {
+				let mut sources: Vec<TransferSourceView> = p
+					.sources
+					.into_iter()
+					.map(|s| TransferSourceView {
+						peer: s.peer.to_string(),
+						blocks: s.blocks,
+						bytes: s.bytes,
+					})
+					.collect();
+				sources.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.peer.cmp(&b.peer)));
+				sources
+			},
 		}
 	}
 }
