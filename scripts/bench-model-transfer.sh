@@ -8,6 +8,10 @@
 # Helia copy is hashed here). Rates are MiB of the file per second of wall time, the fetch
 # command's own start-up included. Serving is unthrottled (--rate-mib 0).
 #
+# Both ends share this machine's cores, so the one-provider fetch also reports the CPU time
+# both processes spent (user + system) and the rate that CPU time allows on this machine's
+# cores if they were kept busy all the time: the ceiling of any fetch here.
+#
 # Usage: scripts/bench-model-transfer.sh [SIZE_MIB]   (default 1024)
 # Needs the node built (scripts/build.sh) and the interop packages (scripts/setup.sh).
 set -euo pipefail
@@ -48,19 +52,32 @@ for p in a b; do
 	cid="$(sed -n 's/.*cid \([^[:space:]]*\).*/\1/p' <<<"$out")"
 done
 echo "cid $cid"
+# Every measurement starts from a quiet disk: the imports above leave 2 GiB of dirty pages whose
+# write-back would otherwise compete with the fetches' own syncs.
+sync
 
-serve() { # serve STORE -> prints the endpoint's multiaddr
+# start_server STORE: runs `model serve` on STORE in this shell (so that the clean-up knows its
+# pid); sets server_addr (its multiaddr) and server_pid.
+start_server() {
 	local log="$work/serve-$(basename "$1").log"
 	"$NODE_BIN" model serve --listen /ip4/127.0.0.1/tcp/0 --rate-mib 0 --model-store "$1" >"$log" 2>&1 &
-	pids+=($!)
+	server_pid=$!
+	pids+=("$server_pid")
 	for _ in $(seq 100); do
 		grep -q '^listening on ' "$log" && break
 		sleep 0.1
 	done
-	sed -n 's/^listening on //p' "$log" | head -n1
+	server_addr="$(sed -n 's/^listening on //p' "$log" | head -n1)"
+	[ -n "$server_addr" ] || { echo "model serve did not start: $(cat "$log")" >&2; exit 1; }
 }
-addr_a="$(serve "$work/store-a")"
-addr_b="$(serve "$work/store-b")"
+start_server "$work/store-a"
+addr_a="$server_addr"
+serve_pid_a="$server_pid"
+start_server "$work/store-b"
+addr_b="$server_addr"
+
+# cpu_s PID: CPU seconds (user + system) the process has used so far.
+cpu_s() { python3 -c 'import os,sys; f=open(f"/proc/{sys.argv[1]}/stat").read().rsplit(")",1)[1].split(); print((int(f[11])+int(f[12]))/os.sysconf("SC_CLK_TCK"))' "$1"; }
 
 fetch() { # fetch NAME PROVIDER... -> prints MiB/s
 	local name="$1"; shift
@@ -68,13 +85,18 @@ fetch() { # fetch NAME PROVIDER... -> prints MiB/s
 	for a in "$@"; do from+=(--from "$a"); done
 	local t0 t1
 	t0="$(now_s)"
-	"$NODE_BIN" model fetch --cid "$cid" --sha256 "$sha" --quiet --model-store "$work/fetch-$name" "${from[@]}" >&2
+	/usr/bin/time -f '%U %S' -o "$work/time-$name" \
+		"$NODE_BIN" model fetch --cid "$cid" --sha256 "$sha" --quiet --model-store "$work/fetch-$name" "${from[@]}" >&2
 	t1="$(now_s)"
 	rm -rf "$work/fetch-$name"
+	sync
 	rate "$t0" "$t1"
 }
 echo "== 2. node fetch, one provider"
+server_cpu0="$(cpu_s "$serve_pid_a")"
 one_rate="$(fetch one "$addr_a")"
+server_cpu="$(python3 -c 'import sys; print(float(sys.argv[2]) - float(sys.argv[1]))' "$server_cpu0" "$(cpu_s "$serve_pid_a")")"
+fetch_cpu="$(awk '{print $1 + $2}' "$work/time-one")"
 echo "== 3. node fetch, two providers"
 two_rate="$(fetch two "$addr_a" "$addr_b")"
 
@@ -95,12 +117,16 @@ t1="$(now_s)"
 helia_rate="$(rate "$t0" "$t1")"
 [ "$(sha256sum "$work/helia.out" | cut -d' ' -f1)" = "$sha" ] || { echo "Helia's copy has the wrong sha256" >&2; exit 1; }
 
-python3 - "$SIZE_MIB" "$cp_rate" "$one_rate" "$two_rate" "$helia_rate" <<'PY'
+python3 - "$SIZE_MIB" "$cp_rate" "$one_rate" "$two_rate" "$helia_rate" "$fetch_cpu" "$server_cpu" "$(nproc)" <<'PY'
 import sys
-size, cp, one, two, helia = sys.argv[1], *map(float, sys.argv[2:])
+size, cp, one, two, helia, fetch_cpu, server_cpu, cores = sys.argv[1], *map(float, sys.argv[2:])
 print(f"\n== {size} MiB on loopback, MiB/s of wall time (sha256 checked at the end of each)")
 print(f"{'transfer':<36}{'MiB/s':>10}{'vs cp':>9}{'vs Helia':>10}")
 for name, r in [("cp (page cache warm)", cp), ("node fetch, 1 provider", one),
                 ("node fetch, 2 providers", two), ("Helia -> Helia", helia)]:
     print(f"{name:<36}{r:>10.1f}{r / cp:>8.0%} {r / helia:>9.1f}x")
+gib = float(size) / 1024
+print(f"\nCPU per GiB, one provider: fetcher {fetch_cpu / gib:.2f} s, server {server_cpu / gib:.2f} s "
+      f"(user + system); on {cores:.0f} shared cores that allows at most "
+      f"{float(size) / ((fetch_cpu + server_cpu) / cores):.0f} MiB/s")
 PY

@@ -226,12 +226,13 @@ impl ModelCmd {
 	}
 }
 
-/// Logs to stderr for the commands that talk to peers: warnings only (a peer dropped, a block
-/// rejected), or what `RUST_LOG` asks for (`RUST_LOG=model-transfer=debug`).
+/// Logs to stderr for the commands that talk to peers: this node's warnings only (a provider
+/// dropped, a block rejected; litep2p's own complaints about connections closing at exit are
+/// left out), or what `RUST_LOG` asks for (`RUST_LOG=model-transfer=debug,litep2p=debug`).
 fn init_logger() {
 	let directives = match std::env::var("RUST_LOG") {
 		Ok(set) if !set.is_empty() => String::new(),
-		_ => "warn".to_string(),
+		_ => "warn,litep2p=off".to_string(),
 	};
 	let mut logger = sc_cli::LoggerBuilder::new(directives);
 	logger.with_colors(false);

@@ -16,6 +16,7 @@
 
 pub mod net;
 pub mod part;
+pub mod prefix_hash;
 pub mod scheduler;
 pub mod served;
 pub mod tree;

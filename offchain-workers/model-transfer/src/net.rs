@@ -37,7 +37,10 @@ use std::{
 	collections::{BTreeMap, HashMap, VecDeque},
 	fs, io,
 	path::{Path, PathBuf},
-	sync::Arc,
+	sync::{
+		atomic::{AtomicBool, Ordering},
+		Arc,
+	},
 	time::{Duration, Instant},
 };
 use tokio::sync::{mpsc, oneshot};
@@ -415,6 +418,8 @@ struct ActiveFetch {
 	verifying: bool,
 	/// Blocks and bytes taken from each provider.
 	sources: HashMap<PeerId, (u64, u64)>,
+	/// A save is being written (see `save_if_due`).
+	saving: Arc<AtomicBool>,
 	reply: Option<oneshot::Sender<Result<Fetched, FetchError>>>,
 }
 
@@ -600,6 +605,7 @@ impl Actor {
 			last_save: Instant::now(),
 			verifying: false,
 			sources: HashMap::new(),
+			saving: Arc::new(AtomicBool::new(false)),
 			reply: Some(reply),
 		};
 		self.progress
@@ -851,13 +857,13 @@ impl Actor {
 				let mut part = fetch.part.lock();
 				for span in &spans {
 					if !part.is_done(span.offset) {
-						part.mark_done(span.offset);
+						part.mark_done(span.offset, span.len);
 						fetch.bytes_done += span.len;
 					}
 					fetch.have.entry(cid).or_insert((span.offset, span.len));
 				}
 			}
-			self.save_if_due(index, false).await?;
+			self.save_if_due(index);
 			return Ok(());
 		}
 
@@ -927,7 +933,7 @@ impl Actor {
 				Local::AlreadyDone => {},
 				Local::OnDisk { resumed } => {
 					let newly = !fetch.part.lock().is_done(leaf.offset);
-					fetch.part.lock().mark_done(leaf.offset);
+					fetch.part.lock().mark_done(leaf.offset, leaf.len);
 					if newly {
 						fetch.bytes_done += leaf.len;
 						if resumed {
@@ -950,7 +956,7 @@ impl Actor {
 				let mut part = fetch.part.lock();
 				if !part.is_done(span.offset) {
 					part.copy_within(from, span.offset, span.len)?;
-					part.mark_done(span.offset);
+					part.mark_done(span.offset, span.len);
 					fetch.bytes_done += span.len;
 				}
 			}
@@ -958,22 +964,38 @@ impl Actor {
 		Ok(())
 	}
 
-	async fn save_if_due(&mut self, index: usize, force: bool) -> Result<(), FetchError> {
+	/// Records progress on disk every `SAVE_EVERY_LEAVES` leaves or 2 s. The sync and the
+	/// state file are written on a blocking thread while the fetch goes on (awaiting a sync of
+	/// 64 MiB stalled the transfer each time); one save runs at a time.
+	fn save_if_due(&mut self, index: usize) {
 		let fetch = &mut self.fetches[index];
-		let unsaved = fetch.part.lock().unsaved();
-		if unsaved == 0
-			|| !(force
-				|| unsaved >= SAVE_EVERY_LEAVES
-				|| fetch.last_save.elapsed() > Duration::from_secs(2))
-		{
-			return Ok(());
+		if fetch.saving.load(Ordering::Acquire) {
+			return;
 		}
+		let pending = {
+			let mut part = fetch.part.lock();
+			let unsaved = part.unsaved();
+			if unsaved == 0
+				|| !(unsaved >= SAVE_EVERY_LEAVES
+					|| fetch.last_save.elapsed() > Duration::from_secs(2))
+			{
+				return;
+			}
+			part.take_save()
+		};
+		let Some(pending) = pending else {
+			return;
+		};
 		fetch.last_save = Instant::now();
-		let part = fetch.part.clone();
-		tokio::task::spawn_blocking(move || part.lock().save())
-			.await
-			.map_err(|e| io::Error::other(e.to_string()))??;
-		Ok(())
+		fetch.saving.store(true, Ordering::Release);
+		let (saving, name) = (fetch.saving.clone(), fetch.name.clone());
+		tokio::task::spawn_blocking(move || {
+			if let Err(e) = pending.write() {
+				// The next save records these leaves again; a crash before it costs a refetch.
+				log::warn!(target: LOG_TARGET, "cannot save the progress of {name}: {e}");
+			}
+			saving.store(false, Ordering::Release);
+		});
 	}
 
 	fn fail(&mut self, index: usize, error: FetchError) {
@@ -1010,9 +1032,7 @@ impl Actor {
 			}
 		}
 		for index in 0..self.fetches.len() {
-			if let Err(e) = self.save_if_due(index, false).await {
-				log::warn!(target: LOG_TARGET, "cannot save fetch state: {e}");
-			}
+			self.save_if_due(index);
 		}
 		let backlogged: Vec<PeerId> = self
 			.peers
@@ -1061,12 +1081,18 @@ impl Actor {
 				let (part, root, done) = (fetch.part.clone(), fetch.root, self.verified_tx.clone());
 				tokio::task::spawn_blocking(move || {
 					let result = (|| {
-						let path = {
+						let (hasher, path) = {
 							let mut part = part.lock();
 							part.save()?;
-							part.data_path().to_path_buf()
+							(part.take_hasher(), part.data_path().to_path_buf())
 						};
-						sha256_of(&path)
+						// Mostly hashed already, as the leaves came; a full pass if that failed.
+						hasher
+							.and_then(|(mut hasher, len)| hasher.finish(len))
+							.or_else(|e| {
+								log::debug!(target: LOG_TARGET, "hashing {}: {e}; again in full", path.display());
+								sha256_of(&path)
+							})
 					})();
 					let _ = done.send((root, result));
 				});

@@ -8,9 +8,11 @@
 //! leaf against its CID before trusting it, so a state file that lies costs a refetch, not a
 //! corrupt model.
 
+use crate::prefix_hash::PrefixHasher;
 use model_dag::Cid;
+use parking_lot::Mutex;
 use std::{
-	collections::BTreeSet,
+	collections::{BTreeMap, BTreeSet},
 	fs::{self, File},
 	io::{self, Write},
 	os::unix::fs::FileExt,
@@ -27,11 +29,41 @@ pub struct PartFile {
 	file: Arc<File>,
 	root: Cid,
 	len: Option<u64>,
-	/// Offsets of leaves written and synced (claimed by the state file once saved).
-	done: BTreeSet<u64>,
+	/// Leaves written (offset → length), claimed by the state file once saved.
+	done: BTreeMap<u64, u64>,
+	/// Every byte before this offset is written.
+	prefix_end: u64,
+	/// The sha256 of that prefix, computed as it grows.
+	hasher: PrefixHasher,
 	/// Offsets claimed by the state file found at open, not yet re-verified.
 	claimed: BTreeSet<u64>,
 	unsaved: usize,
+	/// Held while a state file is written, so two saves never interleave.
+	writing: Arc<Mutex<()>>,
+}
+
+/// A save taken under the fetch's lock and written without it (see [`PartFile::take_save`]).
+pub struct PendingSave {
+	file: Arc<File>,
+	state_path: PathBuf,
+	state: Vec<u8>,
+	writing: Arc<Mutex<()>>,
+}
+
+impl PendingSave {
+	/// Makes the data durable — every leaf the claims name was written before they were
+	/// taken — then replaces the state file with the claims.
+	pub fn write(self) -> io::Result<()> {
+		let _writing = self.writing.lock();
+		self.file.sync_data()?;
+		let mut temporary = self.state_path.as_os_str().to_owned();
+		temporary.push(".new");
+		let temporary = PathBuf::from(temporary);
+		let mut file = File::create(&temporary)?;
+		file.write_all(&self.state)?;
+		file.sync_all()?;
+		fs::rename(&temporary, &self.state_path)
+	}
 }
 
 impl PartFile {
@@ -59,15 +91,19 @@ impl PartFile {
 			Some(len) if len == actual => (Some(len), claimed),
 			_ => (None, BTreeSet::new()),
 		};
+		let file = Arc::new(file);
 		Ok(Self {
 			data_path,
 			state_path,
-			file: Arc::new(file),
+			hasher: PrefixHasher::new(file.clone()),
+			file,
 			root,
 			len,
-			done: BTreeSet::new(),
+			done: BTreeMap::new(),
+			prefix_end: 0,
 			claimed,
 			unsaved: 0,
+			writing: Arc::new(Mutex::new(())),
 		})
 	}
 
@@ -93,7 +129,7 @@ impl PartFile {
 
 	/// Whether the leaf at `offset` was written in this run (or verified from the last).
 	pub fn is_done(&self, offset: u64) -> bool {
-		self.done.contains(&offset)
+		self.done.contains_key(&offset)
 	}
 
 	/// Leaves written and not yet recorded in the state file.
@@ -135,13 +171,34 @@ impl PartFile {
 		}
 	}
 
-	/// Records the leaf at `offset` as written; returns how many are unsaved.
-	pub fn mark_done(&mut self, offset: u64) -> usize {
+	/// Records the `len` bytes of the leaf at `offset` as written (they must be: the file's
+	/// digest is computed from them as soon as the bytes before them are written too); returns
+	/// how many leaves are unsaved.
+	pub fn mark_done(&mut self, offset: u64, len: u64) -> usize {
 		self.claimed.remove(&offset);
-		if self.done.insert(offset) {
+		if self.done.insert(offset, len).is_none() {
 			self.unsaved += 1;
 		}
+		let before = self.prefix_end;
+		while let Some(len) = self.done.get(&self.prefix_end).copied().filter(|l| *l > 0) {
+			self.prefix_end += len;
+		}
+		if self.prefix_end > before {
+			self.hasher.written_up_to(self.prefix_end);
+		}
 		self.unsaved
+	}
+
+	/// For the sha256 of the whole file once every leaf is written: the hasher that has been
+	/// hashing the written prefix as the leaves arrived (see `prefix_hash`), and the length to
+	/// finish it at. Finishing it (which hashes the rest) needs no lock on this part file.
+	pub fn take_hasher(&mut self) -> io::Result<(PrefixHasher, u64)> {
+		let len = self
+			.len
+			.ok_or_else(|| io::Error::other("the file's length is not known yet"))?;
+		let fresh = PrefixHasher::new(self.file.clone());
+		self.prefix_end = 0;
+		Ok((std::mem::replace(&mut self.hasher, fresh), len))
 	}
 
 	/// Leaves written (this run and verified from the last).
@@ -151,10 +208,19 @@ impl PartFile {
 
 	/// Makes the written leaves durable, then records them in the state file.
 	pub fn save(&mut self) -> io::Result<()> {
-		if self.unsaved == 0 {
-			return Ok(());
+		match self.take_save() {
+			Some(pending) => pending.write(),
+			None => Ok(()),
 		}
-		self.file.sync_data()?;
+	}
+
+	/// The claims of every leaf written so far, to be synced and recorded by
+	/// [`PendingSave::write`] — on another thread, so that the fetch goes on writing meanwhile
+	/// (a sync of many megabytes takes a while). `None` when nothing new was written.
+	pub fn take_save(&mut self) -> Option<PendingSave> {
+		if self.unsaved == 0 {
+			return None;
+		}
 		let mut bytes = Vec::with_capacity(64 + self.done.len() * 8);
 		bytes.extend_from_slice(MAGIC);
 		let root = self.root.to_bytes();
@@ -162,18 +228,16 @@ impl PartFile {
 		bytes.extend_from_slice(&root);
 		bytes.extend_from_slice(&self.len.unwrap_or(0).to_le_bytes());
 		bytes.extend_from_slice(&(self.done.len() as u64).to_le_bytes());
-		for offset in &self.done {
+		for offset in self.done.keys() {
 			bytes.extend_from_slice(&offset.to_le_bytes());
 		}
-		let mut temporary = self.state_path.as_os_str().to_owned();
-		temporary.push(".new");
-		let temporary = PathBuf::from(temporary);
-		let mut file = File::create(&temporary)?;
-		file.write_all(&bytes)?;
-		file.sync_all()?;
-		fs::rename(&temporary, &self.state_path)?;
 		self.unsaved = 0;
-		Ok(())
+		Some(PendingSave {
+			file: self.file.clone(),
+			state_path: self.state_path.clone(),
+			state: bytes,
+			writing: self.writing.clone(),
+		})
 	}
 
 	/// The fetch is complete: syncs the data and forgets the state. Returns the data path.
@@ -239,8 +303,8 @@ mod tests {
 		part.set_len(16).unwrap();
 		part.write_at(0, good).unwrap();
 		part.write_at(8, b"leaf two").unwrap();
-		part.mark_done(0);
-		part.mark_done(8);
+		part.mark_done(0, 8);
+		part.mark_done(8, 8);
 		part.save().unwrap();
 		drop(part);
 
@@ -268,7 +332,7 @@ mod tests {
 		assert!(part.write_at(2, b"xyz").is_err());
 		assert!(part.write_at(u64::MAX, b"x").is_err());
 		part.write_at(0, b"abcd").unwrap();
-		part.mark_done(0);
+		part.mark_done(0, 4);
 		part.save().unwrap();
 		let state = dir.join(format!(".fetch-{}.state", hex::encode(sha)));
 		let mut bytes = fs::read(&state).unwrap();

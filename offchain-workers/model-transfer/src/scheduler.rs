@@ -43,7 +43,7 @@ pub struct FetchLimits {
 impl Default for FetchLimits {
 	fn default() -> Self {
 		Self {
-			window: 16,
+			window: 32,
 			timeout: Duration::from_secs(20),
 			max_failures: 3,
 			endgame_copies: 2,
