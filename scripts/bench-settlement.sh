@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark: median time from job submission to settlement on the 3-validator network with the
-# real SmolLM2 model (R = 3, 24 tokens, jobs one after another), printed beside a baseline
+# real SmolLM2 model (R = 3, 64 tokens, jobs one after another), printed beside a baseline
 # measured in the same run: the same requests answered directly by one node's
 # `inference_generate`. docs/prototype.md records the figures.
 #

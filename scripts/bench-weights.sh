@@ -3,9 +3,9 @@
 # pallet's weights.rs. Builds the node with `--features runtime-benchmarks` (adds the
 # `benchmark pallet` subcommand; see docs/benchmarks.md for the build's cost), then runs
 #   cognitive-node benchmark pallet --chain dev --pallet <pallet> --extrinsic '*' ...
-# for every pallet given (default: all five).
+# for every pallet given (default: all six).
 #
-#   scripts/bench-weights.sh [reputation model-registry node-registry governance proof-of-inference]
+#   scripts/bench-weights.sh [reputation model-registry node-registry governance proof-of-inference validator-set]
 #
 # STEPS and REPEAT (env) trade precision for time; defaults 20 and 10.
 set -euo pipefail
@@ -13,7 +13,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
 
 pallets=("$@")
-[ ${#pallets[@]} -gt 0 ] || pallets=(reputation model-registry node-registry governance proof-of-inference)
+[ ${#pallets[@]} -gt 0 ] || pallets=(reputation model-registry node-registry governance proof-of-inference validator-set)
 
 phase "build-bench-node" cargo build --release --locked -p cognitive-node --features runtime-benchmarks
 # Keep the benchmark binary apart: the next default build overwrites cognitive-node.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared settings of the project's scripts. Source it; do not run it.
 
 # shellcheck disable=SC2034
@@ -6,6 +7,13 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # fresh clone reuses the previous build instead of recompiling polkadot-sdk from scratch.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cognitive-internet/target}"
 NODE_BIN="$CARGO_TARGET_DIR/release/cognitive-node"
+# rustup's cargo and rustc (scripts/setup.sh installs rustup into $CARGO_HOME/bin) ahead of any
+# other, as rustup's own `~/.cargo/env` does, also in a shell that has not read that file yet:
+# right after setup installed rustup, `scripts/test.sh` and `scripts/dev.sh` go on to build.
+case ":$PATH:" in
+*":${CARGO_HOME:-$HOME/.cargo}/bin:"*) ;;
+*) export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH" ;;
+esac
 
 # Runs a phase and prints how long it took: `phase NAME command args...`.
 phase() {

@@ -8,7 +8,8 @@
 # Ports (127.0.0.1 only): RPC 9944 (alice), 9945 (bob), 9946 (charlie); p2p 30333-30335.
 # Chain data, keystores and logs live in a temporary directory that is removed on exit (set
 # LOCAL_TESTNET_DIR to keep them somewhere else; that directory is then left in place).
-# The network definition is zombienet/network/local-testnet.toml.
+# The network definition is zombienet/network/local-testnet.toml. Builds the node, installs the
+# npm packages and the model (scripts/install-models.sh) first where they are missing.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
@@ -17,6 +18,9 @@ cd "$REPO_ROOT"
 if [ ! -x zombienet/node_modules/.bin/zombienet ]; then
 	npm --prefix zombienet ci --no-audit --no-fund
 fi
+# The model every validator loads at start (SmolLM2, the genesis model), into the store the nodes
+# read ($COGNITIVE_MODEL_STORE, else the node's default); a no-op when it is already there.
+bash scripts/install-models.sh
 export COGNITIVE_NODE="$NODE_BIN"
 
 rpc_ports=(9944 9945 9946)
@@ -37,6 +41,17 @@ else
 	keep=0
 fi
 dir="$base/network-$(date +%s)"
+
+# The nodes run the `local` chain from a raw spec made by this very binary, as in
+# zombienet/run-suites.sh (the network definition names it as {{ZOMBIE_CHAIN_SPEC}}).
+export ZOMBIE_CHAIN_SPEC="$base/local-raw.json"
+if ! "$NODE_BIN" build-spec --chain local --raw --disable-default-bootnode \
+	>"$ZOMBIE_CHAIN_SPEC" 2>"$base/build-spec.log"; then
+	echo "$NODE_BIN build-spec --chain local failed:" >&2
+	cat "$base/build-spec.log" >&2
+	[ "$keep" -eq 1 ] || rm -rf "$base"
+	exit 1
+fi
 
 # zombienet and the nodes it spawns run in their own process group, so stopping is one signal to
 # zombienet (it kills its nodes) with a hard kill of the group as a backstop.

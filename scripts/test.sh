@@ -4,7 +4,8 @@
 # the determinism test on the real SmolLM2 model), the pallets' benchmark tests, the end-to-end
 # tests that drive a real dev node with Polkadot.js, the IPFS interop tests (the node's model
 # transfer with Helia over bitswap), and the zombienet suites that run the
-# 3-validator network (smoke, inference, governance, byzantine, faults).
+# 3-validator network (smoke, inference, model distribution with governance, byzantine, faults,
+# and the open validator set with a fourth node).
 # Prints the time of every phase. Builds into the shared target dir, so a warm run is quick.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -20,7 +21,7 @@ phase rust-tests cargo test --release --locked --workspace
 # The pallets' benchmarks, run once each as tests against their mock runtimes (no WASM needed).
 phase benchmark-tests env SKIP_WASM_BUILD=1 cargo test --release --locked \
 	-p pallet-governance -p pallet-model-registry -p pallet-node-registry -p pallet-reputation \
-	-p pallet-proof-of-inference --features runtime-benchmarks
+	-p pallet-proof-of-inference -p pallet-validator-set --features runtime-benchmarks
 phase e2e-polkadot-js env COGNITIVE_NODE="$NODE_BIN" npm --prefix zombienet test
 # The model-transfer endpoint against Helia (IPFS in JavaScript), both directions.
 phase ipfs-interop env COGNITIVE_NODE="$NODE_BIN" npm --prefix zombienet/interop test

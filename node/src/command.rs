@@ -26,8 +26,10 @@ impl SubstrateCli for Cli {
 		env!("CARGO_PKG_AUTHORS").into()
 	}
 
+	/// Printed after a crash. The project has no public tracker yet, so this names what to
+	/// report and where the operator's guide says how.
 	fn support_url() -> String {
-		"https://example.invalid/cognitive-internet/issues".into()
+		"the Cognitive Internet developers (see docs/operator.md, \"Reporting a problem\")".into()
 	}
 
 	fn copyright_start_year() -> i32 {
@@ -108,12 +110,15 @@ pub fn run() -> sc_cli::Result<()> {
 					backend,
 					..
 				} = service::new_partial(&config)?;
-				// GRANDPA keeps its own view of the authority set in the aux database; it has to
-				// be rolled back together with the blocks.
-				let aux_revert = Box::new(|client, _, blocks| {
-					sc_consensus_grandpa::revert(client, blocks)?;
-					Ok(())
-				});
+				// BABE (its epoch tree) and GRANDPA (its authority set) keep their own state in
+				// the aux database; it has to be rolled back together with the blocks.
+				let aux_revert = Box::new(
+					|client: std::sync::Arc<service::FullClient>, backend, blocks| {
+						sc_consensus_babe::revert(client.clone(), backend, blocks)?;
+						sc_consensus_grandpa::revert(client, blocks)?;
+						Ok(())
+					},
+				);
 				Ok((cmd.run(client, backend, Some(aux_revert)), task_manager))
 			})
 		},

@@ -1,6 +1,6 @@
 //! `cognitive-node`: the Cognitive Internet validator node.
 //!
-//! A Substrate client for the Cognitive Internet runtime: Aura block production, GRANDPA
+//! A Substrate client for the Cognitive Internet runtime: BABE block production, GRANDPA
 //! finality, JSON-RPC, Prometheus metrics, and off-chain workers that run AI models through the
 //! node's inference engine (llama.cpp).
 

@@ -132,31 +132,28 @@ fn specs_have_the_expected_identity_and_authorities() {
 	assert_eq!(dev["protocolId"], "cognitive");
 	assert_eq!(dev["properties"]["tokenSymbol"], "COG");
 	assert_eq!(dev["properties"]["tokenDecimals"], 12);
-	let authorities = |spec: &Value, pallet: &str| {
-		spec["genesis"]["runtimeGenesis"]["patch"][pallet]["authorities"]
+	// Validators come from the session keys and the validator set's genesis candidates.
+	let validators = |spec: &Value| {
+		let patch = &spec["genesis"]["runtimeGenesis"]["patch"];
+		let keys = patch["session"]["keys"].as_array().map(|a| a.len());
+		let set = patch["validatorSet"]["validators"]
+			.as_array()
+			.map(|a| a.len());
+		assert_eq!(keys, set, "every genesis validator has session keys");
+		keys.unwrap_or(0)
+	};
+	assert_eq!(validators(&dev), 1, "dev: Alice alone validates");
+	assert_eq!(validators(&local), 3, "local: Alice, Bob and Charlie");
+	assert_eq!(validators(&prototype), 3, "prototype: the three validators");
+	// The dev chain's validator is also an inference node, so jobs work at once.
+	let nodes = |spec: &Value| {
+		spec["genesis"]["runtimeGenesis"]["patch"]["nodeRegistry"]["nodes"]
 			.as_array()
 			.map(|a| a.len())
 			.unwrap_or(0)
 	};
-	assert_eq!(authorities(&dev, "aura"), 1, "dev: Alice alone authors");
-	assert_eq!(authorities(&dev, "grandpa"), 1, "dev: Alice alone votes");
-	assert_eq!(
-		authorities(&local, "aura"),
-		3,
-		"local: Alice, Bob and Charlie author"
-	);
-	assert_eq!(
-		authorities(&local, "grandpa"),
-		3,
-		"local: Alice, Bob and Charlie vote"
-	);
-	for pallet in ["aura", "grandpa"] {
-		assert_eq!(
-			authorities(&prototype, pallet),
-			3,
-			"prototype: the three validators ({pallet})"
-		);
-	}
+	assert_eq!(nodes(&dev), 1, "dev: Alice is an inference node");
+	assert_eq!(nodes(&local), 3);
 	// A network that holds value: not the local testnet's genesis under another name.
 	assert_ne!(
 		prototype["genesis"]["runtimeGenesis"]["patch"],

@@ -9,4 +9,5 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_node_registry, NodeRegistry]
 	[pallet_proof_of_inference, ProofOfInference]
 	[pallet_reputation, Reputation]
+	[pallet_validator_set, ValidatorSet]
 );

@@ -5,9 +5,8 @@ use frame_support::{
 	dispatch::DispatchClass,
 	parameter_types,
 	traits::{
-		fungible::HoldConsideration, AsEnsureOriginWithArg, ConstBool, ConstU128, ConstU32,
-		ConstU64, ConstU8, EitherOfDiverse, EqualPrivilegeOnly, FindAuthor, LinearStoragePrice,
-		VariantCountOf,
+		fungible::HoldConsideration, AsEnsureOriginWithArg, ConstU128, ConstU32, ConstU64, ConstU8,
+		EitherOfDiverse, EqualPrivilegeOnly, LinearStoragePrice, VariantCountOf,
 	},
 	weights::{
 		constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_SECOND},
@@ -22,17 +21,20 @@ use pallet_governance::{
 	EnsureEmergency, EnsureModelWhitelist, EnsureNetworkParameters, EnsureReputationFormula,
 };
 use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
-use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_runtime::{
-	traits::One, transaction_validity::TransactionPriority, ConsensusEngineId, Perbill,
+	traits::{ConvertInto, One, OpaqueKeys},
+	transaction_validity::TransactionPriority,
+	Perbill,
 };
+use sp_staking::SessionIndex;
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Balances, Block, BlockNumber, Governance, Hash, ModelRegistry,
-	NodeRegistry, Nonce, OriginCaller, PalletInfo, Preimage, ProofOfInference, Referenda,
-	Reputation, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
-	RuntimeOrigin, RuntimeTask, Scheduler, System, TxExtension, UncheckedExtrinsic,
+	AccountId, Babe, Balance, Balances, Block, BlockNumber, Governance, Hash, Historical,
+	ModelRegistry, NodeRegistry, Nonce, Offences, OriginCaller, PalletInfo, Preimage,
+	ProofOfInference, Referenda, Reputation, Runtime, RuntimeCall, RuntimeEvent,
+	RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask, Scheduler, Session,
+	SessionKeys, System, TxExtension, UncheckedExtrinsic, ValidatorSet, EPOCH_DURATION_IN_SLOTS,
 	EXISTENTIAL_DEPOSIT, MICRO_UNIT, MILLI_SECS_PER_BLOCK, MINUTES, SLOT_DURATION, SS58_PREFIX,
 	UNIT, VERSION,
 };
@@ -40,8 +42,9 @@ use super::{
 /// Share of a block's weight and length that ordinary (non-operational) extrinsics may use.
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
 
-/// Maximum number of Aura/GRANDPA authorities. The prototype runs 3; this leaves room to grow
-/// while keeping the authority lists bounded.
+/// Maximum number of BABE/GRANDPA authorities, and the most validators governance may ask
+/// for. The prototype runs 3 or 4; this leaves room to grow while keeping every authority list
+/// bounded.
 pub type MaxAuthorities = ConstU32<32>;
 
 parameter_types! {
@@ -49,9 +52,10 @@ parameter_types! {
 	pub const BlockHashCount: BlockNumber = 2400;
 	/// The runtime version, exposed to `frame_system`.
 	pub const Version: RuntimeVersion = VERSION;
-	/// Two seconds of compute per 6-second block, the usual budget for a solo chain.
+	/// A third of the slot as compute (one second of a 3-second slot): the author also needs
+	/// time to propagate the block and every validator to import it before the next slot.
 	pub RuntimeBlockWeights: BlockWeights = BlockWeights::with_sensible_defaults(
-		Weight::from_parts(2u64 * WEIGHT_REF_TIME_PER_SECOND, u64::MAX),
+		Weight::from_parts(WEIGHT_REF_TIME_PER_SECOND * MILLI_SECS_PER_BLOCK / 3000, u64::MAX),
 		NORMAL_DISPATCH_RATIO,
 	);
 	/// At most 5 MiB of extrinsics per block.
@@ -81,12 +85,35 @@ impl frame_system::Config for Runtime {
 	type MaxConsumers = ConstU32<16>;
 }
 
-impl pallet_aura::Config for Runtime {
-	type AuthorityId = AuraId;
-	type DisabledValidators = ();
+// ---- Consensus: BABE + GRANDPA, handed over by sessions; equivocations punished ----
+
+parameter_types! {
+	/// One BABE epoch is one session.
+	pub const EpochDuration: u64 = EPOCH_DURATION_IN_SLOTS;
+	pub const ExpectedBlockTime: u64 = MILLI_SECS_PER_BLOCK;
+	/// Sessions after its last one in the set during which a validator's bond stays held and
+	/// the key-ownership history needed to prove its equivocations is kept.
+	pub const BondingSessions: SessionIndex = 10;
+	/// An equivocation report stays valid (in the pool, and provable) for as long as the
+	/// offender's bond is held.
+	pub const ReportLongevity: u64 = BondingSessions::get() as u64 * EPOCH_DURATION_IN_SLOTS;
+	/// Deposit held while an account's session keys are stored.
+	pub const SessionKeyDeposit: Balance = UNIT;
+}
+
+impl pallet_babe::Config for Runtime {
+	type EpochDuration = EpochDuration;
+	type ExpectedBlockTime = ExpectedBlockTime;
+	/// Epochs end when sessions do.
+	type EpochChangeTrigger = pallet_babe::ExternalTrigger;
+	/// Validators disabled by an offence may not author for the rest of the session.
+	type DisabledValidators = Session;
+	type WeightInfo = ();
 	type MaxAuthorities = MaxAuthorities;
-	type AllowMultipleBlocksPerSlot = ConstBool<false>;
-	type SlotDuration = pallet_aura::MinimumPeriodTimesTwo<Runtime>;
+	type MaxNominators = ConstU32<0>;
+	type KeyOwnerProof = sp_session::MembershipProof;
+	type EquivocationReportSystem =
+		pallet_babe::EquivocationReportSystem<Self, Offences, Historical, ReportLongevity>;
 }
 
 impl pallet_grandpa::Config for Runtime {
@@ -94,16 +121,133 @@ impl pallet_grandpa::Config for Runtime {
 	type WeightInfo = ();
 	type MaxAuthorities = MaxAuthorities;
 	type MaxNominators = ConstU32<0>;
-	type MaxSetIdSessionEntries = ConstU64<0>;
-	// No session/staking pallet yet, hence no key-ownership proofs and no equivocation reports.
-	type KeyOwnerProof = sp_core::Void;
-	type EquivocationReportSystem = ();
+	/// GRANDPA set ids are mapped to sessions for as long as reports are accepted.
+	type MaxSetIdSessionEntries = ConstU64<{ BondingSessions::get() as u64 }>;
+	type KeyOwnerProof = sp_session::MembershipProof;
+	type EquivocationReportSystem =
+		pallet_grandpa::EquivocationReportSystem<Self, Offences, Historical, ReportLongevity>;
+}
+
+impl pallet_authorship::Config for Runtime {
+	type FindAuthor = pallet_session::FindAccountFromAuthorIndex<Self, Babe>;
+	/// Counts each validator's blocks: a validator that authors none is offline.
+	type EventHandler = ValidatorSet;
+}
+
+impl pallet_session::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	/// A validator is identified by its account (the node's operator account).
+	type ValidatorId = AccountId;
+	type ValidatorIdOf = ConvertInto;
+	type ShouldEndSession = Babe;
+	type NextSessionRotation = Babe;
+	type SessionManager = pallet_session::historical::NoteHistoricalRoot<Self, ValidatorSet>;
+	type SessionHandler = <SessionKeys as OpaqueKeys>::KeyTypeIdProviders;
+	type Keys = SessionKeys;
+	/// At most a third of the set (rounded down) may be disabled at once, so an offence
+	/// wave cannot stall block production; offenders leave the set at the next session anyway.
+	type DisablingStrategy = pallet_session::disabling::UpToLimitDisablingStrategy;
+	type WeightInfo = pallet_session::weights::SubstrateWeight<Runtime>;
+	type Currency = Balances;
+	type KeyDeposit = SessionKeyDeposit;
+}
+
+/// Validators carry no extra identification in the historical tries: the account is enough,
+/// since punishment goes through the node registry's bond.
+pub struct NoIdentification;
+impl sp_runtime::traits::Convert<AccountId, Option<()>> for NoIdentification {
+	fn convert(_: AccountId) -> Option<()> {
+		Some(())
+	}
+}
+
+impl pallet_session::historical::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type FullIdentification = ();
+	type FullIdentificationOf = NoIdentification;
+}
+
+impl pallet_offences::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type IdentificationTuple = pallet_session::historical::IdentificationTuple<Self>;
+	type OnOffenceHandler = ValidatorSet;
+}
+
+/// The node registry as the validator set sees it.
+pub struct RegistryCandidates;
+impl pallet_validator_set::CandidateNodes<AccountId> for RegistryCandidates {
+	type Balance = Balance;
+	fn standing(who: &AccountId) -> Option<pallet_validator_set::NodeStanding<Balance>> {
+		let record = pallet_node_registry::Nodes::<Runtime>::get(who)?;
+		Some(pallet_validator_set::NodeStanding {
+			bond: record.bond,
+			online: record.status == pallet_node_registry::NodeStatus::Active,
+			leaving: record.status.is_leaving(),
+		})
+	}
+	fn slash(who: &AccountId, fraction: Perbill) -> Balance {
+		NodeRegistry::slash_bond(who, fraction)
+	}
+	#[cfg(feature = "runtime-benchmarks")]
+	fn make_node(who: &AccountId) {
+		<NodeElectorate as pallet_governance::Electorate<AccountId, BlockNumber>>::make_voter(
+			who, 1,
+		);
+	}
+}
+
+/// `pallet_session` (and its history) as the validator set sees it.
+pub struct SessionInterface;
+impl pallet_validator_set::SessionInterface<AccountId> for SessionInterface {
+	fn has_keys(who: &AccountId) -> bool {
+		pallet_session::NextKeys::<Runtime>::contains_key(who)
+	}
+	fn validators() -> alloc::vec::Vec<AccountId> {
+		pallet_session::Validators::<Runtime>::get()
+	}
+	fn current_index() -> SessionIndex {
+		Session::current_index()
+	}
+	fn disable(who: &AccountId) {
+		Session::report_offence(who.clone(), sp_staking::offence::OffenceSeverity::default())
+	}
+	fn prune_history(up_to: SessionIndex) {
+		pallet_session::historical::Pallet::<Runtime>::prune_up_to(up_to)
+	}
+	#[cfg(feature = "runtime-benchmarks")]
+	fn set_keys(who: &AccountId) {
+		use sp_runtime::RuntimeAppPublic;
+		let keys = SessionKeys {
+			babe: sp_consensus_babe::AuthorityId::generate_pair(None),
+			grandpa: sp_consensus_grandpa::AuthorityId::generate_pair(None),
+			inference: pallet_node_registry::InferenceKey::generate_pair(None),
+		};
+		let _ = <Session as pallet_session::SessionInterface>::set_keys(who, keys);
+	}
+}
+
+impl pallet_validator_set::Config for Runtime {
+	type Nodes = RegistryCandidates;
+	type Reputation = Reputation;
+	type Session = SessionInterface;
+	/// The validator count and the equivocation slash change through the network-parameters
+	/// track (or root).
+	type ParametersOrigin = EitherOfDiverse<EnsureRoot<AccountId>, EnsureNetworkParameters>;
+	/// A validator bonds at least what any node does; the registry holds the bond.
+	type MinCandidateBond = NodeBond;
+	type MaxCandidates = MaxNodes;
+	type MaxValidators = MaxAuthorities;
+	type MinValidators = ConstU32<1>;
+	type SessionLength = ConstU32<{ EPOCH_DURATION_IN_SLOTS as u32 }>;
+	type BondingSessions = BondingSessions;
+	type MinExpectedBlocks = ConstU32<10>;
+	type WeightInfo = pallet_validator_set::weights::SubstrateWeight<Runtime>;
 }
 
 impl pallet_timestamp::Config for Runtime {
 	/// Milliseconds since the Unix epoch.
 	type Moment = u64;
-	type OnTimestampSet = Aura;
+	type OnTimestampSet = Babe;
 	type MinimumPeriod = ConstU64<{ SLOT_DURATION / 2 }>;
 	type WeightInfo = ();
 }
@@ -280,17 +424,6 @@ impl pallet_governance::Electorate<AccountId, BlockNumber> for NodeElectorate {
 	}
 }
 
-/// When a node leaves, its votes leave every running poll.
-pub struct DropVotesOnLeave;
-impl pallet_node_registry::OnNodeLeave<AccountId> for DropVotesOnLeave {
-	fn on_leave(who: &AccountId) {
-		Governance::remove_votes_of(who)
-	}
-	fn weight() -> Weight {
-		Governance::remove_votes_weight()
-	}
-}
-
 impl pallet_governance::Config for Runtime {
 	type Polls = Referenda;
 	type Electorate = NodeElectorate;
@@ -330,20 +463,24 @@ parameter_types! {
 	pub const BanPenalty: Perbill = Perbill::from_percent(10);
 }
 
-/// The author of the current block as an account: Aura authority keys are sr25519 public keys,
-/// which are also the validators' account ids.
-pub struct AuraAuthorAccount;
-impl FindAuthor<AccountId> for AuraAuthorAccount {
-	fn find_author<'a, I>(digests: I) -> Option<AccountId>
-	where
-		I: 'a + IntoIterator<Item = (ConsensusEngineId, &'a [u8])>,
-	{
-		let index = pallet_aura::Pallet::<Runtime>::find_author(digests)?;
-		let authority = pallet_aura::Authorities::<Runtime>::get()
-			.get(index as usize)?
-			.clone();
-		let raw: [u8; 32] = authority.into_inner().0;
-		Some(AccountId::from(raw))
+/// A node's unsettled jobs and its validator duty both keep its bond held.
+pub struct NodeDuties;
+impl pallet_node_registry::NodeObligations<AccountId> for NodeDuties {
+	fn has_pending(who: &AccountId) -> bool {
+		<ProofOfInference as pallet_node_registry::NodeObligations<AccountId>>::has_pending(who)
+			|| ValidatorSet::keeps_bond(who)
+	}
+}
+
+/// When a node leaves, its votes leave every running poll and its validator candidacy ends.
+pub struct OnNodeLeave;
+impl pallet_node_registry::OnNodeLeave<AccountId> for OnNodeLeave {
+	fn on_leave(who: &AccountId) {
+		Governance::remove_votes_of(who);
+		ValidatorSet::on_node_left(who);
+	}
+	fn weight() -> Weight {
+		Governance::remove_votes_weight().saturating_add(ValidatorSet::on_node_left_weight())
 	}
 }
 
@@ -352,9 +489,9 @@ impl pallet_node_registry::Config for Runtime {
 	type Currency = Balances;
 	type Models = ModelRegistry;
 	type Reputation = Reputation;
-	type Obligations = ProofOfInference;
-	type OnLeave = DropVotesOnLeave;
-	type FindAuthor = AuraAuthorAccount;
+	type Obligations = NodeDuties;
+	type OnLeave = OnNodeLeave;
+	type FindAuthor = pallet_session::FindAccountFromAuthorIndex<Self, Babe>;
 	type BanOrigin = EitherOfDiverse<EnsureRoot<AccountId>, EnsureEmergency>;
 	type MinBond = NodeBond;
 	type BanPenalty = BanPenalty;
@@ -369,19 +506,20 @@ impl pallet_node_registry::Config for Runtime {
 	type WeightInfo = pallet_node_registry::weights::SubstrateWeight<Runtime>;
 }
 
-/// Randomness of job assignment: the parent block hash, hashed with the subject. The author of
-/// the parent block can bias it (by choosing what to include, or by withholding the block); the
-/// proof-of-inference pallet reads randomness only through `Randomness`, so a VRF-based source
-/// replaces this one without touching the pallet.
-pub struct ParentHashRandomness;
-impl frame_support::traits::Randomness<Hash, BlockNumber> for ParentHashRandomness {
+/// Randomness of job assignment: the VRF output of the parent block's BABE author, hashed with
+/// the subject (`pallet_babe::ParentBlockRandomness`). Unlike a block hash, which its author can
+/// grind by reordering transactions, a VRF output is fixed by the author's key, the slot and the
+/// epoch randomness: the author's only choice is to withhold its block, losing the slot.
+/// Every slot allowed by this chain (`PrimaryAndSecondaryVRFSlots`) carries a VRF output; the
+/// previous epoch's randomness stands in for the one block without a parent output (block 1).
+/// See `docs/consensus.md`.
+pub struct BabeVrfRandomness;
+impl frame_support::traits::Randomness<Hash, BlockNumber> for BabeVrfRandomness {
 	fn random(subject: &[u8]) -> (Hash, BlockNumber) {
-		use sp_runtime::traits::Hash as _;
-		let parent = System::parent_hash();
-		(
-			sp_runtime::traits::BlakeTwo256::hash_of(&(subject, parent)),
-			System::block_number().saturating_sub(1),
-		)
+		match pallet_babe::ParentBlockRandomness::<Runtime>::random(subject) {
+			(Some(random), known_since) => (random, known_since),
+			(None, _) => pallet_babe::RandomnessFromOneEpochAgo::<Runtime>::random(subject),
+		}
 	}
 }
 
@@ -405,7 +543,7 @@ impl pallet_proof_of_inference::Config for Runtime {
 	type Nodes = NodeRegistry;
 	type Models = ModelRegistry;
 	type Reputation = Reputation;
-	type Randomness = ParentHashRandomness;
+	type Randomness = BabeVrfRandomness;
 	/// Fees and deadlines change through the network-parameters track (or root).
 	type ParametersOrigin = EitherOfDiverse<EnsureRoot<AccountId>, EnsureNetworkParameters>;
 	type MaxPromptBytes = ConstU32<{ crate::MAX_PROMPT_BYTES }>;
@@ -425,6 +563,16 @@ impl pallet_proof_of_inference::Config for Runtime {
 	type MaxPricePerToken = ConstU128<{ 10 * UNIT }>;
 	type UnsignedPriority = ConstU64<{ TransactionPriority::MAX / 2 }>;
 	type WeightInfo = pallet_proof_of_inference::weights::SubstrateWeight<Runtime>;
+}
+
+// Equivocation reports are unsigned ("bare") transactions: the proof is their authority.
+impl<C> frame_system::offchain::CreateBare<C> for Runtime
+where
+	RuntimeCall: From<C>,
+{
+	fn create_bare(call: RuntimeCall) -> UncheckedExtrinsic {
+		UncheckedExtrinsic::new_bare(call)
+	}
 }
 
 // Off-chain workers build heartbeats as general transactions authorised by `AuthorizeCall`.

@@ -1,9 +1,10 @@
 //! Genesis presets: the named initial states the node can build a chain spec from
 //! (`cognitive-node build-spec --chain dev|local|prototype`).
 //!
-//! - `development`: Alice is the only Aura/GRANDPA authority, so one node produces and
-//!   finalizes blocks on its own (`--dev`); no inference node is registered.
-//! - `local_testnet`: Alice, Bob and Charlie are the authorities of the 3-validator prototype
+//! - `development`: Alice is the only validator, so one node produces (BABE) and finalizes
+//!   (GRANDPA) blocks on its own (`--dev`); she is also an inference node, so jobs can be
+//!   submitted at once.
+//! - `local_testnet`: Alice, Bob and Charlie are the validators of the 3-validator prototype
 //!   network and inference nodes from genesis.
 //! - `prototype`: the same three validators with the settings of a network that holds value:
 //!   day-scale root and emergency tracks, a week's minimum voter age, and a reputation that
@@ -18,8 +19,9 @@
 
 use crate::{
 	AccountId, Balance, BalancesConfig, BlockNumber, GovernanceConfig, ModelRegistryConfig,
-	NodeRegistryConfig, ProofOfInferenceConfig, ReputationConfig, RuntimeGenesisConfig, DAYS,
-	MILLI_UNIT, MINUTES, UNIT,
+	NodeRegistryConfig, ProofOfInferenceConfig, ReputationConfig, RuntimeGenesisConfig,
+	SessionConfig, SessionKeys, ValidatorSetConfig, BABE_GENESIS_EPOCH_CONFIG, DAYS, MILLI_UNIT,
+	MINUTES, UNIT,
 };
 use alloc::{string::String, vec, vec::Vec};
 use frame_support::build_struct_json_patch;
@@ -28,8 +30,6 @@ use pallet_model_registry::{DeterminismProfile, ModelFormat, ModelInfo, Sampler}
 use pallet_node_registry::{Accelerator, Capabilities, GenesisNode, InferenceKey};
 use serde::Deserialize;
 use serde_json::Value;
-use sp_consensus_aura::sr25519::AuthorityId as AuraId;
-use sp_consensus_grandpa::AuthorityId as GrandpaId;
 use sp_genesis_builder::{PresetId, DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET};
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 use sp_runtime::Perbill;
@@ -145,11 +145,25 @@ pub fn genesis_models() -> Vec<ModelInfo> {
 /// Balance given to every endowed development account: one million COG.
 pub const ENDOWMENT: Balance = 1_000_000 * UNIT;
 
-/// The session keys of a development authority: its Aura key is the sr25519 key and its GRANDPA
-/// key the ed25519 key of the same well-known name (`//Alice`, ...).
-fn authority_keys(aura: Sr25519Keyring, grandpa: Ed25519Keyring) -> (AuraId, GrandpaId) {
-	(aura.public().into(), grandpa.public().into())
+/// A development validator: its account and BABE key are the sr25519 key, its GRANDPA and
+/// inference keys the ed25519 key of the same well-known name (`//Alice`, ...), which `--alice`
+/// and zombienet put in the node's keystore.
+fn validator(sr: Sr25519Keyring, ed: Ed25519Keyring) -> (AccountId, SessionKeys) {
+	(
+		sr.to_account_id(),
+		SessionKeys {
+			babe: sr.public().into(),
+			grandpa: ed.public().into(),
+			inference: ed.public().into(),
+		},
+	)
 }
+
+/// Most validators at genesis: the bound of the authority lists.
+const GENESIS_MAX_VALIDATORS: u32 = 32;
+
+/// Share of its bond that a proven equivocation burns.
+const EQUIVOCATION_SLASH: Perbill = Perbill::from_percent(10);
 
 /// The development accounts that receive [`ENDOWMENT`].
 fn endowed_accounts() -> Vec<AccountId> {
@@ -258,9 +272,10 @@ fn job_parameters() -> pallet_proof_of_inference::Parameters<Balance, BlockNumbe
 	}
 }
 
-/// A genesis patch with the given authorities, endowed accounts, inference nodes and settings.
+/// A genesis patch with the given validators, endowed accounts, inference nodes and settings.
+/// Every validator must also be one of the inference nodes: validators are registered nodes.
 fn genesis(
-	authorities: Vec<(AuraId, GrandpaId)>,
+	validators: Vec<(AccountId, SessionKeys)>,
 	endowed: Vec<AccountId>,
 	nodes: Vec<GenesisNode<AccountId, Balance, InferenceKey>>,
 	settings: Settings,
@@ -272,17 +287,23 @@ fn genesis(
 				.map(|who| (who, ENDOWMENT))
 				.collect::<Vec<_>>(),
 		},
-		aura: pallet_aura::GenesisConfig {
-			authorities: authorities
+		// BABE's and GRANDPA's authorities come from the session keys below.
+		babe: pallet_babe::GenesisConfig {
+			epoch_config: BABE_GENESIS_EPOCH_CONFIG
+		},
+		session: SessionConfig {
+			keys: validators
 				.iter()
-				.map(|(aura, _)| aura.clone())
+				.map(|(who, keys)| (who.clone(), who.clone(), keys.clone()))
 				.collect::<Vec<_>>(),
 		},
-		grandpa: pallet_grandpa::GenesisConfig {
-			authorities: authorities
+		validator_set: ValidatorSetConfig {
+			validators: validators
 				.iter()
-				.map(|(_, grandpa)| (grandpa.clone(), 1))
+				.map(|(who, _)| who.clone())
 				.collect::<Vec<_>>(),
+			max_validators: GENESIS_MAX_VALIDATORS,
+			equivocation_slash: EQUIVOCATION_SLASH,
 		},
 		governance: GovernanceConfig {
 			tracks: settings.tracks,
@@ -311,7 +332,7 @@ fn three_validators(settings: Settings) -> Value {
 	genesis(
 		VALIDATORS
 			.iter()
-			.map(|(sr, ed)| authority_keys(*sr, *ed))
+			.map(|(sr, ed)| validator(*sr, *ed))
 			.collect(),
 		endowed_accounts(),
 		VALIDATORS
@@ -322,13 +343,13 @@ fn three_validators(settings: Settings) -> Value {
 	)
 }
 
-/// The `development` preset: Alice alone, no inference node registered (a test registers one
-/// when it needs it).
+/// The `development` preset: Alice alone, validator and inference node (`--dev` puts her keys
+/// in the keystore, so `submitJob` works on a fresh dev chain).
 pub fn development_genesis() -> Value {
 	genesis(
-		vec![authority_keys(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
+		vec![validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
 		endowed_accounts(),
-		vec![],
+		vec![genesis_node(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
 		test_settings(),
 	)
 }

@@ -4,8 +4,11 @@
 //! node's genesis tooling and tests) and to WASM, which is the code the chain actually executes
 //! and which is stored on chain so that governance can upgrade it.
 //!
-//! Consensus is Aura (block production, 6 s slots) with GRANDPA (finality). There is deliberately
-//! no `pallet_sudo`: the root origin is reachable only through on-chain governance.
+//! Consensus is BABE (block production: VRF slot claims) with GRANDPA (finality); `pallet_session`
+//! hands both authority sets over at every epoch, to validators chosen by the validator-set pallet
+//! among registered nodes that opted in. Equivocations are reported through `pallet_offences`
+//! and slash the offender's node bond. There is deliberately no `pallet_sudo`: the root origin is
+//! reachable only through on-chain governance.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 // `construct_runtime`/`impl_runtime_apis` expand to large types; the recursion limit is the usual
@@ -49,10 +52,12 @@ pub mod opaque {
 }
 
 impl_opaque_keys! {
-	/// The session keys of a validator: Aura (block authoring) and GRANDPA (finality voting).
+	/// The session keys of a node: BABE (block authoring) and GRANDPA (finality voting), which
+	/// matter once it validates, and its inference key, so that one `author_rotateKeys` call
+	/// creates every key a node needs.
 	pub struct SessionKeys {
-		/// Aura block-authoring key (sr25519).
-		pub aura: Aura,
+		/// BABE block-authoring key (sr25519).
+		pub babe: Babe,
 		/// GRANDPA finality key (ed25519).
 		pub grandpa: Grandpa,
 		/// Inference key (ed25519, `infr`): signs heartbeats and inference results.
@@ -67,16 +72,16 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: Cow::Borrowed("cognitive-internet"),
 	impl_name: Cow::Borrowed("cognitive-internet"),
 	authoring_version: 1,
-	spec_version: 101,
+	spec_version: 200,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
-	transaction_version: 2,
+	transaction_version: 3,
 	system_version: 1,
 };
 
-/// Target block time. Aura slots have this length; it cannot be changed on a live chain.
-pub const MILLI_SECS_PER_BLOCK: u64 = 6000;
-/// Aura slot duration, equal to the block time.
+/// Target block time. BABE slots have this length; it cannot be changed on a live chain.
+pub const MILLI_SECS_PER_BLOCK: u64 = 3000;
+/// BABE slot duration, equal to the block time.
 pub const SLOT_DURATION: u64 = MILLI_SECS_PER_BLOCK;
 
 /// One minute, in blocks.
@@ -85,6 +90,22 @@ pub const MINUTES: BlockNumber = 60_000 / (MILLI_SECS_PER_BLOCK as BlockNumber);
 pub const HOURS: BlockNumber = MINUTES * 60;
 /// One day, in blocks.
 pub const DAYS: BlockNumber = HOURS * 24;
+
+/// Length of a BABE epoch, which is also a session: the validator set can change at every
+/// epoch boundary. Fixed at genesis (BABE cannot change it on a live chain).
+pub const EPOCH_DURATION_IN_SLOTS: u64 = MINUTES as u64;
+
+/// BABE's primary-slot probability `c = (1, 4)`: a quarter of the slots, on average, have a
+/// VRF-elected primary author; every other slot falls to its secondary author (also with a VRF
+/// output), so no slot stays empty while its authors are online.
+pub const PRIMARY_PROBABILITY: (u64, u64) = (1, 4);
+
+/// BABE's genesis epoch configuration.
+pub const BABE_GENESIS_EPOCH_CONFIG: sp_consensus_babe::BabeEpochConfiguration =
+	sp_consensus_babe::BabeEpochConfiguration {
+		c: PRIMARY_PROBABILITY,
+		allowed_slots: sp_consensus_babe::AllowedSlots::PrimaryAndSecondaryVRFSlots,
+	};
 
 /// Decimals of the native token (COG).
 pub const TOKEN_DECIMALS: u32 = 12;
@@ -190,17 +211,18 @@ mod runtime {
 	#[runtime::pallet_index(0)]
 	pub type System = frame_system;
 
-	/// Block timestamp inherent; Aura derives the slot from it.
+	/// BABE block production: VRF slot claims. Declared before `Timestamp`, whose hook checks
+	/// the slot BABE read from the block's digest.
+	#[runtime::pallet_index(2)]
+	pub type Babe = pallet_babe;
+
+	/// Block timestamp inherent; BABE checks the slot against it.
 	#[runtime::pallet_index(1)]
 	pub type Timestamp = pallet_timestamp;
 
-	/// Aura block production: authorities take turns, one slot each.
-	#[runtime::pallet_index(2)]
-	pub type Aura = pallet_aura;
-
-	/// GRANDPA finality.
-	#[runtime::pallet_index(3)]
-	pub type Grandpa = pallet_grandpa;
+	/// The author of each block, as an account (validator liveness, equivocation reporters).
+	#[runtime::pallet_index(14)]
+	pub type Authorship = pallet_authorship;
 
 	/// The native COG token.
 	#[runtime::pallet_index(4)]
@@ -241,4 +263,26 @@ mod runtime {
 	/// Inference jobs: assignment, commit-reveal of result hashes, settlement.
 	#[runtime::pallet_index(13)]
 	pub type ProofOfInference = pallet_proof_of_inference;
+
+	/// The open validator set: candidates among registered nodes, chosen each session.
+	/// Declared before `Session`, whose genesis asks it for the first set.
+	#[runtime::pallet_index(15)]
+	pub type ValidatorSet = pallet_validator_set;
+
+	/// Sessions (one per BABE epoch): session keys and the hand-over of authority sets.
+	#[runtime::pallet_index(16)]
+	pub type Session = pallet_session;
+
+	/// Each session's validator set as a trie root, for key-ownership proofs in equivocation
+	/// reports.
+	#[runtime::pallet_index(17)]
+	pub type Historical = pallet_session::historical;
+
+	/// GRANDPA finality. After `Session`, which schedules its authority-set changes.
+	#[runtime::pallet_index(3)]
+	pub type Grandpa = pallet_grandpa;
+
+	/// Reported offences (BABE and GRANDPA equivocations), handed to `ValidatorSet` to punish.
+	#[runtime::pallet_index(18)]
+	pub type Offences = pallet_offences;
 }

@@ -131,6 +131,7 @@ fn verified_job() {
 		let key = inference_key(&a.node).pair();
 		let commit = pallet_proof_of_inference::CommitPayload {
 			job_id: id,
+			job_digest: job.digest(id),
 			node: a.node.clone(),
 			commitment: inference_primitives::commitment(&result, &salt, &a.node),
 		};

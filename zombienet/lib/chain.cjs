@@ -86,7 +86,7 @@ function signStatement(api, key, context, type, payload) {
 const CONTEXT = {
   keyOwnership: 'cognitive-internet/key-ownership/v1',
   heartbeat: 'cognitive-internet/heartbeat/v2',
-  commit: 'cognitive-internet/commit/v2',
+  commit: 'cognitive-internet/commit/v3',
   reveal: 'cognitive-internet/reveal/v2',
 };
 

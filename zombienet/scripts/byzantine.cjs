@@ -32,9 +32,11 @@ async function heartbeat(api, wsUri, dave, key) {
 }
 
 async function commit(api, wsUri, key, jobId, node, commitmentHex) {
-  const payload = { jobId, node, commitment: commitmentHex };
-  const signature = c.signPayload(api, key, c.CONTEXT.commit, '(u64, AccountId32, [u8; 32])',
-    [jobId, node, commitmentHex]);
+  // A commit names the job's digest, so it cannot land on another fork's job of the same id.
+  const jobDigest = (await api.call.proofOfInferenceApi.job(jobId)).unwrap().digest.toHex();
+  const payload = { jobId, jobDigest, node, commitment: commitmentHex };
+  const signature = c.signPayload(api, key, c.CONTEXT.commit, '(u64, [u8; 32], AccountId32, [u8; 32])',
+    [jobId, jobDigest, node, commitmentHex]);
   return c.submitGeneral(wsUri, api.tx.proofOfInference.commit(payload, signature).method);
 }
 

@@ -3,7 +3,7 @@
 // 1. `before-kill`: start an observer on Alice (every best and finalized head she announces,
 //    with the time), check Charlie's keys and models, and submit a job with R = 3. The suite
 //    then SIGKILLs Charlie mid-job (`charlie: restart after N seconds`).
-// 2. `after-restart`: while Charlie was down Alice kept authoring (Aura needs only the slot's
+// 2. `after-restart`: while Charlie was down Alice kept authoring (BABE needs only the slot's
 //    author) but finality stalled (GRANDPA with three equal voters needs all three); the job
 //    settled at its reveal deadline on Alice's and Bob's agreeing reveals, without Charlie.
 //    Charlie restarted on the same base path with its keystore, database and model store
@@ -23,9 +23,9 @@ const c = require('./common.cjs');
 
 const { assert } = c;
 
-/** Aura slot length: a block authored more than one slot after a fault was never seen by the
+/** BABE slot length: a block authored more than one slot after a fault was never seen by the
  * faulty node. */
-const SLOT_MS = 6000;
+const SLOT_MS = 3000;
 
 /** State shared by the three steps (zombienet runs them in one process, one after another). */
 const state = global.cognitiveFaults || (global.cognitiveFaults = {
@@ -63,7 +63,7 @@ async function hasKeys(wsUri, name) {
   const keys = {
     infr: c.inferenceKey(name).publicKey,
     gran: c.inferenceKey(name).publicKey,
-    aura: c.account(name).publicKey,
+    babe: c.account(name).publicKey,
   };
   for (const [type, pk] of Object.entries(keys)) {
     const { result, error } = await c.rpc(wsUri, 'author_hasKey', [`0x${Buffer.from(pk).toString('hex')}`, type]);
@@ -138,7 +138,12 @@ async function afterRestart(networkInfo) {
   assert.ok(highest('best', 0, restartedAt) >= settledAt, 'settled before Charlie came back');
   c.log(`job ${state.job.jobId} settled in block #${settledAt} on 2 of 3 agreeing reveals`);
 
-  // Charlie came back with its keys, its database and its models.
+  // Charlie came back with its keys, its database and its models (once its RPC server is up:
+  // the restarted node loads its models first).
+  await c.until('Charlie\'s RPC server after the restart', async () => {
+    const r = await c.rpc(uri('charlie'), 'system_health').catch(() => null);
+    return r && r.result;
+  }, 60_000, 1000);
   await hasKeys(uri('charlie'), 'charlie');
   await servesSmolLM2(uri('charlie'), 'charlie');
   const log = fs.readFileSync(path.join(networkInfo.tmpDir, 'charlie.log'), 'utf8');

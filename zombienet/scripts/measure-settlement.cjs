@@ -5,7 +5,9 @@
 // run: the same prompt and token budget answered directly by `inference_generate` on one node
 // (inference alone, no consensus).
 //
-// Run it with scripts/bench-settlement.sh; SETTLEMENT_JOBS (default 10) sets the number of jobs.
+// Run it with scripts/bench-settlement.sh; SETTLEMENT_JOBS (default 10) sets the number of jobs,
+// SETTLEMENT_TOKENS (default 64) the token budget of each. It also prints the mean block time
+// over the run (the chain's own timestamps), which is what the slot duration delivers.
 'use strict';
 
 const c = require('./common.cjs');
@@ -48,7 +50,7 @@ function settlement(api, jobId) {
 async function run(nodeName, networkInfo) {
   return c.check('submission-to-settlement time (R = 3, SmolLM2)', async () => {
     const jobs = Number(process.env.SETTLEMENT_JOBS || 10);
-    const maxTokens = 24;
+    const maxTokens = Number(process.env.SETTLEMENT_TOKENS || 64);
     const wsUri = networkInfo.nodesByName[nodeName].wsUri;
     const api = await c.connect(wsUri);
     const ferdie = c.account('ferdie');
@@ -56,6 +58,12 @@ async function run(nodeName, networkInfo) {
     const seconds = [];
     const blocks = [];
     const direct = [];
+    const chainTime = async () => {
+      const header = await api.rpc.chain.getHeader();
+      const now = await (await api.at(header.hash)).query.timestamp.now();
+      return { number: header.number.toNumber(), ms: now.toNumber() };
+    };
+    const first = await chainTime();
     for (let i = 0; i < jobs; i += 1) {
       const prompt = c.chatPrompt(`Write one sentence about the number ${i + 1}.`);
       const t0 = Date.now();
@@ -73,7 +81,11 @@ async function run(nodeName, networkInfo) {
       direct.push((Date.now() - g0) / 1000);
       c.log(`job ${job.jobId}: settled after ${s.toFixed(1)} s, ${b} blocks; direct inference_generate ${direct.at(-1).toFixed(2)} s`);
     }
+    const last = await chainTime();
+    const blockTime = (last.ms - first.ms) / (last.number - first.number) / 1000;
     console.log(`SETTLEMENT jobs=${jobs} R=3 model=SmolLM2-135M-Instruct-Q4_1 max_tokens=${maxTokens}`);
+    console.log(`SETTLEMENT mean block time over the run: ${blockTime.toFixed(2)} s `
+      + `(blocks #${first.number}..#${last.number})`);
     console.log(`SETTLEMENT median submission→settlement: ${median(seconds).toFixed(1)} s `
       + `(min ${Math.min(...seconds).toFixed(1)}, max ${Math.max(...seconds).toFixed(1)}), median ${median(blocks)} blocks`);
     console.log(`SETTLEMENT baseline, median direct inference_generate on one node: ${median(direct).toFixed(2)} s`);

@@ -8,12 +8,11 @@
 // Cast (dev chain, Alice authors every block; the node's keystore holds the dev keys of //Alice,
 // and the test inserts the ed25519 //Bob and //Charlie keys as further `infr` keys, so this one
 // node's off-chain worker runs three inference nodes):
-// - Dave (4 000 COG: no more weight than 1 000), Bob, Charlie: nodes whose inference keys are
-//   the keystore's //Alice,
-//   //Bob, //Charlie:
-//   they heartbeat, report their engine ready and run jobs (verified work, R = 3).
-// - Alice: a node bonded with 2 000 COG whose inference key no running node holds: alive
-//   because she authors blocks, never ready, never assigned, no verified work, no vote.
+// - Alice (registered at genesis, 1 000 COG), Bob (4 000 COG: no more weight than 1 000),
+//   Charlie: nodes whose inference keys are the keystore's //Alice, //Bob, //Charlie: they
+//   heartbeat, report their engine ready and run jobs (verified work, R = 3).
+// - Dave: a node bonded with 2 000 COG whose inference key no running node holds: never ready,
+//   never assigned, no verified work, no vote.
 // - Eve: a node whose inference key no running node holds: she misses heartbeats.
 // - Ferdie: submits jobs.
 
@@ -31,7 +30,7 @@ const MIN_BOND = 1_000n * UNIT;
 
 const DEFAULT_MODEL = chain.modelFacts('smollm2');
 
-// Whole referenda run here, each up to ~20 blocks of 6 s.
+// Whole referenda run here, each up to ~20 blocks of 3 s.
 const DEADLINE = { timeout: 240_000 };
 
 let node;
@@ -125,23 +124,28 @@ test('genesis whitelists SmolLM2-135M-Instruct Q4_1 with its sha256, size and CI
 });
 
 test('nodes register with a held bond and a key proof; bad registrations fail with their own error and change nothing', DEADLINE, async () => {
-  const aliceKey = ed.addFromUri('//Alice//unused-inference-key');
-  const { events } = await sendOk(register(alice, aliceKey, 2n * MIN_BOND), alice);
+  // Alice's node is registered at genesis with the inference key her node holds.
+  const genesisNode = (await api.query.nodeRegistry.nodes(alice.address)).unwrap();
+  assert.equal(genesisNode.inferenceKey.toHex(), u8aToHex(ed.addFromUri('//Alice').publicKey));
+  assert.equal(genesisNode.bond.toBigInt(), MIN_BOND);
+  assert.deepEqual(genesisNode.servedModels.map((m) => m.toNumber()), [0]);
+
+  const daveKey = ed.addFromUri('//Dave//unused-inference-key');
+  const { events } = await sendOk(register(dave, daveKey, 2n * MIN_BOND), dave);
   const registered = events.find(({ event }) => api.events.nodeRegistry.NodeRegistered.is(event));
   assert.ok(registered, 'NodeRegistered event');
   assert.equal(registered.event.data.bond.toBigInt(), 2n * MIN_BOND);
-  const holds = await api.query.balances.holds(alice.address);
+  const holds = await api.query.balances.holds(dave.address);
   assert.deepEqual(holds.map((h) => [JSON.stringify(h.id.toJSON()), h.amount.toBigInt()]),
     [['{"nodeRegistry":"NodeBond"}', 2n * MIN_BOND]]);
-  const record = (await api.query.nodeRegistry.nodes(alice.address)).unwrap();
+  const record = (await api.query.nodeRegistry.nodes(dave.address)).unwrap();
   assert.equal(record.capabilities.cpuCores.toNumber(), 2);
   assert.equal(record.capabilities.class.engineVersion.toUtf8(), DEFAULT_MODEL.profile.engineVersion);
   assert.deepEqual(record.servedModels.map((m) => m.toNumber()), [0]);
   assert.equal(record.status.toString(), 'Active');
 
-  // Dave's, Bob's and Charlie's nodes sign with keys this node's keystore holds.
-  await sendOk(register(dave, ed.addFromUri('//Alice'), 4n * MIN_BOND), dave);
-  await sendOk(register(bob, ed.addFromUri('//Bob'), MIN_BOND), bob);
+  // Bob's and Charlie's nodes sign with keys this node's keystore holds.
+  await sendOk(register(bob, ed.addFromUri('//Bob'), 4n * MIN_BOND), bob);
   await sendOk(register(charlie, ed.addFromUri('//Charlie'), MIN_BOND), charlie);
   await sendOk(register(eve, ed.addFromUri('//Eve'), MIN_BOND), eve);
   // One unit per node whatever the bond: voting weight comes only from verified work.
@@ -154,6 +158,8 @@ test('nodes register with a held bond and a key proof; bad registrations fail wi
   const proof = chain.keyOwnershipProof(api, ferdieKey, ferdie.address);
   const cases = [
     [register(alice, ed.addFromUri('//Alice//other'), MIN_BOND), alice, 'nodeRegistry.AlreadyRegistered'],
+    // Alice's inference key is taken: nobody else can register it.
+    [register(ferdie, ed.addFromUri('//Alice'), MIN_BOND), ferdie, 'nodeRegistry.InferenceKeyInUse'],
     [register(ferdie, ferdieKey, MIN_BOND - 1n), ferdie, 'nodeRegistry.BondTooLow'],
     // Bob's key with a proof Ferdie cannot make: Bob's proof names Bob's account.
     [api.tx.nodeRegistry.register(caps, [0], [], ed.addFromUri('//Bob').publicKey,
@@ -172,25 +178,26 @@ test('nodes register with a held bond and a key proof; bad registrations fail wi
   assert.ok((await api.query.nodeRegistry.nodes(ferdie.address)).isNone);
 });
 
-test('the off-chain worker reports its engine ready; silent nodes go offline; nobody runs Alice\'s jobs', DEADLINE, async () => {
+test('the off-chain worker reports its engine ready; silent nodes go offline; nobody runs Dave\'s jobs', DEADLINE, async () => {
   // Each key in the keystore heartbeats with the models its engine is ready for.
-  for (const who of [dave, bob, charlie]) await chain.waitReady(api, who.address);
+  for (const who of [alice, bob, charlie]) await chain.waitReady(api, who.address);
   const offline = await waitForEvent(
     (e) => api.events.nodeRegistry.NodeOffline.is(e) && e.data.node.eq(eve.address),
     'Eve going offline',
   );
   assert.ok(offline);
   assert.equal((await api.query.nodeRegistry.nodes(eve.address)).unwrap().status.toString(), 'Offline');
-  for (const who of [dave, bob, charlie, alice]) {
+  for (const who of [alice, bob, charlie]) {
     assert.equal((await api.query.nodeRegistry.nodes(who.address)).unwrap().status.toString(), 'Active');
   }
-  // Alice authors blocks (alive) but no engine reported ready for her key: she takes no jobs.
-  assert.equal((await api.query.nodeRegistry.nodes(alice.address)).unwrap().readyModels.length, 0);
+  // No engine reported ready for Dave's key: he takes no jobs.
+  assert.equal((await api.query.nodeRegistry.nodes(dave.address)).unwrap().readyModels.length, 0);
   // A missed period is on Eve's record; without verified work her score is zero.
   const eveRecord = (await api.query.reputation.reputations(eve.address)).unwrap();
   assert.ok(eveRecord.offline.toNumber() >= 1);
   assert.equal((await api.call.reputationApi.score(eve.address)).unwrap().toNumber(), 0);
-  assert.ok((await api.call.reputationApi.score(alice.address)).isNone, 'no evidence about Alice');
+  const daveScore = await api.call.reputationApi.score(dave.address);
+  assert.ok(daveScore.isNone || daveScore.unwrap().toNumber() === 0, 'no verified work by Dave');
 });
 
 test('verified work (R = 3) earns reputation; a job with fewer assignees earns none', DEADLINE, async () => {
@@ -199,14 +206,14 @@ test('verified work (R = 3) earns reputation; a job with fewer assignees earns n
     const { events } = await sendOk(api.tx.proofOfInference.submitJob(0, prompt, 100, 3), ferdie);
     const submitted = events.find(({ event }) => api.events.proofOfInference.JobSubmitted.is(event));
     const assignees = submitted.event.data.assignees.map((a) => a.toString()).sort();
-    assert.deepEqual(assignees, [dave, bob, charlie].map((k) => k.address).sort(), 'the three ready nodes');
+    assert.deepEqual(assignees, [alice, bob, charlie].map((k) => k.address).sort(), 'the three ready nodes');
     const jobId = submitted.event.data.jobId.toNumber();
     await chain.until(`job ${jobId} to settle`, async () => {
       const view = (await api.call.proofOfInferenceApi.job(jobId)).unwrap();
       return view.status.isCompleted;
     }, 200_000, 3000);
   }
-  for (const who of [dave, bob, charlie]) {
+  for (const who of [alice, bob, charlie]) {
     const s = (await api.call.reputationApi.score(who.address)).unwrap().toNumber();
     assert.ok(s > 900_000_000, `score of ${who.address} after 200 verified units: ${s}`);
   }
@@ -217,7 +224,7 @@ test('verified work (R = 3) earns reputation; a job with fewer assignees earns n
 test('referenda: fresh capital has no vote; whitelist a second model, fail a root quorum, ban through the emergency track', { timeout: 420_000 }, async () => {
   // Polls opened now are old enough for the nodes registered at the start (one minute).
   const minAge = (await api.query.governance.rules()).minVotingAge.toNumber();
-  const registeredAt = (await api.query.nodeRegistry.nodes(dave.address)).unwrap().registeredAt.toNumber();
+  const registeredAt = (await api.query.nodeRegistry.nodes(bob.address)).unwrap().registeredAt.toNumber();
   await chain.until('the voting age', async () => (await api.rpc.chain.getHeader()).number.toNumber() > registeredAt + minAge, 120_000);
 
   const whitelist = api.tx.modelRegistry.whitelistModel(GEMMA);
@@ -230,9 +237,9 @@ test('referenda: fresh capital has no vote; whitelist a second model, fail a roo
   const rQuorum = await propose(other, { system: 'Root' }, ferdie);
   const rBan = await propose(ban, { Governance: 'Emergency' }, ferdie);
 
-  // Ferdie runs no node: his vote does not count. Alice bonded capital but did no verified work.
+  // Ferdie runs no node: his vote does not count. Dave bonded capital but did no verified work.
   assert.equal((await send(api.tx.governance.vote(rWhitelist, 'Aye'), ferdie)).error, 'governance.NotAVoter');
-  assert.equal((await send(api.tx.governance.vote(rWhitelist, 'Aye'), alice)).error, 'governance.NoVotingWeight');
+  assert.equal((await send(api.tx.governance.vote(rWhitelist, 'Aye'), dave)).error, 'governance.NoVotingWeight');
 
   const waits = {
     whitelisted: waitForEvent((e) => api.events.modelRegistry.ModelWhitelisted.is(e), 'ModelWhitelisted'),
@@ -244,11 +251,11 @@ test('referenda: fresh capital has no vote; whitelist a second model, fail a roo
     ),
   };
 
-  // Dave, Bob and Charlie carry the whitelist and the ban; Charlie alone backs the root
+  // Alice, Bob and Charlie carry the whitelist and the ban; Charlie alone backs the root
   // proposal: a third of the electorate's weight, below the root track's fixed 50% support.
   const weights = {};
-  for (const [voter, poll] of [[dave, rWhitelist], [bob, rWhitelist], [charlie, rWhitelist],
-    [dave, rBan], [bob, rBan], [charlie, rQuorum]]) {
+  for (const [voter, poll] of [[alice, rWhitelist], [bob, rWhitelist], [charlie, rWhitelist],
+    [alice, rBan], [bob, rBan], [charlie, rQuorum]]) {
     const { events, blockHash } = await sendOk(api.tx.governance.vote(poll, 'Aye'), voter);
     const voted = events.find(({ event }) => api.events.governance.Voted.is(event));
     const units = 1n;
@@ -259,7 +266,7 @@ test('referenda: fresh capital has no vote; whitelist a second model, fail a roo
     assert.equal(voted.event.data.weight.toBigInt(), score.toBigInt() * units);
     weights[poll] = (weights[poll] || 0n) + voted.event.data.weight.toBigInt();
     // The referendum's tally, as of the vote's block, holds exactly the weights voted so far;
-    // its electorate is the weight of the nodes that may vote (Alice and Eve have none).
+    // its electorate is the weight of the nodes that may vote (Dave and Eve have none).
     const info = (await at.query.referenda.referendumInfoFor(poll)).unwrap();
     if (info.isOngoing) {
       assert.equal(info.asOngoing.tally.ayes.toBigInt(), weights[poll]);

@@ -1,10 +1,12 @@
 // The dev chain, driven by Polkadot.js exactly as a user would: metadata, a transfer that must
-// land with the exact amount, a transfer that must fail without moving funds, and the metrics
-// that monitoring relies on.
+// land with the exact amount, a transfer that must fail without moving funds, consensus state
+// (the session's validators, BABE's randomness and epochs) and the validator-candidate calls,
+// all with no custom types, and the metrics that monitoring relies on.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Keyring } from '@polkadot/api';
+import { u8aToHex } from '@polkadot/util';
 import { startNode } from './lib/node.mjs';
 import { dispatchErrorName, submit } from './lib/tx.mjs';
 
@@ -42,7 +44,7 @@ async function freeAt(blockHash, who) {
 test('metadata is v15 or later and has the standard transaction extensions', DEADLINE, async () => {
   assert.ok(api.runtimeMetadata.version >= 15, `metadata version ${api.runtimeMetadata.version}`);
   const pallets = api.runtimeMetadata.asLatest.pallets.map((p) => p.name.toString());
-  for (const pallet of ['System', 'Timestamp', 'Aura', 'Grandpa', 'Balances', 'TransactionPayment']) {
+  for (const pallet of ['System', 'Timestamp', 'Babe', 'Grandpa', 'Session', 'ValidatorSet', 'Offences', 'Balances', 'TransactionPayment']) {
     assert.ok(pallets.includes(pallet), `pallet ${pallet} missing from ${pallets}`);
   }
   assert.ok(!pallets.includes('Sudo'), 'there must be no sudo pallet');
@@ -96,6 +98,46 @@ test('a transfer larger than the balance fails with a dispatch error and moves n
   const aliceBefore = await freeAt(header.parentHash, alice.address);
   const aliceAfter = await freeAt(blockHash, alice.address);
   assert.equal(aliceBefore - aliceAfter, feePaid.event.data.actualFee.toBigInt());
+});
+
+test('consensus state reads with no custom types: session validators, keys, BABE randomness and epoch', DEADLINE, async () => {
+  assert.deepEqual((await api.query.session.validators()).map((v) => v.toString()), [alice.address]);
+  const keys = (await api.query.session.nextKeys(alice.address)).unwrap();
+  assert.equal(keys.babe.toHex(), u8aToHex(alice.publicKey), 'Alice\'s BABE key is her sr25519 key');
+  const randomness = await api.query.babe.randomness();
+  assert.equal(randomness.length, 32);
+  const epoch = await api.call.babeApi.currentEpoch();
+  assert.deepEqual(epoch.authorities.map(([id]) => id.toHex()), [u8aToHex(alice.publicKey)]);
+  const config = await api.call.babeApi.configuration();
+  assert.equal(config.slotDuration.toNumber(), 3000);
+  assert.equal(config.epochLength.toNumber(), 20);
+  assert.equal(config.allowedSlots.toString(), 'PrimaryAndSecondaryVRFSlots');
+  // Every block carries a VRF output (primary or secondary VRF claim), the randomness of job
+  // assignment.
+  const vrf = await api.query.babe.authorVrfRandomness();
+  assert.ok(vrf.isSome, 'the latest block\'s VRF output');
+  const params = await api.query.validatorSet.parameters();
+  assert.equal(params.maxValidators.toNumber(), 32);
+});
+
+test('validator candidacy from Polkadot.js: refusals with their own error, opt out and back in', DEADLINE, async () => {
+  assert.ok((await api.query.validatorSet.candidates(alice.address)).isSome, 'Alice is a genesis candidate');
+  let r = await submit(api.tx.validatorSet.optIn(), bob);
+  assert.equal(dispatchErrorName(api, r.events), 'validatorSet.NotRegistered');
+  r = await submit(api.tx.validatorSet.optIn(), alice);
+  assert.equal(dispatchErrorName(api, r.events), 'validatorSet.AlreadyCandidate');
+  r = await submit(api.tx.validatorSet.optOut(), alice);
+  assert.equal(dispatchErrorName(api, r.events), null);
+  assert.ok(r.events.some(({ event }) => api.events.validatorSet.CandidateRemoved.is(event)
+    && event.data.reason.isOptedOut));
+  r = await submit(api.tx.validatorSet.optIn(), alice);
+  assert.equal(dispatchErrorName(api, r.events), null);
+  assert.ok(r.events.some(({ event }) => api.events.validatorSet.CandidateAdded.is(event)));
+  // Only governance sets the parameters.
+  r = await submit(api.tx.validatorSet.setParameters({ maxValidators: 1, equivocationSlash: 0 }), alice);
+  assert.equal(dispatchErrorName(api, r.events), 'BadOrigin');
+  // The set never empties: Alice still validates.
+  assert.deepEqual((await api.query.session.validators()).map((v) => v.toString()), [alice.address]);
 });
 
 test('Prometheus exposes process start time and best/finalized block heights', DEADLINE, async () => {

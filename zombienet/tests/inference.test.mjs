@@ -1,16 +1,16 @@
 // Proof of inference on a real dev node with the real SmolLM2-135M-Instruct model (installed in
-// the model store by scripts/install-models.sh): Alice registers the inference key her node
-// proves it holds (`inference_keyOwnershipProof`), Polkadot.js submits a job with R = 1, the
+// the model store by scripts/install-models.sh): Alice's node, registered at genesis, proves it
+// holds her inference key (`inference_keyOwnershipProof`), Polkadot.js submits a job with R = 1, the
 // node's off-chain worker runs it through llama.cpp, commits and reveals, the job settles, and
 // `inference_jobResult` returns text whose recomputed hash equals the chain's (and, for a block
 // at which the job was pending, only to the job's owner on a signed request). Direct JSON-RPC
 // inference answers with a version 2 proof checked here by an independent verifier
 // (lib/proof.cjs); the dedicated inference port limits clients per address; a chain job still
-// commits in time while public generation is saturated; and Aura keeps every slot during a long
+// commits in time while public generation is saturated; and BABE keeps every slot during a long
 // generation.
 //
 // Cast: Alice is the only validator (`--dev`); her node's keystore holds the ed25519 //Alice
-// key, which she registers as her inference key, serving model 0 (SmolLM2). Bob submits jobs;
+// key, her inference key since genesis, serving model 0 (SmolLM2). Bob submits jobs;
 // Charlie is a stranger to them.
 
 import { test, before, after } from 'node:test';
@@ -59,10 +59,14 @@ before(async () => {
   assert.equal(ownership.signature, chain.keyOwnershipProof(api, aliceInference, alice.address));
   const info = (await rpc('inference_nodeInfo')).result;
   assert.deepEqual(info.engineClass, chain.engineClass(), 'the node runs the genesis model\'s class');
-  await sendOk(api.tx.nodeRegistry.register(
-    { ...chain.capabilities(info.cpuCores), class: info.engineClass },
-    [0], ['/ip4/127.0.0.1/tcp/30333'], ownership.publicKey, ownership.signature, 1_000n * chain.UNIT,
-  ), alice);
+  // The dev chain registers Alice's node at genesis with exactly that key and class, so jobs
+  // can be submitted at once (an operator on another chain registers with the proof above).
+  const record = (await api.query.nodeRegistry.nodes(alice.address)).unwrap();
+  assert.equal(record.inferenceKey.toHex(), ownership.publicKey);
+  const cls = record.capabilities.class;
+  assert.deepEqual({ engine: cls.engine.toUtf8(), engineVersion: cls.engineVersion.toUtf8(), cpuTarget: cls.cpuTarget.toUtf8() },
+    chain.engineClass());
+  assert.deepEqual(record.servedModels.map((m) => m.toNumber()), [0]);
   // Jobs go only to nodes whose heartbeat says the engine has the model ready.
   await chain.waitReady(api, alice.address, 0);
 }, { timeout: 240_000 });
@@ -306,14 +310,15 @@ test('block production keeps its slots during a long generation', DEADLINE, asyn
   }
   const elapsedMs = Date.now() - t0;
   // Let the block of the last slot arrive, then check every slot in the window has its block.
-  await new Promise((r) => setTimeout(r, 7000));
+  await new Promise((r) => setTimeout(r, 4000));
   const end = (await api.rpc.chain.getHeader()).number.toNumber();
   const slots = [];
   for (let n = start; n <= end; n += 1) {
     const hash = await api.rpc.chain.getBlockHash(n);
     const digest = (await api.rpc.chain.getHeader(hash)).digest.logs
-      .find((l) => l.isPreRuntime && l.asPreRuntime[0].toString() === 'aura');
-    slots.push(api.createType('u64', digest.asPreRuntime[1]).toNumber());
+      .find((l) => l.isPreRuntime && l.asPreRuntime[0].toString() === 'BABE');
+    // A BABE pre-digest: the claim kind (1 byte), the authority index (u32), then the slot (u64).
+    slots.push(api.createType('u64', digest.asPreRuntime[1].subarray(5, 13)).toNumber());
   }
   console.log(`generation: ${tokens} tokens in ${elapsedMs} ms (last ${tps.toFixed(1)} tok/s); `
     + `blocks #${start}..#${end}, slots ${slots[0]}..${slots.at(-1)}`);

@@ -3,9 +3,9 @@
 // that has it and publishes its model endpoint — by the CID and sha256 of the whitelist entry —
 // and reports the transfer's progress over RPC.
 //
-// Cast: node A (`--dev`, Alice's dev keys, the default model store with SmolLM2) registers
-// Alice's account as an inference node whose endpoint is A's model-transfer endpoint; its
-// off-chain worker reports the model ready. Node B joins the same chain with an empty store and
+// Cast: node A (`--dev`, Alice's dev keys, the default model store with SmolLM2) runs Alice's
+// inference node (registered at genesis), whose operator publishes A's model-transfer endpoint
+// with `nodeRegistry.setEndpoints`; its off-chain worker reports the model ready. Node B joins the same chain with an empty store and
 // `--fetch-whitelisted-models`.
 
 import { test, after } from 'node:test';
@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Keyring } from '@polkadot/api';
 import { startNode } from './lib/node.mjs';
-import { submit } from './lib/tx.mjs';
+import { dispatchErrorName, submit } from './lib/tx.mjs';
 import chain from '../lib/chain.cjs';
 
 const SMOLLM2 = chain.modelFacts('smollm2');
@@ -34,12 +34,12 @@ test('a node with an empty store fetches the whitelisted model from a registered
   const endpoint = info.modelEndpoints[0];
   assert.match(endpoint, /^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/12D3Koo/);
 
-  // Alice's account registers A's inference key (//Alice, in A's keystore) with the model
-  // endpoint, serving model 0; A's off-chain worker then reports the model ready.
+  // Alice's node (inference key //Alice, in A's keystore, serving model 0 since genesis)
+  // publishes the model endpoint; A's off-chain worker reports the model ready.
   const alice = new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//Alice');
-  const aliceKey = new Keyring({ type: 'ed25519', ss58Format: 42 }).addFromUri('//Alice');
-  const { error } = await submit(chain.registerTx(api, alice.address, aliceKey, { endpoints: [endpoint] }), alice);
-  assert.equal(error, undefined, `register: ${error}`);
+  const { events } = await submit(api.tx.nodeRegistry.setEndpoints([endpoint]), alice);
+  assert.equal(dispatchErrorName(api, events), null, 'setEndpoints');
+  assert.deepEqual((await api.query.nodeRegistry.nodes(alice.address)).unwrap().endpoints.map((e) => e.toUtf8()), [endpoint]);
   await chain.waitReady(api, alice.address, 0, 180_000);
 
   // B: the same chain, no keys, an empty store, opted in to every whitelisted model.

@@ -969,6 +969,27 @@ pub mod pallet {
 		type Public = InferenceKey;
 	}
 
+	/// The inference key rides along in the session keys only so that one key rotation creates
+	/// it: the registry's own record ([`Pallet::register`], [`Pallet::set_inference_key`], with
+	/// their proof of ownership) is what counts, so session changes need no action here.
+	impl<T: Config> frame_support::traits::OneSessionHandler<T::AccountId> for Pallet<T> {
+		type Key = InferenceKey;
+
+		fn on_genesis_session<'a, I>(_validators: I)
+		where
+			I: 'a + Iterator<Item = (&'a T::AccountId, InferenceKey)>,
+		{
+		}
+
+		fn on_new_session<'a, I>(_changed: bool, _validators: I, _queued: I)
+		where
+			I: 'a + Iterator<Item = (&'a T::AccountId, InferenceKey)>,
+		{
+		}
+
+		fn on_disabled(_validator_index: u32) {}
+	}
+
 	impl<T: Config> pallet_model_registry::ModelUsage for Pallet<T> {
 		fn users(id: ModelId) -> u32 {
 			ModelServers::<T>::get(id)

@@ -30,15 +30,24 @@ pub const INVALID_NOT_ASSIGNED: u8 = 12;
 pub const INVALID_NO_COMMIT: u8 = 13;
 /// `InvalidTransaction::Custom` code: the reveal does not open the node's commitment.
 pub const INVALID_REVEAL_MISMATCH: u8 = 14;
+/// `InvalidTransaction::Custom` code: the commit names another job's digest (a job of the same
+/// id on another fork).
+pub const INVALID_WRONG_JOB: u8 = 15;
 
 impl<T: Config> Pallet<T> {
-	/// The index of `node` in `job`'s assignees if it may commit at `now`.
+	/// The index of the committing node in `job`'s assignees if `commit` is acceptable at
+	/// `now`.
 	pub(crate) fn check_commit(
 		job: &Job<T>,
-		node: &T::AccountId,
+		commit: &CommitPayload<T::AccountId>,
 		now: BlockNumberFor<T>,
 	) -> Result<usize, Error<T>> {
+		let node = &commit.node;
 		frame_support::ensure!(job.status == JobState::Pending, Error::<T>::JobSettled);
+		frame_support::ensure!(
+			job.digest(commit.job_id) == commit.job_digest,
+			Error::<T>::WrongJob
+		);
 		let index = job
 			.assignees
 			.iter()
@@ -86,6 +95,7 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::NotAssigned => InvalidTransaction::Custom(INVALID_NOT_ASSIGNED),
 			Error::<T>::NoCommit => InvalidTransaction::Custom(INVALID_NO_COMMIT),
 			Error::<T>::RevealMismatch => InvalidTransaction::Custom(INVALID_REVEAL_MISMATCH),
+			Error::<T>::WrongJob => InvalidTransaction::Custom(INVALID_WRONG_JOB),
 			Error::<T>::CommitPhaseOpen => InvalidTransaction::Future,
 			// Settled, already done, or past the deadline.
 			_ => InvalidTransaction::Stale,
@@ -123,8 +133,9 @@ impl<T: Config> Pallet<T> {
 		Ok((validity, Weight::zero()))
 	}
 
-	/// Validity of a commit transaction (see [`Pallet::commit`]): the job is pending, the
-	/// node assigned and not yet committed, the commit deadline not passed, and the
+	/// Validity of a commit transaction (see [`Pallet::commit`]): the job is pending and is the
+	/// one the commit names (its digest), the node assigned and not yet committed, the commit
+	/// deadline not passed, and the
 	/// signature valid for this chain. Provides the tag `(b"poi-commit", job_id, node)`.
 	pub fn authorize_commit(
 		_source: TransactionSource,
@@ -134,7 +145,7 @@ impl<T: Config> Pallet<T> {
 		let now = frame_system::Pallet::<T>::block_number();
 		let job =
 			Jobs::<T>::get(commit.job_id).ok_or(InvalidTransaction::Custom(INVALID_UNKNOWN_JOB))?;
-		Self::check_commit(&job, &commit.node, now).map_err(Self::invalid)?;
+		Self::check_commit(&job, commit, now).map_err(Self::invalid)?;
 		Self::check_signature(
 			&commit.node,
 			&commit_payload(&genesis_hash::<T>(), commit),

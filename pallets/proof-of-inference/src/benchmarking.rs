@@ -76,8 +76,10 @@ fn key_of<T: Config>(who: &T::AccountId) -> Result<InferenceKey, BenchmarkError>
 }
 
 fn commit_call<T: Config>(id: JobId, who: &T::AccountId) -> Result<Call<T>, BenchmarkError> {
+	let job = Jobs::<T>::get(id).ok_or(BenchmarkError::Stop("no job"))?;
 	let commit = CommitPayload {
 		job_id: id,
+		job_digest: job.digest(id),
 		node: who.clone(),
 		commitment: inference_primitives::commitment(&[1; 32], &[2; 32], who),
 	};

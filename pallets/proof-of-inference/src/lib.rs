@@ -364,6 +364,9 @@ pub mod pallet {
 		/// `MAX_JOB_LIFETIME` in total, or a fee, slash fraction or newcomer weight outside its
 		/// bounds.
 		InvalidParameters,
+		/// The commit names another job than the one of this id: its digest differs (a job of
+		/// the same id on another fork).
+		WrongJob,
 	}
 
 	#[pallet::hooks]
@@ -469,7 +472,7 @@ pub mod pallet {
 			let now = frame_system::Pallet::<T>::block_number();
 			Jobs::<T>::try_mutate(commit.job_id, |job| {
 				let job = job.as_mut().ok_or(Error::<T>::UnknownJob)?;
-				let index = Self::check_commit(job, &commit.node, now)?;
+				let index = Self::check_commit(job, &commit, now)?;
 				if let Some(slot) = job.assignees.get_mut(index) {
 					slot.commitment = Some(commit.commitment);
 				}

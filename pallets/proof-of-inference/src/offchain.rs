@@ -28,7 +28,7 @@ use sp_runtime::{
 	offchain::{
 		storage::StorageValueRef,
 		storage_lock::{BlockAndTime, StorageLock},
-		Duration,
+		Duration, Timestamp,
 	},
 	traits::Saturating,
 	RuntimeAppPublic, SaturatedConversion,
@@ -80,9 +80,20 @@ type IndexRead<T> = Result<
 	sp_runtime::offchain::storage::StorageRetrievalError,
 >;
 
+/// How often the worker asks the engine again while it waits for a job to finish.
+const POLL_INTERVAL_MS: u64 = 100;
+
 /// Runs the worker at block `now` (see the module documentation).
+///
+/// A job queued in this run usually finishes within the slot: the worker waits for it, polling
+/// the engine, until two thirds of a block time have passed since the run started, so that the
+/// commit goes out in time for the next block instead of waiting for the next block's worker.
+/// Later jobs of the same run get whatever wait is left.
 pub fn work<T: Config>(now: BlockNumberFor<T>) {
 	let genesis = genesis_hash::<T>();
+	let wait_until = sp_io::offchain::timestamp().add(Duration::from_millis(
+		T::BlockTimeMs::get().saturating_mul(2) / 3,
+	));
 	for key in InferenceKey::all() {
 		let Some(node) = T::Nodes::node_of_key(&key) else {
 			continue;
@@ -91,7 +102,7 @@ pub fn work<T: Config>(now: BlockNumberFor<T>) {
 			let Some(job) = Jobs::<T>::get(job_id).filter(|j| j.status == JobState::Pending) else {
 				continue;
 			};
-			if let Err(e) = work_on::<T>(now, &genesis, &key, &node, job_id, &job) {
+			if let Err(e) = work_on::<T>(now, wait_until, &genesis, &key, &node, job_id, &job) {
 				log::debug!(target: LOG_TARGET, "job {job_id}: {e:?}");
 			}
 		}
@@ -101,6 +112,7 @@ pub fn work<T: Config>(now: BlockNumberFor<T>) {
 
 fn work_on<T: Config>(
 	now: BlockNumberFor<T>,
+	wait_until: Timestamp,
 	genesis: &Hash256,
 	key: &InferenceKey,
 	node: &T::AccountId,
@@ -121,7 +133,7 @@ fn work_on<T: Config>(
 		Some(local) => local,
 		// Without a result there is nothing to do once the commit phase closed.
 		None if slot.commitment.is_none() && now < job.commit_deadline => {
-			run_job::<T>(now, node, job_id, &digest, job)?
+			run_job::<T>(now, wait_until, node, job_id, &digest, job)?
 		},
 		None => return Err(OffchainErr::NoResult),
 	};
@@ -134,6 +146,7 @@ fn work_on<T: Config>(
 			claim::<T>(&digest, node, 0, now)?;
 			let commit = CommitPayload {
 				job_id,
+				job_digest: digest,
 				node: node.clone(),
 				commitment,
 			};
@@ -179,11 +192,12 @@ fn claim<T: Config>(
 		.ok_or(OffchainErr::RateLimited)
 }
 
-/// Polls the engine for a job under a per-digest offchain lock; stores and returns the result
-/// once it is done. Failures the host cannot recover from are remembered; every failed job is
-/// released so the host forgets it at once.
+/// Polls the engine for a job under a per-digest offchain lock, until it is done or
+/// `wait_until`; stores and returns the result once it is done. Failures the host cannot
+/// recover from are remembered; every failed job is released so the host forgets it at once.
 fn run_job<T: Config>(
 	now: BlockNumberFor<T>,
+	wait_until: Timestamp,
 	node: &T::AccountId,
 	job_id: JobId,
 	digest: &Hash256,
@@ -225,7 +239,20 @@ fn run_job<T: Config>(
 		class: host_class(&job.class),
 		expires_at_ms,
 	};
-	match inference_host_api::poll_job(request) {
+	let status = loop {
+		match inference_host_api::poll_job(request.clone()) {
+			HostJobStatus::Queued | HostJobStatus::Running => {
+				let now_ms = sp_io::offchain::timestamp();
+				if now_ms >= wait_until {
+					return Err(OffchainErr::Running);
+				}
+				let next = now_ms.add(Duration::from_millis(POLL_INTERVAL_MS));
+				sp_io::offchain::sleep_until(if next < wait_until { next } else { wait_until });
+			},
+			status => break status,
+		}
+	};
+	match status {
 		HostJobStatus::Done(output) => {
 			let result_hash = inference_primitives::result_hash(
 				job_id,

@@ -11,7 +11,7 @@ use scale_info::TypeInfo;
 use sp_runtime::Perbill;
 
 /// Domain separator of a signed [`CommitPayload`].
-pub const COMMIT_CONTEXT: &[u8] = b"cognitive-internet/commit/v2";
+pub const COMMIT_CONTEXT: &[u8] = b"cognitive-internet/commit/v3";
 /// Domain separator of a signed [`RevealPayload`].
 pub const REVEAL_CONTEXT: &[u8] = b"cognitive-internet/reveal/v2";
 
@@ -237,6 +237,11 @@ pub struct Pending<T: Config> {
 pub struct CommitPayload<AccountId> {
 	/// The job.
 	pub job_id: JobId,
+	/// The job's [`Job::digest`]: the result was computed for exactly this job. Job ids are
+	/// reused across forks (BABE forks whenever two authors claim one slot), and a commit made
+	/// for a job on a losing fork must not land on another fork's job of the same id, whose
+	/// result the node would then be unable to open.
+	pub job_digest: Hash256,
 	/// The assigned node (operator account) committing.
 	pub node: AccountId,
 	/// `inference_primitives::commitment(result_hash, salt, node)`.
@@ -310,8 +315,8 @@ pub struct Parameters<Balance, BlockNumber> {
 	pub newcomer_weight: Perbill,
 }
 
-/// Longest commit period plus reveal period [`Parameters::is_valid`] accepts (one day of
-/// 6-second blocks), so a fee can never be locked for long.
+/// Longest commit period plus reveal period [`Parameters::is_valid`] accepts (12 hours of
+/// 3-second blocks), so a fee can never be locked for long.
 pub const MAX_JOB_LIFETIME: u32 = 14_400;
 
 impl<Balance: Default, BlockNumber: From<u32>> Default for Parameters<Balance, BlockNumber> {

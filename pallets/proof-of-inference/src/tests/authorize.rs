@@ -120,6 +120,7 @@ fn commit_checks() {
 		let c = inference_primitives::commitment(&hash(1), &salt(nodes[0]), &nodes[0]);
 		let payload = CommitPayload {
 			job_id: id,
+			job_digest: job(id).digest(id),
 			node: nodes[0],
 			commitment: c,
 		};
@@ -189,6 +190,7 @@ fn commit_checks() {
 				RuntimeOrigin::signed(nodes[1]),
 				CommitPayload {
 					job_id: id,
+					job_digest: job(id).digest(id),
 					node: nodes[1],
 					commitment: c
 				},
@@ -212,6 +214,7 @@ fn commits_and_reveals_signed_for_another_chain_are_rejected() {
 		assert_ne!(other_chain, genesis());
 		let commit = CommitPayload {
 			job_id: id,
+			job_digest: job(id).digest(id),
 			node,
 			commitment: inference_primitives::commitment(&hash(1), &salt(node), &node),
 		};
@@ -244,6 +247,42 @@ fn commits_and_reveals_signed_for_another_chain_are_rejected() {
 			Err(InvalidTransaction::BadProof.into())
 		);
 		reveal_as(id, node, hash(1));
+		check();
+	});
+}
+
+/// A job id names different jobs on different forks (BABE forks whenever two authors claim a
+/// slot). A node's commit for the job on a losing fork, still in the pool, must not land on the
+/// winning fork's job of the same id: the node would hold no result that opens it, never reveal,
+/// and the job would fail. The commit names the job's digest, and another digest is refused.
+#[test]
+fn a_commit_for_another_forks_job_of_the_same_id_is_refused() {
+	new_test_ext().execute_with(|| {
+		register_nodes(3);
+		let id = submit(3);
+		let node = assignees(id)[0];
+		let commitment = inference_primitives::commitment(&hash(1), &salt(node), &node);
+		// The same id, another job: the digest the node computed on the other fork.
+		let mut other_fork = job(id);
+		other_fork.submitted_at += 1;
+		let commit = CommitPayload {
+			job_id: id,
+			job_digest: other_fork.digest(id),
+			node,
+			commitment,
+		};
+		assert_ne!(commit.job_digest, job(id).digest(id));
+		let signature: InferenceSignature =
+			pair(node).sign(&commit_payload(&genesis(), &commit)).into();
+		let call = Call::commit { commit, signature };
+		assert_eq!(
+			authorize(&call),
+			Err(InvalidTransaction::Custom(crate::authorize::INVALID_WRONG_JOB).into())
+		);
+		assert_noop!(dispatch_authorized(call), Error::<Test>::WrongJob);
+		// This fork's commit goes through.
+		submit_authorized(commit_call_with(id, node, commitment, node));
+		assert!(job(id).assignees[0].commitment.is_some());
 		check();
 	});
 }

@@ -153,8 +153,13 @@ pub fn salt(node: u64) -> Hash256 {
 }
 
 pub fn commit_call_with(id: JobId, node: u64, c: Hash256, signer: u64) -> Call<Test> {
+	// The digest of the job of this id, if there is one (tests also commit to unknown jobs).
+	let job_digest = Jobs::<Test>::get(id)
+		.map(|j| j.digest(id))
+		.unwrap_or_default();
 	let commit = CommitPayload {
 		job_id: id,
+		job_digest,
 		node,
 		commitment: c,
 	};

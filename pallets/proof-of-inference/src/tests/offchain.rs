@@ -144,9 +144,10 @@ fn offchain_worker_runs_commits_and_reveals() {
 	ext.execute_with(|| {
 		let (id, nodes) = ocw_setup(1);
 		let d = digest(id);
-		// Block 1: the engine queues the job, with its digest, class and deadline.
+		// Block 1: the engine queues the job, with its digest, class and deadline; the worker
+		// waits for it in the same run (the engine finishes at its second poll), stores the
+		// result, releases the job and commits at once, without waiting for block 2.
 		ProofOfInference::offchain_worker(1);
-		assert_eq!(host.polls(&d), 1);
 		let request = host.requests.lock().unwrap()[0].clone();
 		assert_eq!(request.job_id, id);
 		assert_eq!(request.job_digest, d);
@@ -156,12 +157,6 @@ fn offchain_worker_runs_commits_and_reveals() {
 		);
 		// H-4: the host learns when the result stops mattering (the commit deadline).
 		assert_eq!(request.expires_at_ms, 1_000_000 + COMMIT_PERIOD * 6_000);
-		assert!(take_txs().is_empty());
-		assert!(local_result(id, 1).is_none());
-
-		// Block 2: done → stored, released, committed.
-		run_to(2);
-		ProofOfInference::offchain_worker(2);
 		assert_eq!(host.polls(&d), 2);
 		assert_eq!(*host.released.lock().unwrap(), vec![d]);
 		let model_sha = job(id).model_sha256;
@@ -199,8 +194,8 @@ fn offchain_worker_runs_commits_and_reveals() {
 			commit_as(id, *n, expected);
 		}
 		// Everyone committed: the reveal goes out without polling again.
-		run_to(3);
-		ProofOfInference::offchain_worker(3);
+		run_to(2);
+		ProofOfInference::offchain_worker(2);
 		assert_eq!(host.polls(&d), 2);
 		let txs = take_txs();
 		assert_eq!(txs.len(), 1);
@@ -220,9 +215,33 @@ fn offchain_worker_runs_commits_and_reveals() {
 			}
 		);
 		// Settled: nothing more to do.
-		run_to(4);
-		ProofOfInference::offchain_worker(4);
+		run_to(3);
+		ProofOfInference::offchain_worker(3);
 		assert!(take_txs().is_empty());
+		check();
+	});
+}
+
+#[test]
+fn the_worker_waits_for_a_running_job_two_thirds_of_a_block_then_leaves_it_to_the_next_run() {
+	// The engine needs more polls than the wait allows.
+	let host = FakeHost::new(1_000);
+	let (mut ext, take_txs) = offchain_test_ext(Some(host.clone()));
+	ext.execute_with(|| {
+		let (id, _) = ocw_setup(1);
+		let d = digest(id);
+		let start = sp_io::offchain::timestamp().unix_millis();
+		ProofOfInference::offchain_worker(1);
+		// Polled every 100 ms from the start until two thirds of the 6-second block: 41 polls.
+		let waited = sp_io::offchain::timestamp().unix_millis() - start;
+		assert_eq!(waited, 4_000);
+		assert_eq!(host.polls(&d), 41);
+		assert!(take_txs().is_empty());
+		assert!(local_result(id, 1).is_none());
+		// The next block's run goes on polling the same job.
+		run_to(2);
+		ProofOfInference::offchain_worker(2);
+		assert_eq!(host.polls(&d), 82);
 		check();
 	});
 }

@@ -1,0 +1,276 @@
+// Validator-set suite, in steps around the zndsl's fault commands (`args[0]` names the step):
+//
+// 1. `join`: Dave, a fourth node that is not in genesis, follows the operator's path: he
+//    registers his inference node (key proof from `inference_keyOwnershipProof`), generates
+//    session keys on his node (`author_rotateKeysWithOwner`), sets them (`session.setKeys`) and
+//    opts in (`validatorSet.optIn`). At a session boundary he is queued and one session later
+//    he is an authority: in `session.validators`, in GRANDPA's authority set and authoring
+//    blocks (his index in BABE pre-digests).
+// 2. `before-stop`, then `charlie: pause` (SIGSTOP, never resumed), then `after-stop`: with four
+//    validators GRANDPA needs three, so finality goes on without Charlie, on Dave's votes too
+//    (Alice and Bob alone are two); Charlie's node misses its
+//    heartbeats, the registry marks it offline, and the validator set drops him at the
+//    following session boundary. Finality continues on the three that remain.
+// 3. `equivocate`: this script copies Dave's keystore into a second node process (the classic
+//    operator mistake: two machines with one validator's keys) and starts it. Both author in
+//    Dave's slots and vote in Dave's name; the other nodes see two blocks in one slot and two
+//    votes in one round, and report them with unsigned `babe.reportEquivocationUnsigned` and
+//    `grandpa.reportEquivocationUnsigned` (key-ownership proofs from the session history).
+//    `pallet_offences` records both kinds; the validator set burns 10% of Dave's bond once for
+//    the incident and ends his candidacy. The second process is stopped, and Dave leaves the
+//    set.
+//    At the same time Bob opts out (`validatorSet.optOut`) and leaves the set too.
+// 4. `after-leave`: Alice alone remains, and finality still moves on.
+'use strict';
+
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+const { u8aToHex, hexToU8a, u8aToString } = require('@polkadot/util');
+const c = require('./common.cjs');
+
+const { assert } = c;
+
+/** Session length in blocks (one minute of 3-second slots, `EPOCH_DURATION_IN_SLOTS`). */
+const SESSION_BLOCKS = 20;
+
+/** State shared by the steps (zombienet runs them in one process, one after another). */
+const state = global.cognitiveValidatorSet || (global.cognitiveValidatorSet = {});
+
+const uri = (info, name) => info.nodesByName[name].wsUri;
+
+async function validators(api) {
+  return (await api.query.session.validators()).map((v) => v.toString());
+}
+
+async function sessionIndex(api) {
+  return (await api.query.session.currentIndex()).toNumber();
+}
+
+/** Waits until `probe(validators)` holds for the current session's set. */
+async function waitForSet(api, what, probe, sessions) {
+  const timeout = sessions * SESSION_BLOCKS * 3000 + 60_000;
+  const t0 = Date.now();
+  const set = await c.until(what, async () => {
+    const v = await validators(api);
+    return probe(v) ? v : null;
+  }, timeout, 3000);
+  c.log(`${what}: session ${await sessionIndex(api)}, after ${((Date.now() - t0) / 1000).toFixed(0)} s: `
+    + `[${set.map(name).join(', ')}]`);
+  return set;
+}
+
+const NAMES = new Map(['alice', 'bob', 'charlie', 'dave'].map((n) => [c.account(n).address, n]));
+function name(address) {
+  return NAMES.get(address) || address;
+}
+
+/** Waits for the finalized head to advance by `blocks`; returns the new height. */
+async function finalityMoves(api, blocks, what) {
+  const from = (await c.heights(api)).fin;
+  const { fin } = await c.until(`finality to move ${blocks} blocks ${what}`, async () => {
+    const h = await c.heights(api);
+    return h.fin >= from + blocks ? h : null;
+  }, 120_000);
+  c.log(`finalized #${from} → #${fin} ${what}`);
+  return fin;
+}
+
+/** The BABE authority index in a block's pre-digest (claim kind, u32 index, u64 slot). */
+async function authorIndex(api, number) {
+  const hash = await api.rpc.chain.getBlockHash(number);
+  const log = (await api.rpc.chain.getHeader(hash)).digest.logs
+    .find((l) => l.isPreRuntime && l.asPreRuntime[0].toString() === 'BABE');
+  const raw = log.asPreRuntime[1];
+  return raw[1] | (raw[2] << 8) | (raw[3] << 16) | (raw[4] << 24);
+}
+
+async function join(info) {
+  const api = await c.connect(uri(info, 'alice'));
+  const daveUri = uri(info, 'dave');
+  const dave = c.account('dave');
+  assert.deepEqual((await validators(api)).map(name), ['alice', 'bob', 'charlie'], 'genesis set');
+
+  // The operator's path (docs/operator.md): register the node with the key its node proves.
+  const { result: ownership, error } = await c.rpc(daveUri, 'inference_keyOwnershipProof', [dave.address]);
+  assert.equal(error, undefined, JSON.stringify(error));
+  const { result: nodeInfo } = await c.rpc(daveUri, 'inference_nodeInfo');
+  await c.sendOk(api, api.tx.nodeRegistry.register(
+    { ...c.capabilities(nodeInfo.cpuCores), class: nodeInfo.engineClass },
+    [0], [], ownership.publicKey, ownership.signature, 1_000n * c.UNIT,
+  ), dave);
+
+  // Without session keys the candidacy is refused.
+  const { error: noKeys } = await c.submit(api.tx.validatorSet.optIn(), dave)
+    .then((r) => ({ error: c.dispatchErrorName(api, r.events) }));
+  assert.equal(noKeys, 'validatorSet.NoSessionKeys');
+
+  // Session keys generated in Dave's keystore, with the proof that he holds them.
+  const { result: generated, error: rotateError } = await c.rpc(daveUri, 'author_rotateKeysWithOwner',
+    [u8aToHex(dave.publicKey)]);
+  assert.equal(rotateError, undefined, JSON.stringify(rotateError));
+  await c.sendOk(api, api.tx.session.setKeys(generated.keys, generated.proof), dave);
+  // SessionKeys: babe (sr25519) ‖ grandpa (ed25519) ‖ inference (ed25519), 32 bytes each.
+  state.daveGrandpa = u8aToHex(hexToU8a(generated.keys).subarray(32, 64));
+  state.daveKeys = generated.keys;
+  const { events } = await c.sendOk(api, api.tx.validatorSet.optIn(), dave);
+  assert.ok(events.some(({ event }) => api.events.validatorSet.CandidateAdded.is(event)), 'CandidateAdded');
+  const optedAt = await sessionIndex(api);
+  c.log(`Dave registered, set his keys and opted in during session ${optedAt}`);
+
+  // Queued at the next boundary, an authority one session later.
+  await waitForSet(api, 'Dave in the validator set', (v) => v.includes(dave.address), 3);
+  const joinedAt = await sessionIndex(api);
+  assert.ok(joinedAt <= optedAt + 2, `Dave validates from session ${joinedAt}, opted in during ${optedAt}`);
+  const grandpa = (await api.call.grandpaApi.grandpaAuthorities()).map(([id]) => id.toHex());
+  assert.ok(grandpa.includes(state.daveGrandpa), 'Dave\'s GRANDPA key is in the authority set');
+  assert.equal(grandpa.length, 4);
+
+  // He authors blocks: his index appears in BABE pre-digests.
+  const index = (await validators(api)).indexOf(dave.address);
+  const start = (await c.heights(api)).best;
+  const authored = await c.until('a block authored by Dave', async () => {
+    const best = (await c.heights(api)).best;
+    for (let n = start; n <= best; n += 1) {
+      if (await authorIndex(api, n) === index) return n;
+    }
+    return null;
+  }, 120_000, 3000);
+  c.log(`Dave authored block #${authored}`);
+
+  await finalityMoves(api, 3, 'with four validators');
+}
+
+async function beforeStop(info) {
+  const api = await c.connect(uri(info, 'alice'));
+  state.stoppedAt = Date.now();
+  state.stopHeights = await c.heights(api);
+  c.log(`pausing Charlie at finalized #${state.stopHeights.fin}, session ${await sessionIndex(api)}`);
+}
+
+async function afterStop(info) {
+  const api = await c.connect(uri(info, 'alice'));
+  const charlie = c.account('charlie').address;
+  // GRANDPA needs three of the four voters: finality goes on while Charlie is frozen, which
+  // takes Dave's votes (Alice and Bob alone are two).
+  await finalityMoves(api, 5, 'without Charlie: Alice, Bob and Dave vote');
+  // Offline (no heartbeat in a whole period), then out of the set at the following boundary.
+  await waitForSet(api, 'Charlie dropped from the set', (v) => !v.includes(charlie), 7);
+  const events = await c.eventsBetween(api, state.stopHeights.best, (await c.heights(api)).best, 'validatorSet');
+  const removed = events.find(({ event }) => event.method === 'CandidateRemoved'
+    && event.data.who.toString() === charlie);
+  assert.ok(removed, 'Charlie\'s candidacy ended');
+  c.log(`Charlie's candidacy ended in block #${removed.number}: ${removed.event.data.reason.toString()}`);
+  assert.equal((await api.call.grandpaApi.grandpaAuthorities()).length, 3);
+  await finalityMoves(api, 3, 'on Alice, Bob and Dave');
+}
+
+/** Starts a second process with Dave's keystore; returns it. */
+async function startTwin(info) {
+  const daveDir = path.join(info.tmpDir, 'dave');
+  const keystore = findDir(daveDir, 'keystore');
+  assert.ok(keystore, `Dave's keystore under ${daveDir}`);
+  const base = path.join(info.tmpDir, 'dave-twin');
+  const chainId = path.basename(path.dirname(keystore));
+  const twinKeystore = path.join(base, 'chains', chainId, 'keystore');
+  fs.mkdirSync(twinKeystore, { recursive: true });
+  for (const f of fs.readdirSync(keystore)) fs.copyFileSync(path.join(keystore, f), path.join(twinKeystore, f));
+  const { result: addrs } = await c.rpc(uri(info, 'alice'), 'system_localListenAddresses');
+  const bootnode = addrs.find((a) => a.includes('127.0.0.1'));
+  const log = fs.openSync(path.join(info.tmpDir, 'dave-twin.log'), 'a');
+  const twin = spawn(process.env.COGNITIVE_NODE, [
+    '--chain', info.chainSpecPath, '--base-path', base, '--validator', '--name', 'dave-twin',
+    // Its own network identity (a validator needs one given): only the keystore is Dave's.
+    '--node-key', crypto.randomBytes(32).toString('hex'),
+    '--bootnodes', bootnode, '--listen-addr', '/ip4/127.0.0.1/tcp/0', '--rpc-port', '0',
+    '--no-prometheus', '--no-telemetry', '--offchain-worker', 'never', '--no-inference-rpc',
+    '--inference-threads', '1',
+  ], { stdio: ['ignore', log, log] });
+  twin.exited = null;
+  twin.on('exit', (code, signal) => { twin.exited = `${code ?? signal}`; });
+  c.log(`started Dave's twin (pid ${twin.pid}) with his keystore, bootnode ${bootnode}`);
+  return twin;
+}
+
+function findDir(root, nameWanted) {
+  if (!fs.existsSync(root)) return null;
+  for (const entry of fs.readdirSync(root, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const p = path.join(root, entry.name);
+    if (entry.name === nameWanted) return p;
+    const found = findDir(p, nameWanted);
+    if (found) return found;
+  }
+  return null;
+}
+
+async function equivocate(info) {
+  const api = await c.connect(uri(info, 'alice'));
+  const dave = c.account('dave').address;
+  const bob = c.account('bob');
+  const bondBefore = (await api.query.nodeRegistry.nodes(dave)).unwrap().bond.toBigInt();
+  const slash = (await api.query.validatorSet.parameters()).equivocationSlash.toNumber();
+  const from = (await c.heights(api)).best;
+
+  // Bob leaves on his own at the same time.
+  const { events: outEvents } = await c.sendOk(api, api.tx.validatorSet.optOut(), bob);
+  assert.ok(outEvents.some(({ event }) => api.events.validatorSet.CandidateRemoved.is(event)), 'Bob opted out');
+
+  const twin = await startTwin(info);
+  try {
+    const slashed = await c.until('Dave\'s equivocation to be reported and slashed', async () => {
+      if (twin.exited !== null) {
+        const tail = fs.readFileSync(path.join(info.tmpDir, 'dave-twin.log'), 'utf8').split('\n').slice(-15).join('\n');
+        throw new Error(`Dave's twin exited (${twin.exited}):\n${tail}`);
+      }
+      const best = (await c.heights(api)).best;
+      const events = await c.eventsBetween(api, from, best, 'validatorSet');
+      return events.find(({ event }) => event.method === 'Slashed' && event.data.who.toString() === dave);
+    }, 300_000, 3000);
+    const expected = (bondBefore * BigInt(slash)) / 1_000_000_000n;
+    assert.equal(slashed.event.data.amount.toBigInt(), expected, 'the equivocation slash of the bond');
+    const bondAfter = (await api.query.nodeRegistry.nodes(dave)).unwrap().bond.toBigInt();
+    assert.equal(bondAfter, bondBefore - expected);
+    assert.ok((await api.query.validatorSet.candidates(dave)).isNone, 'Dave is no longer a candidate');
+    c.log(`Dave slashed ${expected} of ${bondBefore} in block #${slashed.number}`);
+
+    // Both kinds of report are accepted: two blocks in one slot (BABE) and two votes in one
+    // round (GRANDPA) by the same keys. One incident is one slash, however many reports land.
+    const kinds = await c.until('BABE and GRANDPA equivocation offences', async () => {
+      const events = await c.eventsBetween(api, from, (await c.heights(api)).best, 'offences');
+      const seen = new Set(events.map(({ event }) => u8aToString(event.data.kind.toU8a()).split(':')[0]));
+      return seen.has('babe') && seen.has('grandpa') ? events : null;
+    }, 240_000, 3000);
+    c.log(`offences: ${kinds.map(({ number, event }) => `#${number} ${u8aToString(event.data.kind.toU8a())}`).join(', ')}`);
+    const slashes = (await c.eventsBetween(api, from, (await c.heights(api)).best, 'validatorSet'))
+      .filter(({ event }) => event.method === 'Slashed');
+    assert.equal(slashes.length, 1, 'one slash for the incident');
+    assert.equal((await api.query.nodeRegistry.nodes(dave)).unwrap().bond.toBigInt(), bondBefore - expected);
+  } finally {
+    twin.kill('SIGKILL');
+  }
+  await waitForSet(api, 'Dave and Bob out of the set', (v) => !v.includes(dave) && !v.includes(bob.address), 3);
+}
+
+async function afterLeave(info) {
+  const api = await c.connect(uri(info, 'alice'));
+  assert.deepEqual((await validators(api)).map(name), ['alice']);
+  assert.equal((await api.call.grandpaApi.grandpaAuthorities()).length, 1);
+  await finalityMoves(api, 3, 'on Alice alone');
+}
+
+async function run(nodeName, networkInfo, args) {
+  const step = (args && args[0]) || '';
+  const steps = {
+    join,
+    'before-stop': beforeStop,
+    'after-stop': afterStop,
+    equivocate,
+    'after-leave': afterLeave,
+  };
+  if (!steps[step]) throw new Error(`unknown validator-set step "${step}"`);
+  return c.check(`validator-set: ${step}`, () => steps[step](networkInfo));
+}
+
+module.exports = { run };
