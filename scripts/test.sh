@@ -2,7 +2,8 @@
 # The whole test suite: formatting, the Rust tests (the pallets' unit tests, the node's
 # command-line and chain-spec tests, the inference engine's tests on a generated tiny model and
 # the determinism test on the real SmolLM2 model), the pallets' benchmark tests, the end-to-end
-# tests that drive a real dev node with Polkadot.js, the IPFS interop tests (the node's model
+# tests that drive a real dev node with Polkadot.js (and the prototype network's spec on three
+# local nodes), the IPFS interop tests (the node's model
 # transfer with Helia over bitswap), and the zombienet suites that run the
 # 3-validator network (smoke, inference, model distribution with governance, byzantine, faults,
 # and the open validator set with a fourth node).

@@ -1,8 +1,12 @@
-//! The chain specifications the node knows by name: `dev`, `local` and `prototype`.
+//! The chain specifications the node knows by name: `dev`, `local`, `prototype` and
+//! `prototype-template`.
 //!
-//! All are built from the runtime's genesis presets (see
-//! `cognitive_runtime::genesis_config_presets`); the generated JSON files are kept in
-//! `chain-specs/` and checked against the node's output by a test.
+//! `dev`, `local` and `prototype-template` are built from the runtime's genesis presets (see
+//! `cognitive_runtime::genesis_config_presets`); their JSON files are kept in `chain-specs/` and
+//! checked against the node's output by a test. `prototype` is the network of three real
+//! machines: a raw spec generated once from the template and the machines' keys
+//! (`scripts/gen-prototype-spec.sh`), committed, and built into the node as it is, so every
+//! machine runs the same genesis whatever directory its node was built in.
 
 use cognitive_runtime::{SS58_PREFIX, TOKEN_DECIMALS, TOKEN_SYMBOL, WASM_BINARY};
 use sc_service::{ChainType, Properties};
@@ -66,17 +70,25 @@ pub fn local_testnet() -> Result<ChainSpec, String> {
 	)
 }
 
-/// The prototype of a network that holds value: the local testnet's three validators with
-/// day-scale governance tracks and slower reputation (the runtime's `prototype` preset). Its keys
-/// are the well-known development keys: an operator builds a spec from it
-/// (`build-spec --chain prototype`) and replaces them before launch.
-pub fn prototype() -> Result<ChainSpec, String> {
+/// The template of the prototype network: the settings of a network that holds value (day-scale
+/// governance tracks, slower reputation: the runtime's `prototype` preset) with the local
+/// testnet's development keys, which `scripts/gen-prototype-spec.sh` replaces by the machines'.
+pub fn prototype_template() -> Result<ChainSpec, String> {
 	from_preset(
-		"Cognitive Internet Prototype",
+		"Cognitive Internet Prototype (template)",
 		"cognitive_prototype",
 		ChainType::Live,
 		cognitive_runtime::genesis_config_presets::PROTOTYPE_RUNTIME_PRESET,
 	)
+}
+
+/// The committed raw spec of the prototype network (`chain-specs/prototype-raw.json`).
+const PROTOTYPE_RAW: &[u8] = include_bytes!("../../chain-specs/prototype-raw.json");
+
+/// The prototype network of three machines, from its committed raw spec.
+pub fn prototype() -> Result<ChainSpec, String> {
+	ChainSpec::from_json_bytes(PROTOTYPE_RAW)
+		.map_err(|e| format!("the built-in prototype spec is invalid: {e}"))
 }
 
 /// Resolves a `--chain` argument: a known name, or the path of a chain-spec JSON file.
@@ -85,12 +97,13 @@ pub fn load(id: &str) -> Result<Box<dyn sc_service::ChainSpec>, String> {
 		"dev" => Box::new(development()?),
 		"" | "local" => Box::new(local_testnet()?),
 		"prototype" => Box::new(prototype()?),
+		"prototype-template" => Box::new(prototype_template()?),
 		path => {
 			let path = std::path::PathBuf::from(path);
 			if !path.is_file() {
 				return Err(format!(
-					"unknown chain `{id}`: expected `dev`, `local`, `prototype` or the path of \
-					 a chain specification JSON file"
+					"unknown chain `{id}`: expected `dev`, `local`, `prototype`, `prototype-template` \
+					 or the path of a chain specification JSON file"
 				));
 			}
 			Box::new(

@@ -9,6 +9,7 @@
 // runner and service builders require of the closures and functions passed to them.
 #![allow(clippy::result_large_err)]
 
+mod babe_equivocation;
 mod chain_spec;
 mod cli;
 mod command;

@@ -38,13 +38,18 @@ type SlotInherents = (
 /// inherents, and reports an author that equivocates) and by authoring.
 type SlotInherentsFactory =
 	Arc<dyn CreateInherentDataProviders<Block, (), InherentDataProviders = SlotInherents>>;
-/// BABE's block import around GRANDPA's: every block passes both.
-type BabeBlockImport = sc_consensus_babe::BabeBlockImport<
+/// The node's block import: the BABE equivocation reporter, then BABE's import around
+/// GRANDPA's; every block passes all three.
+type BabeBlockImport = crate::babe_equivocation::EquivocationReporter<
 	Block,
+	sc_consensus_babe::BabeBlockImport<
+		Block,
+		FullClient,
+		GrandpaBlockImport,
+		SlotInherentsFactory,
+		FullSelectChain,
+	>,
 	FullClient,
-	GrandpaBlockImport,
-	SlotInherentsFactory,
-	FullSelectChain,
 >;
 
 /// Every this many blocks GRANDPA stores a justification even when not needed for a set
@@ -141,9 +146,15 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 		client.clone(),
 		inherents.clone(),
 		select_chain.clone(),
-		// Equivocations seen on import are reported on chain through the transaction pool.
+		// BABE reports the equivocations it sees on import, but with unsealed headers that the
+		// runtime rejects; the reporter below sends the usable report first.
 		OffchainTransactionPoolFactory::new(transaction_pool.clone()),
 	)?;
+	let block_import = crate::babe_equivocation::EquivocationReporter::new(
+		block_import,
+		client.clone(),
+		OffchainTransactionPoolFactory::new(transaction_pool.clone()),
+	);
 
 	let (import_queue, babe_worker_handle) = sc_consensus_babe::import_queue(ImportQueueParams {
 		link: babe_link.clone(),

@@ -181,19 +181,6 @@ async function until(what, probe, timeoutMs, intervalMs = 3000) {
   }
 }
 
-/** The BABE authority index of a block: pre-digest = claim kind (1 byte), u32 LE index, u64 slot. */
-async function babeAuthorIndex(api, hash) {
-  const header = await api.rpc.chain.getHeader(hash);
-  const log = header.digest.logs.find((l) => l.isPreRuntime && l.asPreRuntime[0].toString() === 'BABE');
-  if (!log) return null;
-  const raw = log.asPreRuntime[1].toU8a(true);
-  return {
-    kind: ['', 'primary', 'secondary-plain', 'secondary-vrf'][raw[0]] || `kind ${raw[0]}`,
-    index: raw[1] | (raw[2] << 8) | (raw[3] << 16) | (raw[4] << 24),
-    number: header.number.toNumber(),
-  };
-}
-
 const SESSION_BLOCKS = 20;
 const BLOCK_MS = 3000;
 
@@ -308,7 +295,7 @@ const commands = {
       const best = (await api.rpc.chain.getHeader()).number.toNumber();
       for (; next <= best; next += 1) {
         const hash = await api.rpc.chain.getBlockHash(next);
-        const claim = await babeAuthorIndex(api, hash);
+        const claim = await chain.babeAuthorIndex(api, hash);
         // The index points into the BABE authorities of the block's epoch, which are the
         // session's validators as that block's state has them.
         const set = await validators(api, hash);

@@ -147,6 +147,24 @@ async function waitReady(api, address, model = 0, timeoutMs = 120_000) {
   }, timeoutMs, 1000);
 }
 
+/**
+ * The BABE slot claim in the header of block `hash`: `{ kind, index, number }`, where `index`
+ * points into the BABE authorities of the block's epoch (the session's validators), or null
+ * for a header without one (genesis). The pre-digest is SCALE: claim kind (u8), then the
+ * authority index (u32, little-endian).
+ */
+async function babeAuthorIndex(api, hash) {
+  const header = await api.rpc.chain.getHeader(hash);
+  const log = header.digest.logs.find((l) => l.isPreRuntime && l.asPreRuntime[0].toString() === 'BABE');
+  if (!log) return null;
+  const raw = log.asPreRuntime[1].toU8a(true);
+  return {
+    kind: ['', 'primary', 'secondary-plain', 'secondary-vrf'][raw[0]] || `kind ${raw[0]}`,
+    index: (raw[1] | (raw[2] << 8) | (raw[3] << 16) | (raw[4] << 24)) >>> 0,
+    number: header.number.toNumber(),
+  };
+}
+
 /** A JSON-RPC call over HTTP to `url` (http:// or ws://); resolves to `{ result }` or `{ error }`. */
 async function rpc(url, method, params = [], timeoutMs = 30_000) {
   const r = await fetch(url.replace(/^ws/, 'http'), {
@@ -159,6 +177,7 @@ async function rpc(url, method, params = [], timeoutMs = 30_000) {
 }
 
 module.exports = {
+  babeAuthorIndex,
   UNIT,
   MODELS,
   modelFacts,

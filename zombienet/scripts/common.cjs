@@ -192,6 +192,17 @@ async function heights(api) {
 }
 
 /** The chat-formatted prompt SmolLM2 is trained on, for one user message. */
+/**
+ * Waits for the RPC server of a node that was just (re)started: a restarted node loads its
+ * models before it opens RPC, and zombienet's `restart` does not wait for that.
+ */
+async function rpcUp(wsUri, name, timeoutMs = 60_000) {
+  await until(`${name}'s RPC server after the restart`, async () => {
+    const r = await rpc(wsUri, 'system_health').catch(() => null);
+    return r && r.result;
+  }, timeoutMs, 1000);
+}
+
 function chatPrompt(text) {
   return `<|im_start|>user\n${text}<|im_end|>\n<|im_start|>assistant\n`;
 }
@@ -222,5 +233,6 @@ module.exports = {
   submitGeneral,
   signPayload,
   heights,
+  rpcUp,
   chatPrompt,
 };

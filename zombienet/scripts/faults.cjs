@@ -140,10 +140,7 @@ async function afterRestart(networkInfo) {
 
   // Charlie came back with its keys, its database and its models (once its RPC server is up:
   // the restarted node loads its models first).
-  await c.until('Charlie\'s RPC server after the restart', async () => {
-    const r = await c.rpc(uri('charlie'), 'system_health').catch(() => null);
-    return r && r.result;
-  }, 60_000, 1000);
+  await c.rpcUp(uri('charlie'), 'Charlie');
   await hasKeys(uri('charlie'), 'charlie');
   await servesSmolLM2(uri('charlie'), 'charlie');
   const log = fs.readFileSync(path.join(networkInfo.tmpDir, 'charlie.log'), 'utf8');

@@ -154,7 +154,8 @@ async function refetch(uris) {
 async function afterKill(uris) {
   const api = await c.connect(uris.charlie);
   const id = await gemmaId(api);
-  // Alice is back (the restart waits for her RPC) with the same peer id: her key is on disk.
+  // Alice is back with the same peer id (her key is on disk), once her RPC server is up.
+  await c.rpcUp(uris.alice, 'Alice');
   const peers = {};
   for (const name of c.VALIDATORS) peers[(await endpointOf(uris[name])).peer] = name;
   const t = await c.until('Charlie\'s transfer to finish', async () => {

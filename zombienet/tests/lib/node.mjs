@@ -53,12 +53,13 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 
 /**
  * Starts `cognitive-node` with `args` plus loopback-only network flags and waits until its RPC
- * answers. Returns { rpcPort, inferencePort (null with --no-inference-rpc), prometheusPort,
- * logPath, api(), stop() }.
+ * answers. `p2pPort` fixes the p2p port (for a node whose address is in a chain spec), else a
+ * free one is taken. Returns { rpcPort, inferencePort (null with --no-inference-rpc),
+ * prometheusPort, logPath, api(), stop() }.
  */
-export async function startNode(args, { name = 'node', timeoutMs = 120_000 } = {}) {
+export async function startNode(args, { name = 'node', timeoutMs = 120_000, p2pPort: fixedP2p } = {}) {
   const rpcPort = await freePort();
-  const p2pPort = await freePort();
+  const p2pPort = fixedP2p || await freePort();
   const prometheusPort = await freePort();
   const inferencePort = args.includes('--no-inference-rpc') ? null : await freePort();
   const logDir = process.env.E2E_LOG_DIR || mkdtempSync(join(tmpdir(), 'cognitive-e2e-'));
