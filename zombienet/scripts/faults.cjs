@@ -208,9 +208,14 @@ async function afterResume(networkInfo) {
     const h = await c.heights(bob);
     return h.best >= target.best ? h : null;
   }, 90_000);
+  // The newest blocks may still sit on competing forks (BABE lets two authors claim one slot,
+  // and Bob authors again as soon as he is resumed). Once both nodes have finalized the height
+  // Alice had reached, they must hold the same block there; finality has then moved past the
+  // bound too.
+  await c.until('finality past that height on Alice and Bob', async () => (await c.heights(api)).fin >= target.best
+    && (await c.heights(bob)).fin >= target.best, 120_000);
   assert.equal((await bob.rpc.chain.getBlockHash(target.best)).toHex(), (await api.rpc.chain.getBlockHash(target.best)).toHex(),
     'Bob has Alice\'s blocks');
-  await c.until('finality to move on', async () => (await c.heights(api)).fin > bound, 120_000);
   c.log(`Bob was frozen at #${state.bobAtPause.best} while Alice reached #${aliceBest} (finalized held at or below #${bound}); `
     + `Bob caught up to #${caught.best}`);
 
