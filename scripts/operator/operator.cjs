@@ -181,9 +181,6 @@ async function until(what, probe, timeoutMs, intervalMs = 3000) {
   }
 }
 
-const SESSION_BLOCKS = 20;
-const BLOCK_MS = 3000;
-
 const commands = {
   async status(api, opts) {
     const who = opts.address || operatorPair(opts).address;
@@ -276,7 +273,7 @@ const commands = {
       if (s.node === null) fail(`${who} is no longer registered`);
       if (!s.candidate && !s.queued && !s.validator) fail(`${who} lost its candidacy before joining the set`);
       return s.validator;
-    }, sessions * SESSION_BLOCKS * BLOCK_MS + 30_000);
+    }, sessions * chain.sessionTiming(api).sessionMs + 30_000);
     const set = await validators(api);
     say(`in session.validators from session ${await sessionIndex(api)} (waited from session ${from}, `
       + `${Math.round((Date.now() - t0) / 1000)} s): index ${set.indexOf(who)} of ${set.length}`);
@@ -314,7 +311,7 @@ const commands = {
     await until(`${who} to leave the validator set`, async () => {
       const s = await status(api, who);
       return !s.validator && !s.queued && !s.candidate;
-    }, sessions * SESSION_BLOCKS * BLOCK_MS + 30_000);
+    }, sessions * chain.sessionTiming(api).sessionMs + 30_000);
     say(`out of the set in session ${await sessionIndex(api)}, after ${Math.round((Date.now() - t0) / 1000)} s`);
   },
 

@@ -165,6 +165,17 @@ async function babeAuthorIndex(api, hash) {
   };
 }
 
+/**
+ * The chain's slot length and session length, read from the runtime's own constants (BABE's
+ * expected block time and epoch duration: a session is an epoch), so scripts never hard-code
+ * them: `{ slotMs, sessionBlocks, sessionMs }`.
+ */
+function sessionTiming(api) {
+  const slotMs = api.consts.babe.expectedBlockTime.toNumber();
+  const sessionBlocks = api.consts.babe.epochDuration.toNumber();
+  return { slotMs, sessionBlocks, sessionMs: slotMs * sessionBlocks };
+}
+
 /** A JSON-RPC call over HTTP to `url` (http:// or ws://); resolves to `{ result }` or `{ error }`. */
 async function rpc(url, method, params = [], timeoutMs = 30_000) {
   const r = await fetch(url.replace(/^ws/, 'http'), {
@@ -178,6 +189,7 @@ async function rpc(url, method, params = [], timeoutMs = 30_000) {
 
 module.exports = {
   babeAuthorIndex,
+  sessionTiming,
   UNIT,
   MODELS,
   modelFacts,

@@ -23,10 +23,6 @@ const c = require('./common.cjs');
 
 const { assert } = c;
 
-/** BABE slot length: a block authored more than one slot after a fault was never seen by the
- * faulty node. */
-const SLOT_MS = 3000;
-
 /** State shared by the three steps (zombienet runs them in one process, one after another). */
 const state = global.cognitiveFaults || (global.cognitiveFaults = {
   finalized: new Map(), // number → hash, every finalized head Alice announced
@@ -104,7 +100,7 @@ async function afterRestart(networkInfo) {
   // While Charlie was down. GRANDPA needs Charlie's precommit, and Charlie never saw a block
   // authored more than a slot after the kill: no such block may be finalized until he is back,
   // while Alice and Bob keep authoring on top of it.
-  const bound = highest('best', 0, state.killedAt + SLOT_MS);
+  const bound = highest('best', 0, state.killedAt + c.sessionTiming(api).slotMs);
   const finDuring = highest('finalized', state.killedAt, restartedAt);
   const bestDuring = highest('best', state.killedAt, restartedAt);
   c.log(`Charlie down ${((restartedAt - state.killedAt) / 1000).toFixed(0)} s: best #${bound} → #${bestDuring}, `
@@ -193,7 +189,7 @@ async function afterResume(networkInfo) {
 
   // While Bob was frozen: Alice went on authoring; nothing Bob could not have voted for (authored
   // more than a slot after SIGSTOP) was finalized.
-  const bound = highest('best', 0, state.pausedAt + SLOT_MS);
+  const bound = highest('best', 0, state.pausedAt + c.sessionTiming(api).slotMs);
   const aliceBest = highest('best', state.pausedAt, resumedAt);
   const finDuring = highest('finalized', state.pausedAt, resumedAt);
   const seen = state.events.filter((e) => e.kind === 'finalized' && e.t >= state.pausedAt - 20_000)

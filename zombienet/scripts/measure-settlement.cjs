@@ -47,6 +47,36 @@ function settlement(api, jobId) {
   });
 }
 
+/**
+ * Where a job's blocks went: for each block from inclusion to settlement, its offset, how many
+ * slots passed since the previous block (more than 1: an empty slot), its BABE author, and whose
+ * commits and reveals it carried. Explains the jobs that take more blocks than the usual path.
+ */
+async function timeline(api, view, names) {
+  const from = view.submittedAt.toNumber();
+  const to = view.settledAt.unwrap().toNumber();
+  const events = await c.eventsBetween(api, from, to);
+  const parts = [];
+  let prevSlot = null;
+  for (let n = from; n <= to; n += 1) {
+    const hash = await api.rpc.chain.getBlockHash(n);
+    const header = await api.rpc.chain.getHeader(hash);
+    const pre = header.digest.logs.find((l) => l.isPreRuntime && l.asPreRuntime[0].toString() === 'BABE');
+    const raw = pre ? pre.asPreRuntime[1].toU8a(true) : null;
+    const slot = raw ? Number(Buffer.from(raw.slice(5, 13)).readBigUInt64LE()) : null;
+    const author = raw ? names[(raw[1] | (raw[2] << 8)) >>> 0] ?? `#${raw[1]}` : '?';
+    const who = (kind) => events.filter((e) => e.number === n && e.event.method === kind)
+      .map((e) => names.byAddress[e.event.data.node.toString()] ?? 'other');
+    const gap = prevSlot === null || slot === null ? '' : slot - prevSlot > 1 ? ` gap${slot - prevSlot - 1}` : '';
+    prevSlot = slot;
+    const commits = who('Committed');
+    const reveals = who('Revealed');
+    parts.push(`+${n - from}[${author}${gap}${commits.length ? ` C:${commits.join(',')}` : ''}`
+      + `${reveals.length ? ` R:${reveals.join(',')}` : ''}]`);
+  }
+  return parts.join(' ');
+}
+
 async function run(nodeName, networkInfo) {
   return c.check('submission-to-settlement time (R = 3, SmolLM2)', async () => {
     const jobs = Number(process.env.SETTLEMENT_JOBS || 10);
@@ -55,6 +85,14 @@ async function run(nodeName, networkInfo) {
     const api = await c.connect(wsUri);
     const ferdie = c.account('ferdie');
     for (const name of c.VALIDATORS) await c.waitReady(api, c.account(name).address);
+    // BABE authority index → name (through each validator's session key), and account → name.
+    const babeKeys = {};
+    for (const n of c.VALIDATORS) {
+      const keys = await api.query.session.nextKeys(c.account(n).address);
+      if (keys.isSome) babeKeys[keys.unwrap().babe.toString()] = n;
+    }
+    const names = (await api.query.babe.authorities()).map(([k]) => babeKeys[k.toString()] ?? 'other');
+    names.byAddress = Object.fromEntries(c.VALIDATORS.map((n) => [c.account(n).address, n]));
     const seconds = [];
     const blocks = [];
     const direct = [];
@@ -80,6 +118,7 @@ async function run(nodeName, networkInfo) {
       assert.equal(error, undefined, JSON.stringify(error));
       direct.push((Date.now() - g0) / 1000);
       c.log(`job ${job.jobId}: settled after ${s.toFixed(1)} s, ${b} blocks; direct inference_generate ${direct.at(-1).toFixed(2)} s`);
+      c.log(`  ${await timeline(api, view, names)}`);
     }
     const last = await chainTime();
     const blockTime = (last.ms - first.ms) / (last.number - first.number) / 1000;

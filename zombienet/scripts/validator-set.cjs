@@ -33,9 +33,6 @@ const c = require('./common.cjs');
 
 const { assert } = c;
 
-/** Session length in blocks (one minute of 3-second slots, `EPOCH_DURATION_IN_SLOTS`). */
-const SESSION_BLOCKS = 20;
-
 /** State shared by the steps (zombienet runs them in one process, one after another). */
 const state = global.cognitiveValidatorSet || (global.cognitiveValidatorSet = {});
 
@@ -51,7 +48,7 @@ async function sessionIndex(api) {
 
 /** Waits until `probe(validators)` holds for the current session's set. */
 async function waitForSet(api, what, probe, sessions) {
-  const timeout = sessions * SESSION_BLOCKS * 3000 + 60_000;
+  const timeout = sessions * c.sessionTiming(api).sessionMs + 60_000;
   const t0 = Date.now();
   const set = await c.until(what, async () => {
     const v = await validators(api);
