@@ -65,7 +65,8 @@ async function timeline(api, view, names) {
     const raw = pre ? pre.asPreRuntime[1].toU8a(true) : null;
     const slot = raw ? Number(Buffer.from(raw.slice(5, 13)).readBigUInt64LE()) : null;
     const author = raw ? names[(raw[1] | (raw[2] << 8)) >>> 0] ?? `#${raw[1]}` : '?';
-    const who = (kind) => events.filter((e) => e.number === n && e.event.method === kind)
+    const who = (kind) => events.filter((e) => e.number === n && e.event.method === kind
+      && e.event.data.jobId.toNumber() === view.jobId.toNumber())
       .map((e) => names.byAddress[e.event.data.node.toString()] ?? 'other');
     const gap = prevSlot === null || slot === null ? '' : slot - prevSlot > 1 ? ` gap${slot - prevSlot - 1}` : '';
     prevSlot = slot;

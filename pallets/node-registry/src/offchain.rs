@@ -1,6 +1,6 @@
-//! The registry's off-chain worker (heartbeats), and the two steps every off-chain worker of
-//! this chain shares: claiming a send under a per-statement rate limit, and submitting a
-//! general transaction authorised by `#[pallet::authorize]`.
+//! The registry's off-chain worker (heartbeats), and the steps every off-chain worker of this
+//! chain shares: claiming a send under a per-statement rate limit (and releasing the claim when
+//! the send failed), and submitting a general transaction authorised by `#[pallet::authorize]`.
 
 use crate::{
 	genesis_hash, heartbeat_payload, host_class, Call, Config, Heartbeat, InferenceKey, NodeByKey,
@@ -13,7 +13,11 @@ use frame_system::{
 };
 use inference_primitives::inference_host_api;
 use pallet_model_registry::ModelInspect;
-use sp_runtime::{offchain::storage::StorageValueRef, traits::Saturating, RuntimeAppPublic};
+use sp_runtime::{
+	offchain::{storage::StorageValueRef, Duration},
+	traits::Saturating,
+	RuntimeAppPublic,
+};
 
 /// Blocks after which the off-chain worker re-sends a heartbeat that has not landed.
 pub const HEARTBEAT_RESEND_BLOCKS: u32 = 5;
@@ -36,17 +40,51 @@ where
 		.is_ok()
 }
 
+/// Undoes a [`claim_send`] whose send failed, so that the next worker sends at once instead of
+/// after the rate limit.
+pub fn release_send(key: &[u8]) {
+	StorageValueRef::persistent(key).clear();
+}
+
+/// How long [`submit_authorized`] keeps offering a transaction that the pool refuses.
+///
+/// A worker starts as soon as its block is imported, and the node's transaction pool builds its
+/// view of that block at about the same time. Until the view exists the pool checks a
+/// transaction against the parent block, where a statement that depends on the new block (a
+/// reveal once the last commit landed) is still premature and refused. Offering it again a
+/// moment later lands it in the next block; giving up would leave it to the next worker after
+/// the rate limit, blocks later.
+pub const SUBMIT_RETRY_MS: u64 = 1_000;
+
+/// Pause between two offers of a refused transaction.
+pub const SUBMIT_RETRY_INTERVAL_MS: u64 = 100;
+
 /// Submits `call` to the local transaction pool as a general transaction authorised by its
-/// pallet's `#[pallet::authorize]` (no account, no fee). Logs the outcome under `what`.
-pub fn submit_authorized<T, C>(call: C, what: &str)
+/// pallet's `#[pallet::authorize]` (no account, no fee), offering it again every
+/// [`SUBMIT_RETRY_INTERVAL_MS`] for up to [`SUBMIT_RETRY_MS`] while the pool refuses it. True if
+/// the pool took it; the outcome is logged under `what`.
+pub fn submit_authorized<T, C>(call: C, what: &str) -> bool
 where
 	T: CreateAuthorizedTransaction<C>,
 	<T as CreateTransactionBase<C>>::RuntimeCall: From<C>,
+	C: Clone,
 {
-	let xt = T::create_authorized_transaction(call.into());
-	match SubmitTransaction::<T, C>::submit_transaction(xt) {
-		Ok(()) => log::debug!(target: LOG_TARGET, "{what} sent"),
-		Err(()) => log::warn!(target: LOG_TARGET, "{what} rejected by the pool"),
+	let give_up = sp_io::offchain::timestamp().add(Duration::from_millis(SUBMIT_RETRY_MS));
+	let mut offers = 0u32;
+	loop {
+		offers = offers.saturating_add(1);
+		let xt = T::create_authorized_transaction(call.clone().into());
+		if SubmitTransaction::<T, C>::submit_transaction(xt).is_ok() {
+			log::debug!(target: LOG_TARGET, "{what} sent (offer {offers})");
+			return true;
+		}
+		let now = sp_io::offchain::timestamp();
+		if now >= give_up {
+			log::warn!(target: LOG_TARGET, "{what} refused by the pool {offers} times");
+			return false;
+		}
+		let next = now.add(Duration::from_millis(SUBMIT_RETRY_INTERVAL_MS));
+		sp_io::offchain::sleep_until(if next < give_up { next } else { give_up });
 	}
 }
 
@@ -96,12 +134,14 @@ pub(crate) fn send_heartbeats<T: Config>(now: BlockNumberFor<T>) {
 			log::warn!(target: LOG_TARGET, "inference key vanished from the keystore");
 			continue;
 		};
-		submit_authorized::<T, Call<T>>(
+		if !submit_authorized::<T, Call<T>>(
 			Call::heartbeat {
 				heartbeat,
 				signature,
 			},
 			"heartbeat",
-		);
+		) {
+			release_send(&claim);
+		}
 	}
 }

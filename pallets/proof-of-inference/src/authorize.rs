@@ -5,6 +5,8 @@ use crate::{
 	commit_payload, reveal_payload, CommitPayload, Config, Error, Job, JobState, Jobs, Pallet,
 	RevealPayload,
 };
+use alloc::vec::Vec;
+use codec::Encode;
 use frame_support::{
 	pallet_prelude::{
 		InvalidTransaction, TransactionSource, TransactionValidityError,
@@ -14,6 +16,7 @@ use frame_support::{
 	weights::Weight,
 };
 use frame_system::pallet_prelude::BlockNumberFor;
+use inference_primitives::JobId;
 use pallet_node_registry::{genesis_hash, InferenceSignature, NodeInspect};
 use sp_runtime::{traits::Saturating, RuntimeAppPublic, SaturatedConversion};
 
@@ -33,6 +36,16 @@ pub const INVALID_REVEAL_MISMATCH: u8 = 14;
 /// `InvalidTransaction::Custom` code: the commit names another job's digest (a job of the same
 /// id on another fork).
 pub const INVALID_WRONG_JOB: u8 = 15;
+
+/// The pool tag a commit provides, and an early reveal requires: one per job and node.
+pub fn commit_tag<AccountId: Encode>(job_id: JobId, node: &AccountId) -> Vec<u8> {
+	(b"PoiCommit", job_id, node).encode()
+}
+
+/// The pool tag a reveal provides: one per job and node.
+pub fn reveal_tag<AccountId: Encode>(job_id: JobId, node: &AccountId) -> Vec<u8> {
+	(b"PoiReveal", job_id, node).encode()
+}
 
 impl<T: Config> Pallet<T> {
 	/// The index of the committing node in `job`'s assignees if `commit` is acceptable at
@@ -118,25 +131,63 @@ impl<T: Config> Pallet<T> {
 	}
 
 	fn validity(
-		prefix: &'static str,
-		tag: impl codec::Encode,
+		provides: Vec<u8>,
+		requires: Vec<Vec<u8>>,
 		deadline: BlockNumberFor<T>,
 	) -> TransactionValidityWithRefund {
 		let now = frame_system::Pallet::<T>::block_number();
 		let left: u64 = deadline.saturating_sub(now).saturated_into();
-		let validity = ValidTransaction::with_tag_prefix(prefix)
-			.priority(T::UnsignedPriority::get())
-			.and_provides(tag)
-			.longevity(left.max(1))
-			.propagate(true)
-			.build()?;
+		let validity = ValidTransaction {
+			priority: T::UnsignedPriority::get(),
+			requires,
+			provides: alloc::vec![provides],
+			longevity: left.max(1),
+			propagate: true,
+		};
 		Ok((validity, Weight::zero()))
+	}
+
+	/// The commit tags a reveal that arrives early must wait for, or `None` if it is not early
+	/// but invalid.
+	///
+	/// A reveal is early when the commit phase is still open on the block the pool checks it
+	/// against (its own commit or another assignee's not yet in it) but could still close with
+	/// this reveal acceptable: the job pending, the commit deadline not passed, and the reveal
+	/// opening the node's commitment if that is already known. Peers typically receive an honest
+	/// reveal before the block with the last commit: the revealing node sends it as soon as it
+	/// imports that block. Refused as invalid, the reveal would be banned from their pools and
+	/// could only land in a block its own node authors; held back by `requires`, it becomes ready
+	/// the moment the block that provides those commits is imported.
+	fn early_reveal(
+		job: &Job<T>,
+		reveal: &RevealPayload<T::AccountId>,
+		now: BlockNumberFor<T>,
+	) -> Result<Option<Vec<Vec<u8>>>, Error<T>> {
+		if job.status != JobState::Pending || now >= job.commit_deadline {
+			return Ok(None);
+		}
+		let Some(own) = job.assignees.iter().find(|a| a.node == reveal.node) else {
+			return Ok(None);
+		};
+		if let Some(commitment) = own.commitment {
+			frame_support::ensure!(
+				inference_primitives::commitment(&reveal.result_hash, &reveal.salt, &reveal.node)
+					== commitment,
+				Error::<T>::RevealMismatch
+			);
+		}
+		Ok(Some(
+			job.assignees
+				.iter()
+				.filter(|a| a.commitment.is_none())
+				.map(|a| commit_tag(reveal.job_id, &a.node))
+				.collect(),
+		))
 	}
 
 	/// Validity of a commit transaction (see [`Pallet::commit`]): the job is pending and is the
 	/// one the commit names (its digest), the node assigned and not yet committed, the commit
-	/// deadline not passed, and the
-	/// signature valid for this chain. Provides the tag `(b"poi-commit", job_id, node)`.
+	/// deadline not passed, and the signature valid for this chain. Provides [`commit_tag`].
 	pub fn authorize_commit(
 		_source: TransactionSource,
 		commit: &CommitPayload<T::AccountId>,
@@ -152,32 +203,47 @@ impl<T: Config> Pallet<T> {
 			signature,
 		)?;
 		Self::validity(
-			"PoiCommit",
-			(b"poi-commit", commit.job_id, &commit.node),
+			commit_tag(commit.job_id, &commit.node),
+			Vec::new(),
 			job.commit_deadline,
 		)
 	}
 
 	/// Validity of a reveal transaction (see [`Pallet::reveal`]): everything the call
-	/// checks (phase, commitment opened) and the signature. Provides the tag
-	/// `(b"poi-reveal", job_id, node)`.
+	/// checks (phase, commitment opened) and the signature. Provides [`reveal_tag`].
+	///
+	/// In the pool (any source but `InBlock`), an early reveal (see `early_reveal`) is
+	/// valid with the tags of the missing commits as `requires`, so the pool holds it until
+	/// they are in. In a block it is invalid: `requires` binds only the pool, and an author
+	/// could otherwise put an early reveal in its block, where it would fail and leave the
+	/// pools as included.
 	pub fn authorize_reveal(
-		_source: TransactionSource,
+		source: TransactionSource,
 		reveal: &RevealPayload<T::AccountId>,
 		signature: &InferenceSignature,
 	) -> TransactionValidityWithRefund {
 		let now = frame_system::Pallet::<T>::block_number();
 		let job =
 			Jobs::<T>::get(reveal.job_id).ok_or(InvalidTransaction::Custom(INVALID_UNKNOWN_JOB))?;
-		Self::check_reveal(&job, reveal, now).map_err(Self::invalid)?;
+		let requires = match Self::check_reveal(&job, reveal, now) {
+			Ok(_) => Vec::new(),
+			Err(e @ (Error::<T>::NoCommit | Error::<T>::CommitPhaseOpen))
+				if source != TransactionSource::InBlock =>
+			{
+				Self::early_reveal(&job, reveal, now)
+					.map_err(Self::invalid)?
+					.ok_or_else(|| Self::invalid(e))?
+			},
+			Err(e) => return Err(Self::invalid(e)),
+		};
 		Self::check_signature(
 			&reveal.node,
 			&reveal_payload(&genesis_hash::<T>(), reveal),
 			signature,
 		)?;
 		Self::validity(
-			"PoiReveal",
-			(b"poi-reveal", reveal.job_id, &reveal.node),
+			reveal_tag(reveal.job_id, &reveal.node),
+			requires,
 			job.reveal_deadline,
 		)
 	}

@@ -21,7 +21,7 @@ use inference_primitives::{
 };
 use pallet_node_registry::{
 	genesis_hash, host_class,
-	offchain::{claim_send, submit_authorized},
+	offchain::{claim_send, release_send, submit_authorized},
 	InferenceKey, NodeInspect,
 };
 use sp_runtime::{
@@ -70,6 +70,8 @@ pub enum OffchainErr {
 	RateLimited,
 	/// The inference key is no longer in the keystore.
 	KeyGone,
+	/// The transaction pool kept refusing the commit or reveal; the next block's worker retries.
+	Refused,
 	/// Nothing to do in this phase.
 	Idle,
 }
@@ -143,7 +145,7 @@ fn work_on<T: Config>(
 			if now >= job.commit_deadline {
 				return Err(OffchainErr::NoResult);
 			}
-			claim::<T>(&digest, node, 0, now)?;
+			let claim = claim::<T>(&digest, node, 0, now)?;
 			let commit = CommitPayload {
 				job_id,
 				job_digest: digest,
@@ -153,8 +155,7 @@ fn work_on<T: Config>(
 			let signature = key
 				.sign(&commit_payload(genesis, &commit))
 				.ok_or(OffchainErr::KeyGone)?;
-			submit_authorized::<T, Call<T>>(Call::commit { commit, signature }, "commit");
-			Ok(())
+			send::<T>(Call::commit { commit, signature }, "commit", &claim)
 		},
 		Some(on_chain) if on_chain != commitment => Err(OffchainErr::ForeignCommitment),
 		Some(_)
@@ -162,7 +163,7 @@ fn work_on<T: Config>(
 				&& Pallet::<T>::commit_phase_over(job, now)
 				&& now < job.reveal_deadline =>
 		{
-			claim::<T>(&digest, node, 1, now)?;
+			let claim = claim::<T>(&digest, node, 1, now)?;
 			let reveal = RevealPayload {
 				job_id,
 				node: node.clone(),
@@ -172,24 +173,35 @@ fn work_on<T: Config>(
 			let signature = key
 				.sign(&reveal_payload(genesis, &reveal))
 				.ok_or(OffchainErr::KeyGone)?;
-			submit_authorized::<T, Call<T>>(Call::reveal { reveal, signature }, "reveal");
-			Ok(())
+			send::<T>(Call::reveal { reveal, signature }, "reveal", &claim)
 		},
 		Some(_) => Err(OffchainErr::Idle),
 	}
 }
 
-/// Rate limit of sends per job digest, node and phase (0 commit, 1 reveal).
+/// Rate limit of sends per job digest, node and phase (0 commit, 1 reveal): the claim's
+/// storage key if nothing was sent for them in the last [`RESEND_BLOCKS`] blocks.
 fn claim<T: Config>(
 	digest: &Hash256,
 	node: &T::AccountId,
 	phase: u8,
 	now: BlockNumberFor<T>,
-) -> Result<(), OffchainErr> {
+) -> Result<Vec<u8>, OffchainErr> {
 	let key = (SENT_KEY_PREFIX, digest, node, phase).encode();
 	claim_send(&key, now, RESEND_BLOCKS.into())
-		.then_some(())
+		.then_some(key)
 		.ok_or(OffchainErr::RateLimited)
+}
+
+/// Submits a commit or reveal. If the pool kept refusing it, the claim is released so the next
+/// block's worker tries again rather than waiting out [`RESEND_BLOCKS`].
+fn send<T: Config>(call: Call<T>, what: &str, claim: &[u8]) -> Result<(), OffchainErr> {
+	if submit_authorized::<T, Call<T>>(call, what) {
+		Ok(())
+	} else {
+		release_send(claim);
+		Err(OffchainErr::Refused)
+	}
 }
 
 /// Polls the engine for a job under a per-digest offchain lock, until it is done or

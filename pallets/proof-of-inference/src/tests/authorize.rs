@@ -167,7 +167,7 @@ fn commit_checks() {
 			.unwrap();
 		assert_eq!(
 			validity.provides,
-			vec![("PoiCommit", (b"poi-commit", id, nodes[0])).encode()]
+			vec![crate::authorize::commit_tag(id, &nodes[0])]
 		);
 		assert_eq!(validity.longevity, COMMIT_PERIOD);
 		assert_ok!(dispatch_authorized(call));
@@ -283,6 +283,83 @@ fn a_commit_for_another_forks_job_of_the_same_id_is_refused() {
 		// This fork's commit goes through.
 		submit_authorized(commit_call_with(id, node, commitment, node));
 		assert!(job(id).assignees[0].commitment.is_some());
+		check();
+	});
+}
+
+#[test]
+fn an_early_reveal_waits_in_the_pool_for_the_commits_it_needs() {
+	new_test_ext().execute_with(|| {
+		register_nodes(4);
+		let id = submit(3);
+		let nodes = assignees(id);
+		let outsider = (1..=4).find(|n| !nodes.contains(n)).unwrap();
+		let tags: Vec<_> = nodes
+			.iter()
+			.map(|n| crate::authorize::commit_tag(id, n))
+			.collect();
+		// A commit provides the tag an early reveal waits for.
+		let commit = validity(
+			&commit_call(id, nodes[0], hash(1)),
+			TransactionSource::External,
+		)
+		.unwrap();
+		assert_eq!(commit.provides, vec![tags[0].clone()]);
+		// Nothing committed yet (a peer that has not imported the block with the commits):
+		// the reveal waits for all three, its own included.
+		let reveal = reveal_call(id, nodes[0], hash(1));
+		let early = validity(&reveal, TransactionSource::External).unwrap();
+		assert_eq!(early.requires, tags);
+		assert_eq!(
+			early.provides,
+			vec![crate::authorize::reveal_tag(id, &nodes[0])]
+		);
+		// A block may not carry it: the author would fail it and drop it from the pools.
+		assert_eq!(
+			validity(&reveal, TransactionSource::InBlock),
+			Err(InvalidTransaction::Custom(crate::authorize::INVALID_NO_COMMIT).into())
+		);
+		// Its own commit in: it waits for the other two, and must open that commitment.
+		commit_as(id, nodes[0], hash(1));
+		assert_eq!(
+			validity(&reveal, TransactionSource::External)
+				.unwrap()
+				.requires,
+			tags[1..].to_vec()
+		);
+		assert_eq!(
+			authorize(&reveal_call_with(
+				id,
+				nodes[0],
+				hash(2),
+				salt(nodes[0]),
+				nodes[0]
+			)),
+			Err(InvalidTransaction::Custom(crate::authorize::INVALID_REVEAL_MISMATCH).into())
+		);
+		// Early reveals from a node that is not assigned, or with a bad signature, are refused.
+		assert_eq!(
+			authorize(&reveal_call(id, outsider, hash(1))),
+			Err(InvalidTransaction::Custom(crate::authorize::INVALID_NOT_ASSIGNED).into())
+		);
+		assert_eq!(
+			authorize(&reveal_call_with(
+				id,
+				nodes[1],
+				hash(1),
+				salt(nodes[1]),
+				nodes[0]
+			)),
+			Err(InvalidTransaction::BadProof.into())
+		);
+		// All committed: valid outright, requiring nothing.
+		commit_as(id, nodes[1], hash(1));
+		commit_as(id, nodes[2], hash(1));
+		assert!(validity(&reveal, TransactionSource::InBlock)
+			.unwrap()
+			.requires
+			.is_empty());
+		reveal_as(id, nodes[0], hash(1));
 		check();
 	});
 }

@@ -202,6 +202,17 @@ pub fn authorize(call: &Call<Test>) -> Result<(), TransactionValidityError> {
 		.map(|_| ())
 }
 
+/// The pool validity of an authorized call from `source`.
+pub fn validity(
+	call: &Call<Test>,
+	source: TransactionSource,
+) -> Result<sp_runtime::transaction_validity::ValidTransaction, TransactionValidityError> {
+	RuntimeCall::from(call.clone())
+		.authorize(source)
+		.expect("an authorized call")
+		.map(|(v, _)| v)
+}
+
 pub fn dispatch_authorized(call: Call<Test>) -> sp_runtime::DispatchResult {
 	use frame_support::traits::UnfilteredDispatchable;
 	call.dispatch_bypass_filter(frame_system::RawOrigin::Authorized.into())

@@ -10,7 +10,10 @@ use sp_core::offchain::{testing, OffchainDbExt, OffchainWorkerExt, TransactionPo
 use sp_runtime::offchain::storage::StorageValueRef;
 use std::{
 	collections::HashMap,
-	sync::{Arc, Mutex},
+	sync::{
+		atomic::{AtomicU32, Ordering},
+		Arc, Mutex,
+	},
 };
 
 /// A fake inference engine: a job is queued on its first poll and done from the `ready_at`-th;
@@ -79,19 +82,48 @@ impl InferenceHost for FakeHost {
 	}
 }
 
+/// A transaction pool that refuses the next `refusals` submissions, as the node's pool does
+/// while it has not yet built its view of the block the worker runs on (it then checks against
+/// the parent block, where a reveal after the last commit is premature).
+struct LaggingPool {
+	inner: testing::TestTransactionPoolExt,
+	refusals: Arc<AtomicU32>,
+}
+
+impl sp_core::offchain::TransactionPool for LaggingPool {
+	fn submit_transaction(&mut self, extrinsic: Vec<u8>) -> Result<(), ()> {
+		if self
+			.refusals
+			.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+			.is_ok()
+		{
+			return Err(());
+		}
+		self.inner.submit_transaction(extrinsic)
+	}
+}
+
 /// Test externalities with an off-chain worker, its database, a transaction pool and `host`
 /// (if any), and a function that drains the transactions submitted so far.
 fn offchain_test_ext(
 	host: Option<Arc<FakeHost>>,
 ) -> (sp_io::TestExternalities, impl Fn() -> Vec<Call<Test>>) {
+	lagging_pool_test_ext(host, Arc::new(AtomicU32::new(0)))
+}
+
+/// [`offchain_test_ext`] with a pool that refuses as many submissions as `refusals` holds.
+fn lagging_pool_test_ext(
+	host: Option<Arc<FakeHost>>,
+	refusals: Arc<AtomicU32>,
+) -> (sp_io::TestExternalities, impl Fn() -> Vec<Call<Test>>) {
 	let mut ext = new_test_ext();
 	let (offchain, state) = testing::TestOffchainExt::new();
 	state.write().seed = [42; 32];
 	state.write().timestamp = sp_core::offchain::Timestamp::from_unix_millis(1_000_000);
-	let (pool, pool_state) = testing::TestTransactionPoolExt::new();
+	let (inner, pool_state) = testing::TestTransactionPoolExt::new();
 	ext.register_extension(OffchainWorkerExt::new(offchain.clone()));
 	ext.register_extension(OffchainDbExt::new(offchain));
-	ext.register_extension(TransactionPoolExt::new(pool));
+	ext.register_extension(TransactionPoolExt::new(LaggingPool { inner, refusals }));
 	if let Some(host) = host {
 		ext.register_extension(InferenceExt::new(host));
 	}
@@ -290,6 +322,85 @@ fn offchain_worker_is_idempotent_and_rate_limited() {
 		// Past the commit deadline a node without a result does not start the job.
 		assert_eq!(host.polls(&d), 1);
 		check();
+	});
+}
+
+/// Commits node 1's result, and the other assignees' same result, so that block 2's worker
+/// reveals. Returns the job and node 1's result hash.
+fn all_committed(take_txs: &impl Fn() -> Vec<Call<Test>>) -> (JobId, Hash256) {
+	let (id, nodes) = ocw_setup(1);
+	ProofOfInference::offchain_worker(1);
+	let expected = local_result(id, 1).unwrap().result_hash;
+	let txs = take_txs();
+	assert!(matches!(txs[..], [Call::commit { .. }]));
+	submit_authorized(txs[0].clone());
+	for n in nodes.iter().filter(|n| **n != 1) {
+		commit_as(id, *n, expected);
+	}
+	run_to(2);
+	(id, expected)
+}
+
+#[test]
+fn a_reveal_the_pool_refuses_at_first_is_offered_again_in_the_same_run() {
+	// The node's pool refuses a reveal until it has built its view of the block with the last
+	// commit; the worker starts on that block's import, often before. Without a second offer
+	// the reveal waited RESEND_BLOCKS blocks (measured: settlement 3 to 5 blocks late).
+	let refusals = Arc::new(AtomicU32::new(0));
+	let (mut ext, take_txs) = lagging_pool_test_ext(Some(FakeHost::new(1)), refusals.clone());
+	ext.execute_with(|| {
+		let (id, expected) = all_committed(&take_txs);
+		refusals.store(3, Ordering::SeqCst);
+		let start = sp_io::offchain::timestamp().unix_millis();
+		ProofOfInference::offchain_worker(2);
+		let waited = sp_io::offchain::timestamp().unix_millis() - start;
+		assert_eq!(refusals.load(Ordering::SeqCst), 0);
+		assert_eq!(
+			waited,
+			3 * pallet_node_registry::offchain::SUBMIT_RETRY_INTERVAL_MS
+		);
+		let txs = take_txs();
+		assert_eq!(txs.len(), 1);
+		let Call::reveal { reveal, .. } = &txs[0] else {
+			panic!("not a reveal")
+		};
+		assert_eq!(reveal.result_hash, expected);
+		submit_authorized(txs[0].clone());
+		assert!(job(id)
+			.assignees
+			.iter()
+			.any(|a| a.node == 1 && a.revealed.is_some()));
+	});
+}
+
+#[test]
+fn a_reveal_the_pool_keeps_refusing_is_sent_by_the_next_block_s_worker() {
+	let refusals = Arc::new(AtomicU32::new(0));
+	let (mut ext, take_txs) = lagging_pool_test_ext(Some(FakeHost::new(1)), refusals.clone());
+	ext.execute_with(|| {
+		let (_, expected) = all_committed(&take_txs);
+		refusals.store(u32::MAX, Ordering::SeqCst);
+		let start = sp_io::offchain::timestamp().unix_millis();
+		ProofOfInference::offchain_worker(2);
+		// Offered for SUBMIT_RETRY_MS, then given up without holding the rate limit.
+		let waited = sp_io::offchain::timestamp().unix_millis() - start;
+		assert_eq!(waited, pallet_node_registry::offchain::SUBMIT_RETRY_MS);
+		assert!(take_txs().is_empty());
+		refusals.store(0, Ordering::SeqCst);
+		// Block 3, well within RESEND_BLOCKS of the first try: sent.
+		assert!(3 < 2 + crate::offchain::RESEND_BLOCKS as u64);
+		run_to(3);
+		ProofOfInference::offchain_worker(3);
+		let txs = take_txs();
+		assert_eq!(txs.len(), 1);
+		let Call::reveal { reveal, .. } = &txs[0] else {
+			panic!("not a reveal")
+		};
+		assert_eq!(reveal.result_hash, expected);
+		// A reveal the pool took holds the rate limit as before.
+		run_to(4);
+		ProofOfInference::offchain_worker(4);
+		assert!(take_txs().is_empty());
 	});
 }
 

@@ -161,8 +161,22 @@ fn silent_node_misses_and_is_not_slashed() {
 			dispatch_authorized(reveal_call(id, nodes[0], hash(1))),
 			Error::<Test>::CommitPhaseOpen
 		);
+		// In the pool the reveal waits for the silent node's commit (or, once the deadline
+		// block is imported, is valid outright); in a block it is refused.
+		let early = validity(
+			&reveal_call(id, nodes[0], hash(1)),
+			TransactionSource::External,
+		)
+		.expect("an early reveal waits in the pool");
 		assert_eq!(
-			authorize(&reveal_call(id, nodes[0], hash(1))),
+			early.requires,
+			vec![crate::authorize::commit_tag(id, &silent)]
+		);
+		assert_eq!(
+			validity(
+				&reveal_call(id, nodes[0], hash(1)),
+				TransactionSource::InBlock
+			),
 			Err(InvalidTransaction::Future.into())
 		);
 		let j = job(id);
