@@ -1,18 +1,18 @@
 #!/usr/bin/env python3
-"""Prints the measured weights of the five pallets as the Markdown table of docs/benchmarks.md.
+"""Prints the measured weights of the six pallets as the Markdown table of docs/benchmarks.md.
 
 Reads the `SubstrateWeight` implementation of each `pallets/<name>/src/weights.rs` (written by
 scripts/bench-weights.sh) and shows, per call: base execution time plus its slope per component,
 storage reads / writes (base + per component) and the estimated proof size.
 
-    scripts/weights-table.py [pallet ...]     # default: all five
+    scripts/weights-table.py [pallet ...]     # default: all six
 """
 import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PALLETS = ["reputation", "model-registry", "node-registry", "governance", "proof-of-inference"]
+PALLETS = ["reputation", "model-registry", "node-registry", "governance", "proof-of-inference", "validator-set"]
 
 
 def measured_impl(text):
