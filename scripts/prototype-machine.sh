@@ -97,13 +97,15 @@ if [ ! -s "$operator" ]; then
 fi
 account="$(json_field "$operator" ss58Address)"
 
-cores="$(nproc)"
-ram_mib="$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)"
+# The capabilities the node measures on this machine (the same figures `operator.cjs register`
+# takes from the running node), not typed ones.
+caps="$("$NODE" hardware capabilities --json)"
 
 node -e '
-const [name, address, peerId, account, babe, grandpa, inference, cores, ram] = process.argv.slice(1);
+const [name, address, peerId, account, babe, grandpa, inference, caps] = process.argv.slice(1);
+const { cpuCores, ramMib } = JSON.parse(caps).capabilities;
 const entry = { name, address, peerId, account, sessionKeys: { babe, grandpa, inference },
-  cpuCores: Number(cores), ramMib: Number(ram) };
+  cpuCores, ramMib };
 console.log(JSON.stringify(entry, null, 2));
-' "$name" "$address" "$peer_id" "$account" "$babe" "$grandpa" "$inference" "$cores" "$ram_mib"
+' "$name" "$address" "$peer_id" "$account" "$babe" "$grandpa" "$inference" "$caps"
 echo "operator account secret: $operator (move it off this machine)" >&2

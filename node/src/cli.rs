@@ -59,6 +59,11 @@ pub enum Subcommand {
 	#[command(subcommand)]
 	Model(crate::model_cmd::ModelCmd),
 
+	/// This machine against the hardware specification (`hardware check`), and the capability
+	/// declaration it supports (`hardware capabilities`).
+	#[command(subcommand)]
+	Hardware(crate::hardware_cmd::HardwareCmd),
+
 	/// Runtime benchmarks (`benchmark pallet`); only in nodes built with
 	/// `--features runtime-benchmarks`.
 	#[cfg(feature = "runtime-benchmarks")]

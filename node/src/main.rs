@@ -13,6 +13,7 @@ mod babe_equivocation;
 mod chain_spec;
 mod cli;
 mod command;
+mod hardware_cmd;
 mod inference;
 mod model_cmd;
 mod model_p2p;

@@ -24,7 +24,8 @@ pub struct StoreArgs {
 }
 
 impl StoreArgs {
-	fn open(&self) -> Result<ModelStore, String> {
+	/// Opens the store.
+	pub fn open(&self) -> Result<ModelStore, String> {
 		let dir = crate::inference::store_dir(self.model_store.as_ref());
 		ModelStore::open(&dir)
 			.map_err(|e| format!("cannot open the model store {}: {e}", dir.display()))

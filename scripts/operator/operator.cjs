@@ -12,9 +12,9 @@
 //
 //   status                                     what the chain knows about the account (JSON)
 //   transfer --to ADDRESS --amount COG         a plain balance transfer (funding an account)
-//   register --bond COG [--models 0,1]         nodeRegistry.register: capabilities and engine
-//            [--endpoint MULTIADDR]...           class from inference_nodeInfo, inference key and
-//            [--ram-mib N]                       its proof from inference_keyOwnershipProof
+//   register --bond COG [--models 0,1]         nodeRegistry.register: the capabilities the node
+//            [--endpoint MULTIADDR]...           measured (inference_nodeInfo), inference key and
+//                                                its proof from inference_keyOwnershipProof
 //   set-keys --keys 0x… --proof 0x…            session.setKeys (output of author_rotateKeysWithOwner)
 //   opt-in | opt-out                           validatorSet.optIn / optOut
 //   unregister | withdraw                      nodeRegistry.unregister / withdrawUnbonded
@@ -207,17 +207,13 @@ const commands = {
     if (proof.genesisHash !== api.genesisHash.toHex()) {
       fail(`the node signed for chain ${proof.genesisHash}, but ${opts.ws} is chain ${api.genesisHash.toHex()}`);
     }
-    const ramMib = Number(opts.ramMib || Math.floor(os.totalmem() / 2 ** 20));
-    const capabilities = {
-      cpuCores: info.cpuCores,
-      ramMib,
-      gpuMemoryMib: 0,
-      accelerators: ['Cpu'],
-      modelFormats: ['Gguf'],
-      class: info.engineClass,
-    };
+    // What the node measured on its machine (`cognitive-node hardware capabilities`), never
+    // typed figures: an operator cannot overstate the hardware by accident.
+    if (!info.capabilities) fail(`${nodeUrl} could not measure its machine (see its log); run \`cognitive-node hardware capabilities\` there`);
+    const capabilities = info.capabilities;
     say(`registering ${pair.address}: inference key ${proof.publicKey}, class `
-      + `${JSON.stringify(info.engineClass)}, ${info.cpuCores} cores, ${ramMib} MiB, models [${models}], `
+      + `${JSON.stringify(capabilities.class)}, ${capabilities.cpuCores} cores, ${capabilities.ramMib} MiB, `
+      + `accelerators ${capabilities.accelerators.join('+')}, models [${models}], `
       + `endpoints ${JSON.stringify(opts.endpoint)}, bond ${cog(bond)}`);
     const r = await send(api, api.tx.nodeRegistry.register(capabilities, models, opts.endpoint,
       proof.publicKey, proof.signature, bond), pair);

@@ -19,7 +19,9 @@ import { Keyring } from '@polkadot/api';
 import { u8aToHex } from '@polkadot/util';
 import chain from '../lib/chain.cjs';
 import proofs from '../lib/proof.cjs';
-import { startNode } from './lib/node.mjs';
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import { nodeBinary, startNode } from './lib/node.mjs';
 import { dispatchErrorName, submit } from './lib/tx.mjs';
 
 const { SMOLLM2, modelFacts } = chain;
@@ -250,6 +252,26 @@ async function flood(url, signal, counts, i) {
     if (code !== 'ok') await chain.sleep(200);
   }
 }
+
+test('the node declares the capabilities it measured: nodeInfo and the CLI agree, and Polkadot.js sends them', DEADLINE, async () => {
+  const info = (await rpc('inference_nodeInfo')).result;
+  const caps = info.capabilities;
+  assert.ok(caps, 'nodeInfo.capabilities');
+  const cli = JSON.parse(execFileSync(nodeBinary(), ['hardware', 'capabilities', '--json'], { encoding: 'utf8' }));
+  assert.deepEqual(caps, cli.capabilities, 'the running node and `hardware capabilities` measure alike');
+  assert.equal(caps.cpuCores, os.cpus().length);
+  assert.deepEqual(caps.class, chain.engineClass(), 'the class jobs are matched on');
+  // The call the CLI prints is the one Polkadot.js builds from the same object.
+  const tx = api.tx.nodeRegistry.updateCapabilities(caps);
+  assert.equal(tx.method.toHex(), cli.updateCapabilitiesCall);
+  await sendOk(tx, alice);
+  const record = (await api.query.nodeRegistry.nodes(alice.address)).unwrap();
+  assert.equal(record.capabilities.cpuCores.toNumber(), caps.cpuCores);
+  assert.equal(record.capabilities.ramMib.toNumber(), caps.ramMib);
+  assert.deepEqual(record.capabilities.accelerators.map((a) => a.toString()), caps.accelerators);
+  // Same class: the node keeps its ready models and its jobs.
+  assert.deepEqual(record.readyModels.map((m) => m.toNumber()), [0]);
+});
 
 test('a chain job commits in time while public generation is saturated (audit H-5)', DEADLINE, async () => {
   const stop = new AbortController();

@@ -533,17 +533,12 @@ where
 			})
 			.collect();
 		let config = engine.config();
-		let class = inference_engine::engine_class();
-		let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
 		Ok(NodeInfoView {
 			public_key: self.signer.public_key().map(|k| hex0x(&k)),
 			engine: inference_engine::ENGINE_VERSION,
 			cpu_target: inference_engine::CPU_TARGET,
-			engine_class: EngineClassView {
-				engine: text(class.engine),
-				engine_version: text(class.engine_version),
-				cpu_target: text(class.cpu_target),
-			},
+			engine_class: EngineClassView::of_this_build(),
+			capabilities: crate::hardware_cmd::measured_once().clone(),
 			cpu_cores: std::thread::available_parallelism()
 				.map(|n| n.get())
 				.unwrap_or(1),

@@ -210,6 +210,10 @@ pub struct NodeInfoView {
 	pub engine_class: EngineClassView,
 	/// Cores of this machine.
 	pub cpu_cores: usize,
+	/// The capability declaration this machine supports, measured when the node started
+	/// (`cognitive-node hardware capabilities`); `null` if the CPUs or memory could not be read.
+	/// `nodeRegistry.register` should send exactly this.
+	pub capabilities: Option<crate::hardware_cmd::CapabilitiesView>,
 	/// Threads per generation.
 	pub threads: i32,
 	/// Shared workers (on-chain jobs first, then public requests).
@@ -336,6 +340,19 @@ pub struct EngineClassView {
 	pub engine_version: String,
 	/// CPU instruction-set level (`x86-64-v3`).
 	pub cpu_target: String,
+}
+
+impl EngineClassView {
+	/// The determinism class of this build of the engine.
+	pub fn of_this_build() -> Self {
+		let class = inference_engine::engine_class();
+		let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
+		EngineClassView {
+			engine: text(class.engine),
+			engine_version: text(class.engine_version),
+			cpu_target: text(class.cpu_target),
+		}
+	}
 }
 
 /// One assignee of a job.
