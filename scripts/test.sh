@@ -5,8 +5,9 @@
 # tests that drive a real dev node with Polkadot.js (and the prototype network's spec on three
 # local nodes), the IPFS interop tests (the node's model
 # transfer with Helia over bitswap), and the zombienet suites that run the
-# 3-validator network (smoke, inference, model distribution with governance, byzantine, faults,
-# and the open validator set with a fourth node).
+# 3-validator network (smoke with an R = 3 job, model distribution with governance, byzantine,
+# faults, and the open validator set with a fourth node), and the platform: the OS image booted
+# under qemu, and the 3-validator network in containers of that image.
 # Prints the time of every phase. Builds into the shared target dir, so a warm run is quick.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -27,5 +28,13 @@ phase e2e-polkadot-js env COGNITIVE_NODE="$NODE_BIN" npm --prefix zombienet test
 # The model-transfer endpoint against Helia (IPFS in JavaScript), both directions.
 phase ipfs-interop env COGNITIVE_NODE="$NODE_BIN" npm --prefix zombienet/interop test
 phase e2e-zombienet env COGNITIVE_NODE="$NODE_BIN" bash zombienet/run-suites.sh
+# The platform: the OS image with this node (built by os/build.sh, or reused from its cache
+# outside the clone when its inputs are unchanged), booted twice under qemu with a fresh data
+# disk; then the same image's root file system as three containers on their own network.
+phase os-image bash os/build.sh --node "$NODE_BIN"
+phase os-boot env GEN_TINY_GGUF="$CARGO_TARGET_DIR/release/gen-tiny-gguf" bash os/test-boot.sh \
+	"$(bash os/build.sh --node "$NODE_BIN" | tail -n1)"
+phase os-containers bash os/compose/test-compose.sh \
+	"$(dirname "$(bash os/build.sh --node "$NODE_BIN" | tail -n1)")/rootfs.tar.gz"
 
 echo "all tests passed in $((SECONDS - total_start)) s"
