@@ -32,6 +32,13 @@ function f32Bits(x) {
   return b.getUint32(0, true);
 }
 
+/** `x` (a number or a BigInt below 2^64) as u64 little endian. */
+function u64le(x) {
+  const b = new DataView(new ArrayBuffer(8));
+  b.setBigUint64(0, BigInt(x), true);
+  return new Uint8Array(b.buffer);
+}
+
 /** SCALE `Vec<u32>`: compact length, then each value as u32 little endian. */
 function vecU32(values) {
   return u8aConcat(compactToU8a(values.length), ...values.map(u32le));
@@ -39,13 +46,15 @@ function vecU32(values) {
 
 /**
  * `request_hash = blake2_256(SCALE((prompt bytes, max_tokens u32, sampling, profile)))`, where
- * `sampling` is `null` for greedy decoding (index 0) or `{ temperature, seed }` (index 1, the
- * temperature as f32 bits) and `profile` is `{ nCtx, nBatch, nUbatch }`.
+ * `sampling` is `null` for greedy decoding (index 0) or `{ temperature, topP, seed }` (index 2:
+ * the temperature and top-p as f32 bits, the seed as u64; index 1 is retired) and `profile` is
+ * `{ nCtx, nBatch, nUbatch }`.
  */
 function requestHash(prompt, maxTokens, sampling, profile) {
   const bytes = stringToU8a(prompt);
   const samplingBytes = sampling
-    ? u8aConcat(new Uint8Array([1]), u32le(f32Bits(sampling.temperature)), u32le(sampling.seed))
+    ? u8aConcat(new Uint8Array([2]), u32le(f32Bits(sampling.temperature)), u32le(f32Bits(sampling.topP)),
+      u64le(sampling.seed))
     : new Uint8Array([0]);
   return blake2AsU8a(u8aConcat(compactToU8a(bytes.length), bytes, u32le(maxTokens), samplingBytes,
     u32le(profile.nCtx), u32le(profile.nBatch), u32le(profile.nUbatch)), 256);
@@ -84,7 +93,9 @@ function checkGenerateResult(result, maxTokens) {
   if (!proof) return ['no proof'];
   if (proof.version !== 2) problems.push(`version ${proof.version}`);
   if (proof.modelSha256 !== result.model.sha256) problems.push('model differs');
-  const sampling = result.temperature === null ? null : { temperature: result.temperature, seed: result.seed };
+  const sampling = result.temperature === null
+    ? null
+    : { temperature: result.temperature, topP: result.topP, seed: result.seed };
   if (u8aToHex(requestHash(result.prompt, maxTokens, sampling, result.profile)) !== proof.requestHash) {
     problems.push('requestHash does not match the prompt, maxTokens, sampling and profile');
   }

@@ -182,11 +182,18 @@ test('inference_generate answers with a version 2 proof that an independent veri
   // Deterministic requests repeat exactly; a sampled one names its temperature and seed.
   const again = await rpc('inference_generate', [{ ...ask, model: SMOLLM2 }]);
   assert.deepEqual(again.result.tokenIds, result.tokenIds);
-  const sampledAsk = { model: SMOLLM2, prompt: 'Once upon a time', maxTokens: 16, deterministic: false, temperature: 0.7, seed: 42 };
+  const sampledAsk = { model: SMOLLM2, prompt: 'Once upon a time', maxTokens: 16, deterministic: false, temperature: 0.7, topP: 0.9, seed: 42 };
   const sampled = (await rpc('inference_generate', [sampledAsk])).result;
   assert.equal(sampled.seed, 42);
+  assert.equal(sampled.topP, 0.9);
   assert.deepEqual(proofs.checkGenerateResult(sampled, 16), []);
   assert.notDeepEqual(proofs.checkGenerateResult({ ...sampled, seed: 43 }, 16), [], 'the seed is covered');
+  assert.notDeepEqual(proofs.checkGenerateResult({ ...sampled, topP: 0.8 }, 16), [], 'top-p is covered');
+  // The same seed and settings draw the same tokens (the sampler is reproducible, not random).
+  const sampledAgain = (await rpc('inference_generate', [sampledAsk])).result;
+  assert.deepEqual(sampledAgain.tokenIds, sampled.tokenIds);
+  const badTopP = await rpc('inference_generate', [{ ...sampledAsk, topP: 1.5 }]);
+  assert.equal(badTopP.error?.code, 4020, JSON.stringify(badTopP));
 });
 
 test('streaming, models, nodeInfo, and distinct error codes for bad requests', DEADLINE, async () => {

@@ -16,12 +16,15 @@
 //!   another determinism class ([`engine_class`]);
 //! - [`proof`]: the signed byte string of JSON-RPC inference proofs (version 2, bound to the
 //!   chain and a recent block);
+//! - [`sampler`]: temperature and top-p sampling with a seeded draw that every node of a
+//!   determinism class reproduces bit for bit;
 //! - [`utf8`]: the incremental UTF-8 decoder used when streaming token pieces.
 
 pub mod host;
 mod llama;
 pub mod pool;
 pub mod proof;
+pub mod sampler;
 pub mod store;
 pub mod types;
 pub mod utf8;

@@ -8,6 +8,7 @@
 //! build (docs/determinism.md).
 
 use crate::{
+	sampler::Sampler,
 	store::{ModelHash, ModelStore},
 	types::{
 		CancelToken, EngineConfig, EngineError, FinishReason, GenerateRequest, Generation, Input,
@@ -251,12 +252,16 @@ pub(crate) fn generate(
 	let prompt_ms = t_prompt.elapsed().as_secs_f64() * 1e3;
 
 	let t_gen = Instant::now();
-	let mut sampler = match request.sampling {
-		Sampling::Greedy => LlamaSampler::greedy(),
-		Sampling::Temperature { temperature, seed } => LlamaSampler::chain_simple([
-			LlamaSampler::temp(temperature.clamp(0.01, 4.0)),
-			LlamaSampler::dist(seed),
-		]),
+	// Greedy decoding stays with llama.cpp's own sampler; sampled decoding is this crate's
+	// reproducible one, over the logits of the last evaluated token.
+	let mut greedy = LlamaSampler::greedy();
+	let sampler = match request.sampling {
+		Sampling::Greedy => None,
+		Sampling::Temperature {
+			temperature,
+			top_p,
+			seed,
+		} => Some(Sampler::new(temperature, top_p, seed)?),
 	};
 	let mut decoder = Utf8Decoder::new();
 	let mut output_tokens: Vec<LlamaToken> = Vec::new();
@@ -266,7 +271,16 @@ pub(crate) fn generate(
 		if cancel.is_cancelled() {
 			return Err(EngineError::Cancelled);
 		}
-		let token = sampler.sample(&ctx, batch.n_tokens() - 1);
+		let token = match &sampler {
+			None => greedy.sample(&ctx, batch.n_tokens() - 1),
+			Some(s) => {
+				let logits = ctx.get_logits_ith(batch.n_tokens() - 1);
+				let index = s
+					.sample(logits, output_tokens.len() as u64)
+					.ok_or_else(|| EngineError::Llama("no logits".into()))?;
+				LlamaToken(index as i32)
+			},
+		};
 		if model.vocab().is_eog(token) {
 			break FinishReason::Stop;
 		}

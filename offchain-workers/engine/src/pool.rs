@@ -16,10 +16,11 @@
 
 use crate::{
 	llama::{self, ModelCache},
+	sampler::Sampler,
 	store::{ModelHash, ModelStore},
 	types::{
 		CancelToken, EngineConfig, EngineError, GenerateRequest, Generation, GenerationReceiver,
-		Input, Lane, TokenEvent,
+		Input, Lane, Sampling, TokenEvent,
 	},
 };
 use futures::channel::{mpsc, oneshot};
@@ -234,6 +235,14 @@ impl Engine {
 			});
 		}
 		llama::check_profile(&request.profile)?;
+		if let Sampling::Temperature {
+			temperature,
+			top_p,
+			seed,
+		} = request.sampling
+		{
+			Sampler::new(temperature, top_p, seed).map_err(EngineError::BadSampling)?;
+		}
 		if !self.store().contains(&request.model) {
 			return Err(EngineError::UnknownModel(hex::encode(request.model)));
 		}

@@ -21,9 +21,10 @@
 //! - `request_hash = blake2_256(SCALE((prompt_bytes: Vec<u8>, max_tokens: u32, sampling:
 //!   SamplingParams, profile: ExecutionProfile)))`, where `prompt_bytes` is the exact text the
 //!   model was given (after the chat template, if messages were sent), [`SamplingParams`] is
-//!   `Greedy` (index 0) or `Temperature { temperature_bits: u32, seed: u32 }` (index 1, the
-//!   requested temperature as `f32::to_bits`) and the profile is `(n_ctx, n_batch, n_ubatch)`
-//!   as three u32;
+//!   `Greedy` (index 0) or `Sampled { temperature_bits: u32, top_p_bits: u32, seed: u64 }`
+//!   (index 2, the requested temperature and top-p as `f32::to_bits`; index 1 was llama.cpp's
+//!   own temperature sampler, retired because its draws differ between builds) and the profile
+//!   is `(n_ctx, n_batch, n_ubatch)` as three u32;
 //! - `output_hash = blake2_256(SCALE((prompt_token_ids: Vec<u32>, output_token_ids:
 //!   Vec<u32>)))`.
 //!
@@ -61,13 +62,16 @@ pub enum SamplingParams {
 	/// Greedy decoding.
 	#[codec(index = 0)]
 	Greedy,
-	/// Temperature sampling with a seeded draw.
-	#[codec(index = 1)]
-	Temperature {
+	/// Temperature and top-p sampling with seeded draws ([`crate::sampler`]). Index 1 named
+	/// llama.cpp's sampler, whose draws differ between builds; it is never produced again.
+	#[codec(index = 2)]
+	Sampled {
 		/// The requested temperature, `f32::to_bits` (exact, unlike a decimal rendering).
 		temperature_bits: u32,
-		/// Seed of the draw.
-		seed: u32,
+		/// The requested `top_p`, `f32::to_bits`.
+		top_p_bits: u32,
+		/// Seed of the draws.
+		seed: u64,
 	},
 }
 
@@ -75,8 +79,13 @@ impl From<&Sampling> for SamplingParams {
 	fn from(sampling: &Sampling) -> Self {
 		match *sampling {
 			Sampling::Greedy => Self::Greedy,
-			Sampling::Temperature { temperature, seed } => Self::Temperature {
+			Sampling::Temperature {
+				temperature,
+				top_p,
+				seed,
+			} => Self::Sampled {
 				temperature_bits: temperature.to_bits(),
+				top_p_bits: top_p.to_bits(),
 				seed,
 			},
 		}
@@ -253,11 +262,13 @@ mod tests {
 		assert_eq!(SamplingParams::from(&Sampling::Greedy).encode(), vec![0]);
 		let temperature = Sampling::Temperature {
 			temperature: 0.75,
-			seed: 0x01020304,
+			top_p: 0.9,
+			seed: 0x0102030405060708,
 		};
-		let mut expected = vec![1];
+		let mut expected = vec![2];
 		expected.extend_from_slice(&0.75f32.to_bits().to_le_bytes());
-		expected.extend_from_slice(&[4, 3, 2, 1]);
+		expected.extend_from_slice(&0.9f32.to_bits().to_le_bytes());
+		expected.extend_from_slice(&[8, 7, 6, 5, 4, 3, 2, 1]);
 		assert_eq!(SamplingParams::from(&temperature).encode(), expected);
 	}
 
@@ -266,14 +277,16 @@ mod tests {
 		// Spelled out by hand, as a client in another language would build it.
 		let mut bytes = vec![2 << 2, b'h', b'i']; // compact length 2, the prompt bytes
 		bytes.extend_from_slice(&8u32.to_le_bytes());
-		bytes.push(1);
+		bytes.push(2);
 		bytes.extend_from_slice(&1.5f32.to_bits().to_le_bytes());
-		bytes.extend_from_slice(&7u32.to_le_bytes());
+		bytes.extend_from_slice(&0.95f32.to_bits().to_le_bytes());
+		bytes.extend_from_slice(&7u64.to_le_bytes());
 		for v in [2048u32, 512, 256] {
 			bytes.extend_from_slice(&v.to_le_bytes());
 		}
 		let sampling = Sampling::Temperature {
 			temperature: 1.5,
+			top_p: 0.95,
 			seed: 7,
 		};
 		assert_eq!(
@@ -287,6 +300,7 @@ mod tests {
 		let greedy = Sampling::Greedy;
 		let warm = Sampling::Temperature {
 			temperature: 0.5,
+			top_p: 1.0,
 			seed: 1,
 		};
 		let base = request_hash("hi", 8, &greedy, &PROFILE);
@@ -299,6 +313,7 @@ mod tests {
 				8,
 				&Sampling::Temperature {
 					temperature: 0.5,
+					top_p: 1.0,
 					seed: 2,
 				},
 				&PROFILE,
@@ -308,6 +323,17 @@ mod tests {
 				8,
 				&Sampling::Temperature {
 					temperature: 0.6,
+					top_p: 1.0,
+					seed: 1,
+				},
+				&PROFILE,
+			),
+			request_hash(
+				"hi",
+				8,
+				&Sampling::Temperature {
+					temperature: 0.5,
+					top_p: 0.9,
 					seed: 1,
 				},
 				&PROFILE,

@@ -110,13 +110,16 @@ pub struct GenerateRequest {
 pub enum Sampling {
 	/// The most likely token: the only choice for results that others must reproduce.
 	Greedy,
-	/// Softmax at `temperature`, then a draw seeded by `seed` (for direct requests that do not
-	/// ask for determinism).
+	/// Softmax at `temperature`, the nucleus of probability `top_p`, then a draw seeded by
+	/// `seed`: reproducible bit for bit on every node of the determinism class, given the seed
+	/// ([`crate::sampler`]).
 	Temperature {
-		/// Above 0.
+		/// At least 0 (0 is greedy), finite.
 		temperature: f32,
-		/// Seed of the draw.
-		seed: u32,
+		/// In `(0, 1]` (1 keeps every token).
+		top_p: f32,
+		/// Seed of the draws.
+		seed: u64,
 	},
 }
 
@@ -210,6 +213,9 @@ pub enum EngineError {
 	/// The context settings are unusable.
 	#[error("invalid execution profile: {0}")]
 	BadProfile(&'static str),
+	/// The temperature or `top_p` is out of range.
+	#[error(transparent)]
+	BadSampling(#[from] crate::sampler::InvalidSampling),
 	/// The queue of the request's [`Lane`] is full (the number is how many wait in it).
 	#[error("the inference queue is full ({0} waiting)")]
 	QueueFull(usize),

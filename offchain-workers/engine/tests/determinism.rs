@@ -1,9 +1,10 @@
 //! Determinism: one job, run with different thread counts and batch sizes in one process, must
-//! give the identical `result_hash` (flash attention off, greedy, fresh context per run).
-//! docs/determinism.md explains what breaks it.
+//! give the identical `result_hash` (flash attention off, fresh context per run), both with
+//! greedy decoding and sampled (temperature 0.7, top-p 0.95, a fixed seed: the crate's own
+//! reproducible sampler over llama.cpp's logits). docs/determinism.md explains what breaks it.
 //!
-//! Each engine also runs the job once the way validators do, through the [`JobHost`] (the
-//! chain lane), which must agree with the direct runs.
+//! Each engine also runs the greedy job once the way validators do, through the [`JobHost`]
+//! (the chain lane), which must agree with the direct runs.
 //!
 //! Runs on the tiny generated model and on the real SmolLM2-135M-Instruct from the model store
 //! (`scripts/install-models.sh` puts it there; `COGNITIVE_MODEL_STORE` overrides the location).
@@ -42,7 +43,21 @@ fn prompt() -> String {
 		.to_string()
 }
 
-fn hashes_for(store_dir: PathBuf, model: ModelHash, max_tokens: u32) -> Vec<(String, [u8; 32])> {
+/// The sampled runs' settings.
+const SAMPLED: Sampling = Sampling::Temperature {
+	temperature: 0.7,
+	top_p: 0.95,
+	seed: 0x00C0_FFEE_2026,
+};
+
+/// `result_hash` of each run, by thread count and batch sizes, with `sampling`; greedy runs also
+/// go through the job host once per engine.
+fn hashes_for(
+	store_dir: PathBuf,
+	model: ModelHash,
+	max_tokens: u32,
+	sampling: Sampling,
+) -> Vec<(String, [u8; 32])> {
 	let mut out = Vec::new();
 	for threads in THREADS {
 		let store = ModelStore::open(&store_dir).expect("store");
@@ -68,7 +83,7 @@ fn hashes_for(store_dir: PathBuf, model: ModelHash, max_tokens: u32) -> Vec<(Str
 					input: Input::Text(prompt()),
 					max_tokens,
 					profile,
-					sampling: Sampling::Greedy,
+					sampling,
 				})
 				.expect("generate");
 			assert!(
@@ -77,8 +92,8 @@ fn hashes_for(store_dir: PathBuf, model: ModelHash, max_tokens: u32) -> Vec<(Str
 			);
 			let hash = result_hash(1, &model, &done.prompt_tokens, &done.output_tokens);
 			println!(
-				"threads={threads} n_batch={n_batch} n_ubatch={n_ubatch}: {} tokens, {:.1} tok/s, \
-				 result_hash=0x{}",
+				"{sampling:?} threads={threads} n_batch={n_batch} n_ubatch={n_ubatch}: {} tokens, \
+				 {:.1} tok/s, result_hash=0x{}",
 				done.output_tokens.len(),
 				done.timings.generation_tokens_per_second,
 				hex(&hash)
@@ -88,12 +103,14 @@ fn hashes_for(store_dir: PathBuf, model: ModelHash, max_tokens: u32) -> Vec<(Str
 				hash,
 			));
 		}
-		let (tokens, hash) = run_as_job(&engine, model, max_tokens);
-		println!(
-			"threads={threads} via the job host: {tokens} tokens, result_hash=0x{}",
-			hex(&hash)
-		);
-		out.push((format!("threads={threads} job host"), hash));
+		if sampling == Sampling::Greedy {
+			let (tokens, hash) = run_as_job(&engine, model, max_tokens);
+			println!(
+				"threads={threads} via the job host: {tokens} tokens, result_hash=0x{}",
+				hex(&hash)
+			);
+			out.push((format!("threads={threads} job host"), hash));
+		}
 	}
 	out
 }
@@ -154,7 +171,11 @@ fn tiny_model_hash_is_identical_across_threads_and_batches() {
 		.expect("import")
 		.hash()
 		.expect("hash");
-	assert_all_equal(&hashes_for(dir.join("store"), model, 48));
+	let greedy = hashes_for(dir.join("store"), model, 48, Sampling::Greedy);
+	assert_all_equal(&greedy);
+	let sampled = hashes_for(dir.join("store"), model, 48, SAMPLED);
+	assert_all_equal(&sampled);
+	assert_ne!(greedy[0].1, sampled[0].1, "sampling changed nothing");
 }
 
 #[test]
@@ -173,5 +194,9 @@ fn smollm2_hash_is_identical_across_threads_and_batches() {
 		"SmolLM2 is not in {}: run scripts/install-models.sh",
 		store_dir.display()
 	);
-	assert_all_equal(&hashes_for(store_dir, model, 32));
+	let greedy = hashes_for(store_dir.clone(), model, 32, Sampling::Greedy);
+	assert_all_equal(&greedy);
+	let sampled = hashes_for(store_dir, model, 32, SAMPLED);
+	assert_all_equal(&sampled);
+	assert_ne!(greedy[0].1, sampled[0].1, "sampling changed nothing");
 }

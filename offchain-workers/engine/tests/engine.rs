@@ -316,6 +316,7 @@ fn temperature_sampling_follows_its_seed() {
 		let request = GenerateRequest {
 			sampling: Sampling::Temperature {
 				temperature: 1.5,
+				top_p: 1.0,
 				seed,
 			},
 			..text_request(model, "hello", 32)
@@ -327,6 +328,28 @@ fn temperature_sampling_follows_its_seed() {
 	};
 	assert_eq!(run(1), run(1), "a seed fixes the draw");
 	assert_ne!(run(1), run(2), "another seed draws other tokens");
+}
+
+#[test]
+fn out_of_range_sampling_is_refused_before_queueing() {
+	let (engine, model) = engine("bad-sampling", EngineConfig::default());
+	for (temperature, top_p) in [(-0.5, 1.0), (f32::NAN, 1.0), (0.7, 0.0), (0.7, 1.5)] {
+		let request = GenerateRequest {
+			sampling: Sampling::Temperature {
+				temperature,
+				top_p,
+				seed: 3,
+			},
+			..text_request(model, "hello", 4)
+		};
+		assert!(
+			matches!(
+				engine.generate_blocking(request),
+				Err(EngineError::BadSampling(_))
+			),
+			"temperature {temperature}, top_p {top_p}"
+		);
+	}
 }
 
 // ----- helpers for the lane, job host and verified-file tests -----

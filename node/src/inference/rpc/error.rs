@@ -55,6 +55,8 @@ pub mod codes {
 	pub const NO_INFERENCE_KEY: i32 = 4018;
 	/// The block given as `at` is not known to this node (or its state is gone).
 	pub const UNKNOWN_BLOCK: i32 = 4019;
+	/// `temperature` is negative or not a number, or `topP` is not in `(0, 1]`.
+	pub const BAD_SAMPLING: i32 = 4020;
 }
 
 /// An error of an `inference_*` method.
@@ -100,6 +102,8 @@ pub enum Error {
 	NoInferenceKey,
 	/// [`codes::UNKNOWN_BLOCK`], with the block hash.
 	UnknownBlock(String),
+	/// [`codes::BAD_SAMPLING`], with what is wrong.
+	BadSampling(String),
 	/// JSON-RPC's invalid params (`-32602`), for values that deserialize but mean nothing (an
 	/// account that is not SS58).
 	InvalidParams(String),
@@ -132,6 +136,7 @@ impl Error {
 			Self::JobMismatch(_) => JOB_MISMATCH,
 			Self::NoInferenceKey => NO_INFERENCE_KEY,
 			Self::UnknownBlock(_) => UNKNOWN_BLOCK,
+			Self::BadSampling(_) => BAD_SAMPLING,
 			Self::InvalidParams(_) => ErrorCode::InvalidParams.code(),
 			Self::Unsafe => ErrorCode::MethodNotFound.code(),
 		}
@@ -187,6 +192,7 @@ impl Error {
 				"this node has no inference key (`infr`) in its keystore".into()
 			},
 			Self::UnknownBlock(hash) => format!("unknown block {hash} (or its state is pruned)"),
+			Self::BadSampling(details) => details.clone(),
 			Self::InvalidParams(details) => details.clone(),
 			Self::Unsafe => sc_rpc_api::UnsafeRpcError.to_string(),
 		}
@@ -195,7 +201,7 @@ impl Error {
 	/// Every code an `inference_*` method may answer with (the fuzz test checks against it).
 	#[cfg(test)]
 	pub fn documented_codes() -> std::ops::RangeInclusive<i32> {
-		codes::INFERENCE_DISABLED..=codes::UNKNOWN_BLOCK
+		codes::INFERENCE_DISABLED..=codes::BAD_SAMPLING
 	}
 }
 
@@ -214,6 +220,7 @@ impl From<EngineError> for Error {
 				Self::PromptTooLarge(message)
 			},
 			EngineError::BadMaxTokens(limit) => Self::BadMaxTokens(limit),
+			EngineError::BadSampling(_) => Self::BadSampling(message),
 			EngineError::QueueFull(_) => Self::QueueFull(message),
 			EngineError::Template(_) => Self::Template(message),
 			EngineError::MemoryBudget { .. } => Self::MemoryBudget(message),
@@ -253,6 +260,7 @@ mod tests {
 			(Error::JobMismatch(0), 4017),
 			(Error::NoInferenceKey, 4018),
 			(Error::UnknownBlock(String::new()), 4019),
+			(Error::BadSampling(String::new()), 4020),
 			(Error::InvalidParams(String::new()), -32602),
 			(Error::Unsafe, -32601),
 		];
@@ -268,6 +276,10 @@ mod tests {
 	fn engine_errors_map_to_their_codes() {
 		let cases = [
 			(EngineError::UnknownModel("x".into()), 4001),
+			(
+				EngineError::BadSampling(inference_engine::sampler::InvalidSampling::TopP),
+				4020,
+			),
 			(EngineError::PromptTooLarge { bytes: 2, limit: 1 }, 4002),
 			(
 				EngineError::ContextOverflow {

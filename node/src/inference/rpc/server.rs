@@ -18,6 +18,7 @@ use codec::Decode;
 use cognitive_runtime::{opaque::Block, AccountId, Balance, BlockNumber};
 use inference_engine::{
 	proof::{self, ProofInput, ProofSigner, PROOF_VERSION},
+	sampler::Sampler,
 	CancelToken, ChatMessage, Engine, FinishReason, GenerateRequest, Generation,
 	GenerationReceiver, Input, Lane, ModelHash, Sampling, StoredModel, TokenEvent,
 };
@@ -130,11 +131,22 @@ pub fn prepare(
 	let sampling = if deterministic {
 		Sampling::Greedy
 	} else {
-		Sampling::Temperature {
+		let sampling = Sampling::Temperature {
 			temperature: params.temperature.unwrap_or(DEFAULT_TEMPERATURE),
+			top_p: params.top_p.unwrap_or(1.0),
 			// Truncation is fine: any seed will do, and the answer reports the one used.
-			seed: params.seed.unwrap_or(clock_ms as u32),
+			seed: u64::from(params.seed.unwrap_or(clock_ms as u32)),
+		};
+		if let Sampling::Temperature {
+			temperature,
+			top_p,
+			seed,
+		} = sampling
+		{
+			Sampler::new(temperature, top_p, seed)
+				.map_err(|e| Error::BadSampling(e.to_string()))?;
 		}
+		sampling
 	};
 	Ok(Prepared {
 		request: GenerateRequest {
@@ -332,9 +344,14 @@ where
 			output_hash: proof::output_hash(&g.prompt_tokens, &g.output_tokens),
 			timestamp_ms: now_ms(),
 		};
-		let (temperature, seed) = match a.sampling {
-			Sampling::Greedy => (None, None),
-			Sampling::Temperature { temperature, seed } => (Some(temperature), Some(seed)),
+		let (temperature, top_p, seed) = match a.sampling {
+			Sampling::Greedy => (None, None, None),
+			// The seed came from the request's u32.
+			Sampling::Temperature {
+				temperature,
+				top_p,
+				seed,
+			} => (Some(temperature), Some(top_p), u32::try_from(seed).ok()),
 		};
 		GenerateResult {
 			model: a.model.clone(),
@@ -352,6 +369,7 @@ where
 			},
 			deterministic: a.deterministic,
 			temperature,
+			top_p,
 			seed,
 			profile: ProfileView {
 				n_ctx: a.profile.n_ctx,
@@ -791,21 +809,39 @@ pub(crate) mod tests {
 			p.request.sampling,
 			Sampling::Temperature {
 				temperature: DEFAULT_TEMPERATURE,
+				top_p: 1.0,
 				seed: 77
 			}
 		);
 		let p = try_prepare(
 			serde_json::json!({"model": "m", "prompt": "a", "maxTokens": 4,
-			"deterministic": false, "temperature": 0.5, "seed": 9}),
+			"deterministic": false, "temperature": 0.5, "topP": 0.9, "seed": 9}),
 		)
 		.expect("ok");
 		assert_eq!(
 			p.request.sampling,
 			Sampling::Temperature {
 				temperature: 0.5,
+				top_p: 0.9,
 				seed: 9
 			}
 		);
+		for bad in [
+			serde_json::json!({"temperature": -1.0}),
+			serde_json::json!({"topP": 0.0}),
+			serde_json::json!({"topP": 1.5}),
+		] {
+			let mut params = serde_json::json!({"model": "m", "prompt": "a", "maxTokens": 4,
+				"deterministic": false});
+			params
+				.as_object_mut()
+				.unwrap()
+				.extend(bad.as_object().unwrap().clone());
+			assert!(
+				matches!(try_prepare(params.clone()), Err(Error::BadSampling(_))),
+				"{params}"
+			);
+		}
 		// Temperature and seed mean nothing with greedy decoding.
 		let p = try_prepare(
 			serde_json::json!({"model": "m", "prompt": "a", "maxTokens": 4,

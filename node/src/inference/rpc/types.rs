@@ -42,7 +42,11 @@ pub struct GenerateParams {
 	pub deterministic: Option<bool>,
 	/// Sampling temperature when `deterministic` is `false` (default 0.8).
 	pub temperature: Option<f32>,
-	/// Seed of the draw when `deterministic` is `false` (default: from the clock).
+	/// Nucleus (top-p) mass kept when `deterministic` is `false`, in `(0, 1]` (default 1: every
+	/// token).
+	pub top_p: Option<f32>,
+	/// Seed of the draws when `deterministic` is `false` (default: from the clock). With the
+	/// same seed and settings every node of the model's determinism class draws the same tokens.
 	pub seed: Option<u32>,
 }
 
@@ -107,8 +111,9 @@ pub struct ProofView {
 	/// sha256 of the model file.
 	pub model_sha256: String,
 	/// blake2b-256 of SCALE((prompt bytes, max_tokens u32, sampling, profile)), where the
-	/// prompt is the rendered `prompt` of the result, sampling is `0x00` (greedy) or `0x01` ‖
-	/// temperature as f32 bits u32 ‖ seed u32, and profile is n_ctx, n_batch, n_ubatch (u32).
+	/// prompt is the rendered `prompt` of the result, sampling is `0x00` (greedy) or `0x02` ‖
+	/// temperature as f32 bits u32 ‖ top-p as f32 bits u32 ‖ seed u64, and profile is n_ctx,
+	/// n_batch, n_ubatch (u32).
 	pub request_hash: String,
 	/// blake2b-256 of SCALE((prompt token ids Vec<u32>, output token ids Vec<u32>)).
 	pub output_hash: String,
@@ -146,7 +151,9 @@ pub struct GenerateResult {
 	pub deterministic: bool,
 	/// The sampling temperature (`null` with greedy decoding).
 	pub temperature: Option<f32>,
-	/// The seed of the draw (`null` with greedy decoding).
+	/// The nucleus mass kept (`null` with greedy decoding).
+	pub top_p: Option<f32>,
+	/// The seed of the draws (`null` with greedy decoding).
 	pub seed: Option<u32>,
 	/// The context settings the model ran with (covered by the proof's `requestHash`).
 	pub profile: ProfileView,
