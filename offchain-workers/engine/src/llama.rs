@@ -8,11 +8,10 @@
 //! build (docs/determinism.md).
 
 use crate::{
-	sampler::Sampler,
 	store::{ModelHash, ModelStore},
 	types::{
 		CancelToken, EngineConfig, EngineError, FinishReason, GenerateRequest, Generation, Input,
-		Sampling, Timings, TokenEvent,
+		Timings, TokenEvent,
 	},
 	utf8::Utf8Decoder,
 };
@@ -255,14 +254,7 @@ pub(crate) fn generate(
 	// Greedy decoding stays with llama.cpp's own sampler; sampled decoding is this crate's
 	// reproducible one, over the logits of the last evaluated token.
 	let mut greedy = LlamaSampler::greedy();
-	let sampler = match request.sampling {
-		Sampling::Greedy => None,
-		Sampling::Temperature {
-			temperature,
-			top_p,
-			seed,
-		} => Some(Sampler::new(temperature, top_p, seed)?),
-	};
+	let mut sampler = request.sampling.sampler()?;
 	let mut decoder = Utf8Decoder::new();
 	let mut output_tokens: Vec<LlamaToken> = Vec::new();
 	let mut output_bytes = Vec::new();
@@ -271,7 +263,7 @@ pub(crate) fn generate(
 		if cancel.is_cancelled() {
 			return Err(EngineError::Cancelled);
 		}
-		let token = match &sampler {
+		let token = match &mut sampler {
 			None => greedy.sample(&ctx, batch.n_tokens() - 1),
 			Some(s) => {
 				let logits = ctx.get_logits_ith(batch.n_tokens() - 1);

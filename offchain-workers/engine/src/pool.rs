@@ -16,11 +16,10 @@
 
 use crate::{
 	llama::{self, ModelCache},
-	sampler::Sampler,
 	store::{ModelHash, ModelStore},
 	types::{
 		CancelToken, EngineConfig, EngineError, GenerateRequest, Generation, GenerationReceiver,
-		Input, Lane, Sampling, TokenEvent,
+		Input, Lane, TokenEvent,
 	},
 };
 use futures::channel::{mpsc, oneshot};
@@ -235,14 +234,7 @@ impl Engine {
 			});
 		}
 		llama::check_profile(&request.profile)?;
-		if let Sampling::Temperature {
-			temperature,
-			top_p,
-			seed,
-		} = request.sampling
-		{
-			Sampler::new(temperature, top_p, seed).map_err(EngineError::BadSampling)?;
-		}
+		request.sampling.sampler()?;
 		if !self.store().contains(&request.model) {
 			return Err(EngineError::UnknownModel(hex::encode(request.model)));
 		}

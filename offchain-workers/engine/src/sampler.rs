@@ -54,11 +54,14 @@ pub enum InvalidSampling {
 }
 
 /// Temperature and top-p sampling with a seed (see the module documentation).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Sampler {
 	temperature: f32,
 	top_p: f32,
 	seed: u64,
+	/// (weight, token id) of every candidate, kept between steps so that a generation
+	/// allocates it once, not once per token.
+	candidates: Vec<(f64, u32)>,
 }
 
 impl Sampler {
@@ -75,13 +78,14 @@ impl Sampler {
 			temperature,
 			top_p,
 			seed,
+			candidates: Vec::new(),
 		})
 	}
 
 	/// The token (index into `logits`) chosen at generation step `step`. `None` only for empty
 	/// logits. Non-finite logits are never chosen unless every logit is non-finite (then the
 	/// greedy rule applies to whatever compares highest).
-	pub fn sample(&self, logits: &[f32], step: u64) -> Option<usize> {
+	pub fn sample(&mut self, logits: &[f32], step: u64) -> Option<usize> {
 		if logits.is_empty() {
 			return None;
 		}
@@ -97,18 +101,16 @@ impl Sampler {
 			return greedy(logits);
 		}
 		// Weights in token-id order; a non-finite logit weighs nothing.
-		let mut candidates: Vec<(f64, u32)> = logits
-			.iter()
-			.enumerate()
-			.map(|(i, &l)| {
-				let w = if l.is_finite() {
-					libm::exp(f64::from(l) * inv_t - max)
-				} else {
-					0.0
-				};
-				(w, i as u32)
-			})
-			.collect();
+		let candidates = &mut self.candidates;
+		candidates.clear();
+		candidates.extend(logits.iter().enumerate().map(|(i, &l)| {
+			let w = if l.is_finite() {
+				libm::exp(f64::from(l) * inv_t - max)
+			} else {
+				0.0
+			};
+			(w, i as u32)
+		}));
 		let total: f64 = candidates.iter().map(|c| c.0).sum();
 		let target = f64::from(self.top_p) * total;
 		let n = candidates.len();
@@ -208,7 +210,7 @@ mod tests {
 
 	#[test]
 	fn temperature_zero_is_greedy_with_the_lowest_id_among_equals() {
-		let s = Sampler::new(0.0, 1.0, 9).unwrap();
+		let mut s = Sampler::new(0.0, 1.0, 9).unwrap();
 		assert_eq!(s.sample(&[0.5, 2.0, 2.0, -1.0], 0), Some(1));
 		assert_eq!(s.sample(&[f32::NAN, 1.0], 0), Some(1));
 		assert_eq!(s.sample(&[], 0), None);
@@ -216,7 +218,7 @@ mod tests {
 
 	#[test]
 	fn a_tiny_top_p_keeps_only_the_most_likely_token() {
-		let s = Sampler::new(1.0, 1e-6, 5).unwrap();
+		let mut s = Sampler::new(1.0, 1e-6, 5).unwrap();
 		let logits = [0.1, 3.0, 2.9, -4.0];
 		for step in 0..200 {
 			assert_eq!(s.sample(&logits, step), Some(1));
@@ -226,7 +228,7 @@ mod tests {
 	#[test]
 	fn the_nucleus_excludes_the_tail() {
 		// Weights e^0, e^-1, e^-10 …: top_p = 0.9 keeps tokens 0 and 1 (0.73 + 0.27 ≥ 0.9).
-		let s = Sampler::new(1.0, 0.9, 11).unwrap();
+		let mut s = Sampler::new(1.0, 0.9, 11).unwrap();
 		let logits = [0.0, -1.0, -10.0, -10.0, -10.0];
 		let mut seen = [0usize; 5];
 		for step in 0..2000 {
@@ -241,7 +243,7 @@ mod tests {
 	#[test]
 	fn ties_are_ordered_by_token_id_whatever_their_position() {
 		// Equal logits: the nucleus of top_p 0.5 over four equal tokens is the two lowest ids.
-		let s = Sampler::new(1.0, 0.5, 3).unwrap();
+		let mut s = Sampler::new(1.0, 0.5, 3).unwrap();
 		let logits = [1.0f32; 4];
 		for step in 0..500 {
 			assert!(s.sample(&logits, step).unwrap() < 2);
@@ -252,7 +254,7 @@ mod tests {
 	fn a_large_vocabulary_grows_the_selection_until_the_nucleus_fits() {
 		// 5000 equal logits and top_p 0.5: the nucleus is 2500 tokens, beyond several rounds of
 		// selection; every draw lands in the lowest 2500 ids, and the draws spread over them.
-		let s = Sampler::new(1.0, 0.5, 77).unwrap();
+		let mut s = Sampler::new(1.0, 0.5, 77).unwrap();
 		let logits = vec![0.25f32; 5000];
 		let mut max_seen = 0;
 		for step in 0..3000 {
@@ -268,14 +270,14 @@ mod tests {
 		let logits: Vec<f32> = (0..1000)
 			.map(|i| ((i * 7919) % 1000) as f32 / 250.0)
 			.collect();
-		let a = Sampler::new(0.7, 0.95, 2026).unwrap();
-		let b = Sampler::new(0.7, 0.95, 2027).unwrap();
-		let run = |s: &Sampler| {
+		let mut a = Sampler::new(0.7, 0.95, 2026).unwrap();
+		let mut b = Sampler::new(0.7, 0.95, 2027).unwrap();
+		let run = |s: &mut Sampler| {
 			(0..64)
 				.map(|step| s.sample(&logits, step))
 				.collect::<Vec<_>>()
 		};
-		assert_eq!(run(&a), run(&a));
-		assert_ne!(run(&a), run(&b));
+		assert_eq!(run(&mut a), run(&mut a));
+		assert_ne!(run(&mut a), run(&mut b));
 	}
 }

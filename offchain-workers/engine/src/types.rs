@@ -123,6 +123,24 @@ pub enum Sampling {
 	},
 }
 
+impl Sampling {
+	/// The reproducible sampler of these settings (`None` for greedy decoding), or why the
+	/// settings are refused: the one check every entry point (RPC, engine queue, generation
+	/// loop) goes through.
+	pub fn sampler(
+		&self,
+	) -> Result<Option<crate::sampler::Sampler>, crate::sampler::InvalidSampling> {
+		match *self {
+			Sampling::Greedy => Ok(None),
+			Sampling::Temperature {
+				temperature,
+				top_p,
+				seed,
+			} => crate::sampler::Sampler::new(temperature, top_p, seed).map(Some),
+		}
+	}
+}
+
 /// Why generation stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FinishReason {

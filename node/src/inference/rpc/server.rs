@@ -18,7 +18,6 @@ use codec::Decode;
 use cognitive_runtime::{opaque::Block, AccountId, Balance, BlockNumber};
 use inference_engine::{
 	proof::{self, ProofInput, ProofSigner, PROOF_VERSION},
-	sampler::Sampler,
 	CancelToken, ChatMessage, Engine, FinishReason, GenerateRequest, Generation,
 	GenerationReceiver, Input, Lane, ModelHash, Sampling, StoredModel, TokenEvent,
 };
@@ -137,15 +136,9 @@ pub fn prepare(
 			// Truncation is fine: any seed will do, and the answer reports the one used.
 			seed: u64::from(params.seed.unwrap_or(clock_ms as u32)),
 		};
-		if let Sampling::Temperature {
-			temperature,
-			top_p,
-			seed,
-		} = sampling
-		{
-			Sampler::new(temperature, top_p, seed)
-				.map_err(|e| Error::BadSampling(e.to_string()))?;
-		}
+		sampling
+			.sampler()
+			.map_err(|e| Error::BadSampling(e.to_string()))?;
 		sampling
 	};
 	Ok(Prepared {
