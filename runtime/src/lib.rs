@@ -72,10 +72,10 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: Cow::Borrowed("cognitive-internet"),
 	impl_name: Cow::Borrowed("cognitive-internet"),
 	authoring_version: 1,
-	spec_version: 200,
+	spec_version: 201,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
-	transaction_version: 3,
+	transaction_version: 4,
 	system_version: 1,
 };
 
@@ -176,8 +176,9 @@ pub type UncheckedExtrinsic =
 /// The payload that a transaction's signature covers.
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
-/// Storage migrations to run on the next runtime upgrade, besides the pallets' own.
-type Migrations = ();
+/// Storage migrations to run on the next runtime upgrade, besides the pallets' own. Each is
+/// versioned: it runs only on a chain whose pallet storage is at the version it starts from.
+type Migrations = (pallet_proof_of_inference::migrations::v2::MigrateV1ToV2<Runtime>,);
 
 /// Dispatches extrinsics to the pallets and drives block execution.
 pub type Executive = frame_executive::Executive<

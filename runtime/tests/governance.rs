@@ -122,6 +122,7 @@ fn verified_job() {
 		b"What is a validator?".to_vec(),
 		32,
 		3,
+		pallet_proof_of_inference::SamplingRequest::Greedy,
 	)
 	.unwrap();
 	let job = pallet_proof_of_inference::Jobs::<Runtime>::get(id).unwrap();

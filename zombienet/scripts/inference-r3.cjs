@@ -2,6 +2,8 @@
 // their off-chain workers, commit and reveal the same hash, the job settles as Completed, the
 // fee is split among them (and reaches their free balances), their reputations rise, and
 // `inference_jobResult` on each node returns the same text, whose hash matches the chain.
+// Then a sampled job (temperature 0.7, top-p 0.95): the chain fixes its seed, and the
+// three validators draw the same tokens and agree too.
 'use strict';
 
 const c = require('./common.cjs');
@@ -82,6 +84,30 @@ async function run(nodeName, networkInfo) {
     assert.ok(texts[0].length > 0, 'non-empty output');
     assert.ok(texts.every((t) => t === texts[0]), 'the same text on every node');
     c.log(`settled in block #${settledAt} (${settledAt - submittedAt} blocks after submission): ${JSON.stringify(texts[0])}`);
+
+    // The sampled job, submitted once the greedy one settled (so the balance checks above see
+    // one payout): every assignee reveals the one hash, and each node's tokens hash to it.
+    const sampled = await c.submitJob(api, ferdie, {
+      prompt: c.chatPrompt('Describe the colour of the sky in one sentence.'),
+      maxTokens: 24,
+      replication: 3,
+      sampling: { Sampled: { temperatureMilli: 700, topPPpm: 950_000 } },
+    });
+    const sView = await c.settled(api, sampled.jobId);
+    assert.ok(sView.status.isCompleted, `sampled job settled as ${sView.status.type}`);
+    const sHash = sView.status.asCompleted.resultHash.toHex();
+    assert.equal(sView.assignees.length, 3);
+    for (const a of sView.assignees) {
+      assert.equal(a.revealed.unwrap().toHex(), sHash, `${a.node} revealed the sampled job's hash`);
+    }
+    const { seed } = sView.sampling.asSampled;
+    for (const name of c.VALIDATORS) {
+      const { result, error } = await c.rpc(uris[name], 'inference_jobResult', [sampled.jobId]);
+      assert.equal(error, undefined, `${name}: ${JSON.stringify(error)}`);
+      assert.equal(c.resultHash(api, sampled.jobId, c.SMOLLM2, result.promptTokenIds, result.outputTokenIds),
+        sHash, `${name}'s sampled tokens hash to the on-chain result`);
+      if (name === c.VALIDATORS[0]) c.log(`sampled job ${sampled.jobId} (seed ${seed}) agreed by 3 of 3: ${JSON.stringify(result.text)}`);
+    }
   });
 }
 

@@ -87,7 +87,7 @@ async function settled(jobId) {
 
 /** Submits a job as Bob and returns { jobId, blockHash (of the block that included it) }. */
 async function submitJob(prompt, maxTokens) {
-  const r = await sendOk(api.tx.proofOfInference.submitJob(0, prompt, maxTokens, 1), bob);
+  const r = await sendOk(api.tx.proofOfInference.submitJob(0, prompt, maxTokens, 1, 'Greedy'), bob);
   const submitted = r.events.find(({ event }) => api.events.proofOfInference.JobSubmitted.is(event));
   assert.ok(submitted, 'JobSubmitted event');
   assert.deepEqual(submitted.event.data.assignees.map((a) => a.toString()), [alice.address]);
@@ -146,6 +146,26 @@ test('a job submitted with Polkadot.js is run by the off-chain worker and settle
   assert.equal((await at({ signature: { sr25519: '0x1234' } })).error?.code, 4016, 'malformed signature');
   assert.equal((await rpc('inference_jobResult', [jobId, null, `0x${'ab'.repeat(32)}`])).error?.code, 4019,
     'unknown block');
+});
+
+test('a sampled job (temperature 0.7, top-p 0.95) runs with the seed the chain fixed and settles', DEADLINE, async () => {
+  const prompt = '<|im_start|>user\nWrite one sentence about the sea.<|im_end|>\n<|im_start|>assistant\n';
+  const r = await sendOk(api.tx.proofOfInference.submitJob(0, prompt, 24, 1,
+    { Sampled: { temperatureMilli: 700, topPPpm: 950_000 } }), bob);
+  const submitted = r.events.find(({ event }) => api.events.proofOfInference.JobSubmitted.is(event));
+  const jobId = submitted.event.data.jobId.toNumber();
+  const job = await settled(jobId);
+  assert.ok(job.status.isCompleted, `job settled as ${job.status.type}`);
+  assert.ok(job.sampling.isSampled, 'the view names the sampling');
+  const { temperatureMilli, topPPpm, seed } = job.sampling.asSampled;
+  assert.equal(temperatureMilli.toNumber(), 700);
+  assert.equal(topPPpm.toNumber(), 950_000);
+  assert.ok(seed.toBigInt() > 0n, 'the chain fixed a seed');
+  const { result, error } = await rpc('inference_jobResult', [jobId]);
+  assert.equal(error, undefined, JSON.stringify(error));
+  assert.equal(chain.resultHash(api, jobId, SMOLLM2, result.promptTokenIds, result.outputTokenIds),
+    job.status.asCompleted.resultHash.toHex(), 'the sampled tokens hash to the on-chain result');
+  assert.equal(result.matchesChain, true);
 });
 
 test('inference_generate answers with a version 2 proof that an independent verifier accepts', DEADLINE, async () => {
@@ -229,10 +249,12 @@ test('streaming, models, nodeInfo, and distinct error codes for bad requests', D
   assert.equal(await code({ model: SMOLLM2 }), 4006);
   assert.equal((await rpc('inference_jobResult', [999_999])).error?.code, 4008);
   // An oversized on-chain prompt is refused by the runtime and costs only the transaction fee.
-  const r = await submit(api.tx.proofOfInference.submitJob(0, 'x'.repeat(1537), 8, 1), bob);
+  const r = await submit(api.tx.proofOfInference.submitJob(0, 'x'.repeat(1537), 8, 1, 'Greedy'), bob);
   assert.equal(dispatchErrorName(api, r.events), 'proofOfInference.PromptTooLong');
-  const unknown = await submit(api.tx.proofOfInference.submitJob(77, 'hi', 8, 1), bob);
+  const unknown = await submit(api.tx.proofOfInference.submitJob(77, 'hi', 8, 1, 'Greedy'), bob);
   assert.equal(dispatchErrorName(api, unknown.events), 'proofOfInference.UnknownModel');
+  const hot = await submit(api.tx.proofOfInference.submitJob(0, 'hi', 8, 1, { Sampled: { temperatureMilli: 2001, topPPpm: 950_000 } }), bob);
+  assert.equal(dispatchErrorName(api, hot.events), 'proofOfInference.InvalidSampling');
 });
 
 /**

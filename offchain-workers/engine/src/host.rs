@@ -33,7 +33,6 @@ use crate::{
 	pool::Engine,
 	types::{
 		CancelToken, EngineError, GenerateRequest, Generation, GenerationReceiver, Input, Lane,
-		Sampling,
 	},
 };
 use inference_primitives::{
@@ -226,7 +225,7 @@ impl InferenceHost for JobHost {
 			input: Input::Text(prompt),
 			max_tokens: request.max_tokens,
 			profile: request.profile,
-			sampling: Sampling::Greedy,
+			sampling: request.sampling.into(),
 		};
 		let cancel = CancelToken::new();
 		match self

@@ -4,7 +4,7 @@
 
 use crate::store::{ModelHash, StoreError};
 use futures::channel::oneshot;
-use inference_primitives::ExecutionProfile;
+use inference_primitives::{ExecutionProfile, JobSampling};
 use std::sync::{
 	atomic::{AtomicBool, Ordering},
 	Arc,
@@ -137,6 +137,21 @@ impl Sampling {
 				top_p,
 				seed,
 			} => crate::sampler::Sampler::new(temperature, top_p, seed).map(Some),
+		}
+	}
+}
+
+/// A job's on-chain settings as the engine samples with them: the same `f32`s on every node
+/// ([`JobSampling::temperature`], [`JobSampling::top_p`]).
+impl From<JobSampling> for Sampling {
+	fn from(sampling: JobSampling) -> Self {
+		match sampling {
+			JobSampling::Greedy => Sampling::Greedy,
+			JobSampling::Sampled { seed, .. } => Sampling::Temperature {
+				temperature: sampling.temperature(),
+				top_p: sampling.top_p(),
+				seed,
+			},
 		}
 	}
 }

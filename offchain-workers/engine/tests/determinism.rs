@@ -3,8 +3,8 @@
 //! greedy decoding and sampled (temperature 0.7, top-p 0.95, a fixed seed: the crate's own
 //! reproducible sampler over llama.cpp's logits). docs/determinism.md explains what breaks it.
 //!
-//! Each engine also runs the greedy job once the way validators do, through the [`JobHost`]
-//! (the chain lane), which must agree with the direct runs.
+//! Each engine also runs the job once the way validators do, through the [`JobHost`] (the
+//! chain lane) with the job's on-chain sampling settings, which must agree with the direct runs.
 //!
 //! Runs on the tiny generated model and on the real SmolLM2-135M-Instruct from the model store
 //! (`scripts/install-models.sh` puts it there; `COGNITIVE_MODEL_STORE` overrides the location).
@@ -15,6 +15,7 @@ use inference_engine::{
 };
 use inference_primitives::{
 	job_digest, result_hash, ExecutionProfile, HostJobStatus, InferenceHost, JobRequest,
+	JobSampling,
 };
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
@@ -43,21 +44,22 @@ fn prompt() -> String {
 		.to_string()
 }
 
-/// The sampled runs' settings.
-const SAMPLED: Sampling = Sampling::Temperature {
-	temperature: 0.7,
-	top_p: 0.95,
+/// The sampled runs' settings, as a job on chain carries them (temperature 0.7, top-p 0.95).
+const SAMPLED: JobSampling = JobSampling::Sampled {
+	temperature_milli: 700,
+	top_p_ppm: 950_000,
 	seed: 0x00C0_FFEE_2026,
 };
 
-/// `result_hash` of each run, by thread count and batch sizes, with `sampling`; greedy runs also
-/// go through the job host once per engine.
+/// `result_hash` of each run, by thread count and batch sizes, with `job_sampling`; each
+/// engine also runs the job once through the job host.
 fn hashes_for(
 	store_dir: PathBuf,
 	model: ModelHash,
 	max_tokens: u32,
-	sampling: Sampling,
+	job_sampling: JobSampling,
 ) -> Vec<(String, [u8; 32])> {
+	let sampling = Sampling::from(job_sampling);
 	let mut out = Vec::new();
 	for threads in THREADS {
 		let store = ModelStore::open(&store_dir).expect("store");
@@ -103,20 +105,23 @@ fn hashes_for(
 				hash,
 			));
 		}
-		if sampling == Sampling::Greedy {
-			let (tokens, hash) = run_as_job(&engine, model, max_tokens);
-			println!(
-				"threads={threads} via the job host: {tokens} tokens, result_hash=0x{}",
-				hex(&hash)
-			);
-			out.push((format!("threads={threads} job host"), hash));
-		}
+		let (tokens, hash) = run_as_job(&engine, model, max_tokens, job_sampling);
+		println!(
+			"{sampling:?} threads={threads} via the job host: {tokens} tokens, result_hash=0x{}",
+			hex(&hash)
+		);
+		out.push((format!("threads={threads} job host"), hash));
 	}
 	out
 }
 
 /// The job as an off-chain worker hands it to the host, polled until it is done.
-fn run_as_job(engine: &Arc<Engine>, model: ModelHash, max_tokens: u32) -> (usize, [u8; 32]) {
+fn run_as_job(
+	engine: &Arc<Engine>,
+	model: ModelHash,
+	max_tokens: u32,
+	sampling: JobSampling,
+) -> (usize, [u8; 32]) {
 	let host = JobHost::new(engine.clone(), 4);
 	let profile = ExecutionProfile {
 		n_ctx: 1024,
@@ -126,10 +131,13 @@ fn run_as_job(engine: &Arc<Engine>, model: ModelHash, max_tokens: u32) -> (usize
 	let prompt = prompt().into_bytes();
 	let job = JobRequest {
 		job_id: 1,
-		job_digest: job_digest(1, &0u64, &model, &profile, &prompt, max_tokens, &1u32),
+		job_digest: job_digest(
+			1, &0u64, &model, &profile, &prompt, max_tokens, &sampling, &1u32,
+		),
 		model_sha256: model,
 		prompt,
 		max_tokens,
+		sampling,
 		profile,
 		class: engine_class(),
 		expires_at_ms: u64::MAX / 2,
@@ -171,7 +179,7 @@ fn tiny_model_hash_is_identical_across_threads_and_batches() {
 		.expect("import")
 		.hash()
 		.expect("hash");
-	let greedy = hashes_for(dir.join("store"), model, 48, Sampling::Greedy);
+	let greedy = hashes_for(dir.join("store"), model, 48, JobSampling::Greedy);
 	assert_all_equal(&greedy);
 	let sampled = hashes_for(dir.join("store"), model, 48, SAMPLED);
 	assert_all_equal(&sampled);
@@ -194,7 +202,7 @@ fn smollm2_hash_is_identical_across_threads_and_batches() {
 		"SmolLM2 is not in {}: run scripts/install-models.sh",
 		store_dir.display()
 	);
-	let greedy = hashes_for(store_dir.clone(), model, 32, Sampling::Greedy);
+	let greedy = hashes_for(store_dir.clone(), model, 32, JobSampling::Greedy);
 	assert_all_equal(&greedy);
 	let sampled = hashes_for(store_dir, model, 32, SAMPLED);
 	assert_all_equal(&sampled);

@@ -8,7 +8,7 @@ use inference_engine::{
 };
 use inference_primitives::{
 	job_digest, result_hash, EngineClass, ExecutionProfile, HostJobStatus, InferenceHost,
-	JobFailure, JobRequest,
+	JobFailure, JobRequest, JobSampling,
 };
 use std::{
 	path::PathBuf,
@@ -383,10 +383,20 @@ fn job_request(
 ) -> JobRequest {
 	JobRequest {
 		job_id,
-		job_digest: job_digest(job_id, &0u64, &model, &PROFILE, prompt, max_tokens, &1u32),
+		job_digest: job_digest(
+			job_id,
+			&0u64,
+			&model,
+			&PROFILE,
+			prompt,
+			max_tokens,
+			&JobSampling::Greedy,
+			&1u32,
+		),
 		model_sha256: model,
 		prompt: prompt.to_vec(),
 		max_tokens,
+		sampling: JobSampling::Greedy,
 		profile: PROFILE,
 		class: engine_class(),
 		expires_at_ms,

@@ -79,6 +79,83 @@ pub struct EngineClass {
 	pub cpu_target: Vec<u8>,
 }
 
+/// Largest temperature a job may ask for, in thousandths ([`JobSampling::Sampled`]): 2.0, the
+/// top of the range the usual APIs accept.
+pub const MAX_TEMPERATURE_MILLI: u16 = 2_000;
+
+/// `top_p` of 1 in millionths: every token kept.
+pub const TOP_P_ONE_PPM: u32 = 1_000_000;
+
+/// How a job's tokens are chosen. Part of the job's digest: nodes that sampled with other
+/// settings ran another job.
+///
+/// The settings are integers on chain so that every node turns them into the same `f32`:
+/// [`JobSampling::temperature`] and [`JobSampling::top_p`] are single correctly rounded IEEE
+/// divisions of values exactly representable in `f32`.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum JobSampling {
+	/// The most likely token at every step.
+	Greedy,
+	/// Softmax at `temperature_milli / 1000`, the nucleus of probability `top_p_ppm / 10⁶`,
+	/// then a draw from a generator seeded with `seed`, which the chain fixed at assignment.
+	Sampled {
+		/// Temperature in thousandths, `1..=`[`MAX_TEMPERATURE_MILLI`].
+		temperature_milli: u16,
+		/// `top_p` in millionths, `1..=`[`TOP_P_ONE_PPM`].
+		top_p_ppm: u32,
+		/// Seed of the draws.
+		seed: u64,
+	},
+}
+
+impl JobSampling {
+	/// Whether the settings are inside their ranges (greedy always is).
+	pub fn is_valid(&self) -> bool {
+		match *self {
+			JobSampling::Greedy => true,
+			JobSampling::Sampled {
+				temperature_milli,
+				top_p_ppm,
+				..
+			} => {
+				(1..=MAX_TEMPERATURE_MILLI).contains(&temperature_milli)
+					&& (1..=TOP_P_ONE_PPM).contains(&top_p_ppm)
+			},
+		}
+	}
+
+	/// The temperature as the engine takes it (0 for greedy).
+	pub fn temperature(&self) -> f32 {
+		match *self {
+			JobSampling::Greedy => 0.0,
+			JobSampling::Sampled {
+				temperature_milli, ..
+			} => f32::from(temperature_milli) / 1000.0,
+		}
+	}
+
+	/// `top_p` as the engine takes it (1 for greedy). Exact: every `u32` up to 2²⁴ is an `f32`.
+	pub fn top_p(&self) -> f32 {
+		match *self {
+			JobSampling::Greedy => 1.0,
+			JobSampling::Sampled { top_p_ppm, .. } => {
+				top_p_ppm.min(1 << 24) as f32 / TOP_P_ONE_PPM as f32
+			},
+		}
+	}
+}
+
 /// A deterministic inference job, as the off-chain worker hands it to the host.
 #[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo)]
 pub struct JobRequest {
@@ -91,9 +168,11 @@ pub struct JobRequest {
 	pub model_sha256: Sha256,
 	/// The prompt, UTF-8 text tokenized with BOS added and special tokens parsed.
 	pub prompt: Vec<u8>,
-	/// Greedy generation stops after this many tokens, at an end-of-generation token, or when
-	/// the context is full.
+	/// Generation stops after this many tokens, at an end-of-generation token, or when the
+	/// context is full.
 	pub max_tokens: u32,
+	/// How tokens are chosen.
+	pub sampling: JobSampling,
 	/// The model's determinism class settings.
 	pub profile: ExecutionProfile,
 	/// The engine build the model's results are compared under.
@@ -150,11 +229,11 @@ pub enum HostJobStatus {
 }
 
 /// Domain separator of [`job_digest`].
-pub const JOB_DIGEST_CONTEXT: &[u8] = b"cognitive-internet/job/v1";
+pub const JOB_DIGEST_CONTEXT: &[u8] = b"cognitive-internet/job/v2";
 
 /// The digest of everything that defines a job's work and identity:
 /// `blake2_256(SCALE((JOB_DIGEST_CONTEXT, job_id, owner, model_sha256, profile, prompt, max_tokens,
-/// submitted_at)))`.
+/// sampling, submitted_at)))`.
 ///
 /// The same job id can name two different jobs on two forks; their digests differ, so a result
 /// computed on one fork is never committed on the other.
@@ -166,6 +245,7 @@ pub fn job_digest<AccountId: Encode, BlockNumber: Encode>(
 	profile: &ExecutionProfile,
 	prompt: &[u8],
 	max_tokens: u32,
+	sampling: &JobSampling,
 	submitted_at: &BlockNumber,
 ) -> Hash256 {
 	sp_crypto_hashing::blake2_256(
@@ -177,6 +257,7 @@ pub fn job_digest<AccountId: Encode, BlockNumber: Encode>(
 			profile,
 			prompt,
 			max_tokens,
+			sampling,
 			submitted_at,
 		)
 			.encode(),
@@ -339,16 +420,81 @@ mod tests {
 			n_batch: 512,
 			n_ubatch: 512,
 		};
-		let base = job_digest(1, &7u64, &[1; 32], &p, b"hi", 8, &5u32);
-		assert_eq!(base, job_digest(1, &7u64, &[1; 32], &p, b"hi", 8, &5u32));
-		assert_ne!(base, job_digest(2, &7u64, &[1; 32], &p, b"hi", 8, &5u32));
-		assert_ne!(base, job_digest(1, &8u64, &[1; 32], &p, b"hi", 8, &5u32));
-		assert_ne!(base, job_digest(1, &7u64, &[2; 32], &p, b"hi", 8, &5u32));
+		let g = JobSampling::Greedy;
+		let base = job_digest(1, &7u64, &[1; 32], &p, b"hi", 8, &g, &5u32);
+		assert_eq!(
+			base,
+			job_digest(1, &7u64, &[1; 32], &p, b"hi", 8, &g, &5u32)
+		);
+		assert_ne!(
+			base,
+			job_digest(2, &7u64, &[1; 32], &p, b"hi", 8, &g, &5u32)
+		);
+		assert_ne!(
+			base,
+			job_digest(1, &8u64, &[1; 32], &p, b"hi", 8, &g, &5u32)
+		);
+		assert_ne!(
+			base,
+			job_digest(1, &7u64, &[2; 32], &p, b"hi", 8, &g, &5u32)
+		);
 		let q = ExecutionProfile { n_batch: 256, ..p };
-		assert_ne!(base, job_digest(1, &7u64, &[1; 32], &q, b"hi", 8, &5u32));
-		assert_ne!(base, job_digest(1, &7u64, &[1; 32], &p, b"ho", 8, &5u32));
-		assert_ne!(base, job_digest(1, &7u64, &[1; 32], &p, b"hi", 9, &5u32));
-		assert_ne!(base, job_digest(1, &7u64, &[1; 32], &p, b"hi", 8, &6u32));
+		assert_ne!(
+			base,
+			job_digest(1, &7u64, &[1; 32], &q, b"hi", 8, &g, &5u32)
+		);
+		assert_ne!(
+			base,
+			job_digest(1, &7u64, &[1; 32], &p, b"ho", 8, &g, &5u32)
+		);
+		assert_ne!(
+			base,
+			job_digest(1, &7u64, &[1; 32], &p, b"hi", 9, &g, &5u32)
+		);
+		assert_ne!(
+			base,
+			job_digest(1, &7u64, &[1; 32], &p, b"hi", 8, &g, &6u32)
+		);
+		let s = JobSampling::Sampled {
+			temperature_milli: 700,
+			top_p_ppm: 950_000,
+			seed: 1,
+		};
+		let sampled = job_digest(1, &7u64, &[1; 32], &p, b"hi", 8, &s, &5u32);
+		assert_ne!(base, sampled);
+		let other_seed = JobSampling::Sampled {
+			temperature_milli: 700,
+			top_p_ppm: 950_000,
+			seed: 2,
+		};
+		assert_ne!(
+			sampled,
+			job_digest(1, &7u64, &[1; 32], &p, b"hi", 8, &other_seed, &5u32)
+		);
+	}
+
+	#[test]
+	fn sampling_settings_convert_exactly_and_are_bounded() {
+		let s = |temperature_milli, top_p_ppm| JobSampling::Sampled {
+			temperature_milli,
+			top_p_ppm,
+			seed: 0,
+		};
+		assert_eq!(s(700, 950_000).temperature(), 0.7f32);
+		assert_eq!(s(700, 950_000).top_p(), 0.95f32);
+		assert_eq!(s(2_000, TOP_P_ONE_PPM).temperature(), 2.0);
+		assert_eq!(s(2_000, TOP_P_ONE_PPM).top_p(), 1.0);
+		assert_eq!(JobSampling::Greedy.temperature(), 0.0);
+		assert!(JobSampling::Greedy.is_valid());
+		assert!(s(1, 1).is_valid());
+		assert!(s(MAX_TEMPERATURE_MILLI, TOP_P_ONE_PPM).is_valid());
+		assert!(
+			!s(0, 950_000).is_valid(),
+			"temperature 0 is greedy: one way to say it"
+		);
+		assert!(!s(MAX_TEMPERATURE_MILLI + 1, 950_000).is_valid());
+		assert!(!s(700, 0).is_valid());
+		assert!(!s(700, TOP_P_ONE_PPM + 1).is_valid());
 	}
 
 	#[test]

@@ -23,6 +23,9 @@ use pallet_reputation::ReputationInspect;
 /// Domain separator of the assignment randomness.
 pub const ASSIGNMENT_CONTEXT: &[u8] = b"cognitive-internet/poi/assign/v2";
 
+/// Domain separator of a sampled job's seed.
+pub const SAMPLING_SEED_CONTEXT: &[u8] = b"cognitive-internet/poi/sampling-seed/v1";
+
 impl<T: Config> Pallet<T> {
 	/// The seed of `job_id`'s assignment: `blake2_256(SCALE((ASSIGNMENT_CONTEXT, randomness,
 	/// job_id)))` with `randomness` from [`Config::Randomness`] for the subject
@@ -30,6 +33,20 @@ impl<T: Config> Pallet<T> {
 	pub fn assignment_seed(job_id: JobId) -> [u8; 32] {
 		let (randomness, _) = T::Randomness::random(&(ASSIGNMENT_CONTEXT, job_id).encode());
 		sp_io::hashing::blake2_256(&(ASSIGNMENT_CONTEXT, randomness, job_id).encode())
+	}
+
+	/// The seed of a sampled job's draws: the first 8 bytes (little endian) of
+	/// `blake2_256(SCALE((SAMPLING_SEED_CONTEXT, assignment_seed(job_id))))`. Fixed with the
+	/// assignment and stored in the job, so every assignee (and any later auditor) draws the same
+	/// tokens; the owner cannot choose it, so it cannot steer the output towards an answer it
+	/// prepared.
+	pub fn sampling_seed(job_id: JobId) -> u64 {
+		let digest = sp_io::hashing::blake2_256(
+			&(SAMPLING_SEED_CONTEXT, Self::assignment_seed(job_id)).encode(),
+		);
+		let mut bytes = [0u8; 8];
+		bytes.copy_from_slice(&digest[..8]);
+		u64::from_le_bytes(bytes)
 	}
 
 	/// Picks `r` distinct nodes for `job_id`, a job of `work` units (see the module

@@ -66,6 +66,7 @@ fn job<T: Config>(n: u32, r: u32) -> Result<JobId, BenchmarkError> {
 		vec![b'a'; T::MaxPromptBytes::get() as usize],
 		max_tokens::<T>(),
 		r as u8,
+		SamplingRequest::Greedy,
 	)
 	.map_err(|_| BenchmarkError::Stop("submit_job failed"))?;
 	Ok(id)
@@ -136,7 +137,7 @@ fn replication<T: Config>() -> u32 {
 mod benchmarks {
 	use super::*;
 
-	/// Submission with `n` eligible nodes to sample from.
+	/// Submission of a sampled job with `n` eligible nodes to draw from.
 	#[benchmark]
 	fn submit_job(n: Linear<1, BENCH_MAX_NODES>) -> Result<(), BenchmarkError> {
 		let n = n.min(T::Nodes::max_nodes()).max(1);
@@ -153,6 +154,11 @@ mod benchmarks {
 			prompt,
 			max_tokens::<T>(),
 			r as u8,
+			// Sampling is the costlier path: it derives the seed.
+			SamplingRequest::Sampled {
+				temperature_milli: 700,
+				top_p_ppm: 950_000,
+			},
 		);
 		assert!(Jobs::<T>::contains_key(0));
 		Ok(())

@@ -49,13 +49,14 @@ pub use pallet::*;
 pub use types::*;
 pub use weights::WeightInfo;
 
-pub use inference_primitives::{Hash256, JobId, Sha256};
+pub use inference_primitives::{Hash256, JobId, JobSampling, Sha256};
 pub use pallet_node_registry::{InferenceKey, InferenceSignature};
 
 pub mod assignment;
 pub mod authorize;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+pub mod migrations;
 #[cfg(test)]
 mod mock;
 pub mod offchain;
@@ -98,7 +99,7 @@ pub mod pallet {
 		JobView<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 	pub(crate) type WeightsOf<T> = <T as Config>::WeightInfo;
 
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -367,6 +368,9 @@ pub mod pallet {
 		/// The commit names another job than the one of this id: its digest differs (a job of
 		/// the same id on another fork).
 		WrongJob,
+		/// A sampled job's temperature is 0 or above `MAX_TEMPERATURE_MILLI`, or its `top_p` is 0
+		/// or above 1 000 000 millionths.
+		InvalidSampling,
 	}
 
 	#[pallet::hooks]
@@ -435,7 +439,10 @@ pub mod pallet {
 		/// The model must be whitelisted and active; the prompt non-empty UTF-8 of at most
 		/// `MaxPromptBytes`; `1 <= max_tokens <= MaxTokens` with
 		/// `MaxPromptBytes + 1 + max_tokens <= n_ctx` of the model;
-		/// `1 <= replication <= MaxReplication`.
+		/// `1 <= replication <= MaxReplication`. `sampling` is greedy, or a temperature (in
+		/// thousandths, `1..=MAX_TEMPERATURE_MILLI`) and `top_p` (in millionths,
+		/// `1..=1_000_000`): the chain adds the seed ([`Pallet::sampling_seed`]), so every
+		/// assignee draws the same tokens and the result stays verifiable.
 		///
 		/// Emits [`Event::JobSubmitted`].
 		#[pallet::call_index(0)]
@@ -446,9 +453,10 @@ pub mod pallet {
 			prompt: Vec<u8>,
 			max_tokens: u32,
 			replication: u8,
+			sampling: SamplingRequest,
 		) -> DispatchResult {
 			let owner = ensure_signed(origin)?;
-			Self::do_submit_job(owner, model, prompt, max_tokens, replication)
+			Self::do_submit_job(owner, model, prompt, max_tokens, replication, sampling)
 		}
 
 		/// Commit to a result: an assigned node's `commitment =
@@ -571,6 +579,7 @@ pub mod pallet {
 				profile: job.profile,
 				prompt: job.prompt.into_inner(),
 				max_tokens: job.max_tokens,
+				sampling: job.sampling,
 				replication: job.assignees.len().try_into().unwrap_or(u8::MAX),
 				fee: job.fee,
 				base_fee: job.base_fee,

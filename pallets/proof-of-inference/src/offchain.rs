@@ -247,6 +247,7 @@ fn run_job<T: Config>(
 		model_sha256: job.model_sha256,
 		prompt: job.prompt.to_vec(),
 		max_tokens: job.max_tokens,
+		sampling: job.sampling,
 		profile: job.profile,
 		class: host_class(&job.class),
 		expires_at_ms,

@@ -6,6 +6,9 @@ use inference_primitives::JobId;
 
 sp_api::decl_runtime_apis! {
 	/// Reads inference jobs.
+	///
+	/// Version 2: [`JobView`] names the job's sampling settings (and a sampled job's seed).
+	#[api_version(2)]
 	pub trait ProofOfInferenceApi<AccountId, Balance, BlockNumber> where
 		AccountId: codec::Codec,
 		Balance: codec::Codec,

@@ -2,7 +2,7 @@
 
 use crate::{
 	Assignment, BalanceOf, Config, Deadlines, Error, Event, HoldReason, Job, JobState, Jobs,
-	NextJobId, Pallet, Params, PendingJobs,
+	NextJobId, Pallet, Params, PendingJobs, SamplingRequest,
 };
 use alloc::vec::Vec;
 use frame_support::{
@@ -44,6 +44,7 @@ impl<T: Config> Pallet<T> {
 		prompt: Vec<u8>,
 		max_tokens: u32,
 		replication: u8,
+		sampling: SamplingRequest,
 	) -> DispatchResult {
 		let spec = T::Models::job_spec(model).ok_or(Error::<T>::UnknownModel)?;
 		ensure!(spec.active, Error::<T>::ModelNotActive);
@@ -62,6 +63,11 @@ impl<T: Config> Pallet<T> {
 			replication >= 1 && u32::from(replication) <= T::MaxReplication::get(),
 			Error::<T>::InvalidReplication
 		);
+		// Checked before the seed is drawn; `with_seed` keeps the settings as they are.
+		ensure!(
+			sampling.with_seed(0).is_valid(),
+			Error::<T>::InvalidSampling
+		);
 		let profile = &spec.profile;
 		// Every valid prompt must fit whatever the tokenizer does: at most one token per byte,
 		// plus BOS.
@@ -77,6 +83,12 @@ impl<T: Config> Pallet<T> {
 		let class = profile.class();
 		let work = Self::job_work(prompt.len() as u32, max_tokens);
 		let nodes = Self::assign(job_id, &owner, model, &class, replication, work)?;
+		// A greedy job draws nothing: no seed to derive.
+		let seed = match sampling {
+			SamplingRequest::Greedy => 0,
+			SamplingRequest::Sampled { .. } => Self::sampling_seed(job_id),
+		};
+		let sampling = sampling.with_seed(seed);
 
 		let params = Params::<T>::get();
 		let now = frame_system::Pallet::<T>::block_number();
@@ -117,6 +129,7 @@ impl<T: Config> Pallet<T> {
 				class,
 				prompt,
 				max_tokens,
+				sampling,
 				fee,
 				base_fee,
 				assignees,

@@ -5,7 +5,7 @@ use crate::{BalanceOf, Config};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound};
 use frame_system::pallet_prelude::BlockNumberFor;
-use inference_primitives::{ExecutionProfile, Hash256, JobId, JobOutput, Sha256};
+use inference_primitives::{ExecutionProfile, Hash256, JobId, JobOutput, JobSampling, Sha256};
 use pallet_model_registry::{DeterminismClass, ModelId};
 use scale_info::TypeInfo;
 use sp_runtime::Perbill;
@@ -62,6 +62,50 @@ pub fn result_key<AccountId: Encode>(digest: &Hash256, node: &AccountId) -> allo
 	key.extend_from_slice(digest);
 	node.encode_to(&mut key);
 	key
+}
+
+/// How the owner of a job asks for its tokens to be chosen (`submit_job`'s `sampling`). The
+/// chain adds the seed of a sampled job ([`crate::Pallet::sampling_seed`]).
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum SamplingRequest {
+	/// The most likely token at every step.
+	Greedy,
+	/// Temperature and nucleus (top-p) sampling.
+	Sampled {
+		/// Temperature in thousandths (700 = 0.7), from 1 to
+		/// [`inference_primitives::MAX_TEMPERATURE_MILLI`]; temperature 0 is `Greedy`.
+		temperature_milli: u16,
+		/// `top_p` in millionths (950 000 = 0.95), from 1 to 1 000 000 (every token kept).
+		top_p_ppm: u32,
+	},
+}
+
+impl SamplingRequest {
+	/// The job's sampling with `seed` for a sampled request.
+	pub fn with_seed(self, seed: u64) -> JobSampling {
+		match self {
+			SamplingRequest::Greedy => JobSampling::Greedy,
+			SamplingRequest::Sampled {
+				temperature_milli,
+				top_p_ppm,
+			} => JobSampling::Sampled {
+				temperature_milli,
+				top_p_ppm,
+				seed,
+			},
+		}
+	}
 }
 
 /// Why a job failed.
@@ -171,6 +215,8 @@ pub struct Job<T: Config> {
 	pub prompt: BoundedVec<u8, T::MaxPromptBytes>,
 	/// Most tokens to generate.
 	pub max_tokens: u32,
+	/// How tokens are chosen; a sampled job's seed was fixed at assignment.
+	pub sampling: JobSampling,
 	/// The whole fee, held from `owner` until settlement:
 	/// `R × (base_fee + price_per_token × (prompt bytes + max_tokens))`.
 	pub fee: BalanceOf<T>,
@@ -203,6 +249,7 @@ impl<T: Config> Job<T> {
 			&self.profile,
 			&self.prompt,
 			self.max_tokens,
+			&self.sampling,
 			&self.submitted_at,
 		)
 	}
@@ -426,6 +473,8 @@ pub struct JobView<AccountId, Balance, BlockNumber> {
 	pub prompt: alloc::vec::Vec<u8>,
 	/// Most tokens to generate.
 	pub max_tokens: u32,
+	/// How tokens are chosen (with the seed of a sampled job).
+	pub sampling: JobSampling,
 	/// Replication factor `R` (number of assignees).
 	pub replication: u8,
 	/// The whole fee.

@@ -46,7 +46,14 @@ fn assignment_skips_ineligible_nodes() {
 		nodes.sort();
 		assert_eq!(nodes, vec![1, 2, 3]);
 		assert_noop!(
-			ProofOfInference::submit_job(RuntimeOrigin::signed(CLIENT), 0, PROMPT.to_vec(), MAX, 4),
+			ProofOfInference::submit_job(
+				RuntimeOrigin::signed(CLIENT),
+				0,
+				PROMPT.to_vec(),
+				MAX,
+				4,
+				SamplingRequest::Greedy
+			),
 			Error::<Test>::NotEnoughNodes
 		);
 		check();
@@ -66,13 +73,21 @@ fn owner_is_never_assigned_to_its_own_job() {
 				0,
 				PROMPT.to_vec(),
 				MAX,
-				2
+				2,
+				SamplingRequest::Greedy
 			));
 			assert!(!assignees(id).contains(&1));
 		}
 		// With R = 3 only two nodes are not the owner.
 		assert_noop!(
-			ProofOfInference::submit_job(RuntimeOrigin::signed(1), 0, PROMPT.to_vec(), MAX, 3),
+			ProofOfInference::submit_job(
+				RuntimeOrigin::signed(1),
+				0,
+				PROMPT.to_vec(),
+				MAX,
+				3,
+				SamplingRequest::Greedy
+			),
 			Error::<Test>::NotEnoughNodes
 		);
 		check();

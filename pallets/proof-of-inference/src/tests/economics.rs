@@ -34,6 +34,7 @@ fn a_flood_of_unanswered_jobs_costs_the_attacker_and_not_the_honest_nodes() {
 				vec![b'a'; MAX_PROMPT as usize],
 				MAX_TOKENS,
 				3,
+				SamplingRequest::Greedy,
 			) {
 				Ok(()) => flood.push(id),
 				Err(e) => {
@@ -97,6 +98,7 @@ fn pending_work_bounds_what_a_node_is_assigned() {
 				vec![b'a'; MAX_PROMPT as usize],
 				MAX_TOKENS,
 				3,
+				SamplingRequest::Greedy,
 			)
 		};
 		for _ in 0..3 {
@@ -106,7 +108,14 @@ fn pending_work_bounds_what_a_node_is_assigned() {
 		assert_noop!(large(), Error::<Test>::NotEnoughNodes);
 		// Even a small job does not fit any more.
 		assert_noop!(
-			ProofOfInference::submit_job(RuntimeOrigin::signed(CLIENT), 0, PROMPT.to_vec(), 1, 1),
+			ProofOfInference::submit_job(
+				RuntimeOrigin::signed(CLIENT),
+				0,
+				PROMPT.to_vec(),
+				1,
+				1,
+				SamplingRequest::Greedy
+			),
 			Error::<Test>::NotEnoughNodes
 		);
 		run_to(job(0).reveal_deadline);
@@ -120,7 +129,14 @@ fn pending_work_bounds_what_a_node_is_assigned() {
 			4 * ProofOfInference::job_work(PROMPT.len() as u32, MAX)
 		);
 		assert_noop!(
-			ProofOfInference::submit_job(RuntimeOrigin::signed(CLIENT), 0, PROMPT.to_vec(), 1, 1),
+			ProofOfInference::submit_job(
+				RuntimeOrigin::signed(CLIENT),
+				0,
+				PROMPT.to_vec(),
+				1,
+				1,
+				SamplingRequest::Greedy
+			),
 			Error::<Test>::NotEnoughNodes
 		);
 		check();

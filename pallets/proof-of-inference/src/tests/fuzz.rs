@@ -191,6 +191,15 @@ fn step(rng: &mut Rng) -> sp_runtime::DispatchResult {
 			prompt(rng),
 			rng.below(MAX_TOKENS as u64 + 3) as u32,
 			rng.below(MAX_R as u64 + 2) as u8,
+			if rng.below(2) == 0 {
+				SamplingRequest::Greedy
+			} else {
+				// Across both bounds of both settings.
+				SamplingRequest::Sampled {
+					temperature_milli: rng.below(2_003) as u16,
+					top_p_ppm: rng.pick(&[0, 1, 950_000, 1_000_000, 1_000_001]),
+				}
+			},
 		),
 		16 | 17 => commit_or_reveal(rng),
 		_ => {

@@ -7,6 +7,7 @@ mod assignment;
 mod authorize;
 mod economics;
 mod fuzz;
+mod migration;
 mod offchain;
 mod settle;
 mod submit;
@@ -123,7 +124,8 @@ pub fn submit_with(max_tokens: u32, r: u8) -> JobId {
 		0,
 		PROMPT.to_vec(),
 		max_tokens,
-		r
+		r,
+		SamplingRequest::Greedy
 	));
 	id
 }

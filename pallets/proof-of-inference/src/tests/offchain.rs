@@ -254,6 +254,41 @@ fn offchain_worker_runs_commits_and_reveals() {
 	});
 }
 
+/// A sampled job reaches the engine with its settings and the chain's seed: every assignee
+/// draws the same tokens.
+#[test]
+fn a_sampled_job_reaches_the_engine_with_the_chain_s_seed() {
+	let host = FakeHost::new(1);
+	let (mut ext, _take_txs) = offchain_test_ext(Some(host.clone()));
+	ext.execute_with(|| {
+		register_nodes(3);
+		make_local(1);
+		let id = NextJobId::<Test>::get();
+		assert_ok!(ProofOfInference::submit_job(
+			RuntimeOrigin::signed(CLIENT),
+			0,
+			PROMPT.to_vec(),
+			MAX,
+			3,
+			SamplingRequest::Sampled {
+				temperature_milli: 700,
+				top_p_ppm: 950_000,
+			}
+		));
+		ProofOfInference::offchain_worker(1);
+		let request = host.requests.lock().unwrap()[0].clone();
+		assert_eq!(request.job_digest, digest(id));
+		assert_eq!(
+			request.sampling,
+			JobSampling::Sampled {
+				temperature_milli: 700,
+				top_p_ppm: 950_000,
+				seed: ProofOfInference::sampling_seed(id),
+			}
+		);
+	});
+}
+
 #[test]
 fn the_worker_waits_for_a_running_job_two_thirds_of_a_block_then_leaves_it_to_the_next_run() {
 	// The engine needs more polls than the wait allows.

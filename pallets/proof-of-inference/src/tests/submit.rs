@@ -2,7 +2,7 @@
 
 use super::*;
 use frame_support::assert_noop;
-use sp_runtime::DispatchError;
+use sp_runtime::{DispatchError, DispatchResult};
 
 #[test]
 fn submit_holds_fee_and_assigns_distinct_nodes() {
@@ -64,7 +64,8 @@ fn fee_follows_the_work_of_all_assignees() {
 				0,
 				vec![b'a'; prompt],
 				max,
-				r
+				r,
+				SamplingRequest::Greedy
 			));
 			assert_eq!(
 				held_fee(CLIENT) - before,
@@ -87,7 +88,14 @@ fn submit_rejects_bad_input_without_state_change() {
 	new_test_ext().execute_with(|| {
 		register_nodes(3);
 		let call = |model: u32, prompt: Vec<u8>, max: u32, r: u8| {
-			ProofOfInference::submit_job(RuntimeOrigin::signed(CLIENT), model, prompt, max, r)
+			ProofOfInference::submit_job(
+				RuntimeOrigin::signed(CLIENT),
+				model,
+				prompt,
+				max,
+				r,
+				SamplingRequest::Greedy,
+			)
 		};
 		assert_noop!(
 			call(99, PROMPT.to_vec(), MAX, 3),
@@ -133,11 +141,25 @@ fn submit_rejects_bad_input_without_state_change() {
 			Error::<Test>::NotEnoughNodes
 		);
 		assert_noop!(
-			ProofOfInference::submit_job(RuntimeOrigin::signed(POOR), 0, PROMPT.to_vec(), MAX, 3),
+			ProofOfInference::submit_job(
+				RuntimeOrigin::signed(POOR),
+				0,
+				PROMPT.to_vec(),
+				MAX,
+				3,
+				SamplingRequest::Greedy
+			),
 			Error::<Test>::InsufficientBalance
 		);
 		assert_noop!(
-			ProofOfInference::submit_job(RuntimeOrigin::none(), 0, PROMPT.to_vec(), MAX, 3),
+			ProofOfInference::submit_job(
+				RuntimeOrigin::none(),
+				0,
+				PROMPT.to_vec(),
+				MAX,
+				3,
+				SamplingRequest::Greedy
+			),
 			DispatchError::BadOrigin
 		);
 		// The limits themselves are accepted.
@@ -155,7 +177,14 @@ fn full_nodes_and_full_deadline_blocks_are_refused() {
 			submit(3);
 		}
 		assert_noop!(
-			ProofOfInference::submit_job(RuntimeOrigin::signed(CLIENT), 0, PROMPT.to_vec(), MAX, 1),
+			ProofOfInference::submit_job(
+				RuntimeOrigin::signed(CLIENT),
+				0,
+				PROMPT.to_vec(),
+				MAX,
+				1,
+				SamplingRequest::Greedy
+			),
 			Error::<Test>::NotEnoughNodes
 		);
 		check();
@@ -167,7 +196,14 @@ fn full_nodes_and_full_deadline_blocks_are_refused() {
 			submit(1);
 		}
 		assert_noop!(
-			ProofOfInference::submit_job(RuntimeOrigin::signed(CLIENT), 0, PROMPT.to_vec(), MAX, 1),
+			ProofOfInference::submit_job(
+				RuntimeOrigin::signed(CLIENT),
+				0,
+				PROMPT.to_vec(),
+				MAX,
+				1,
+				SamplingRequest::Greedy
+			),
 			Error::<Test>::TooManyJobs
 		);
 		// The next block has its own bucket.
@@ -235,5 +271,70 @@ fn job_digest_changes_with_the_content() {
 		owner.owner = POOR;
 		assert_ne!(owner.digest(id), original);
 		assert_ne!(job(id).digest(id + 1), original);
+	});
+}
+
+fn submit_sampled(temperature_milli: u16, top_p_ppm: u32) -> DispatchResult {
+	ProofOfInference::submit_job(
+		RuntimeOrigin::signed(CLIENT),
+		0,
+		PROMPT.to_vec(),
+		MAX,
+		3,
+		SamplingRequest::Sampled {
+			temperature_milli,
+			top_p_ppm,
+		},
+	)
+}
+
+/// A sampled job keeps its settings and gets the seed the chain derived at assignment, which
+/// its digest (what nodes key their results by) covers.
+#[test]
+fn a_sampled_job_gets_the_chain_s_seed() {
+	new_test_ext().execute_with(|| {
+		register_nodes(5);
+		let greedy = submit(3);
+		assert_eq!(job(greedy).sampling, JobSampling::Greedy);
+		let id = NextJobId::<Test>::get();
+		assert_ok!(submit_sampled(700, 950_000));
+		let seed = ProofOfInference::sampling_seed(id);
+		assert_eq!(
+			job(id).sampling,
+			JobSampling::Sampled {
+				temperature_milli: 700,
+				top_p_ppm: 950_000,
+				seed,
+			}
+		);
+		// The seed is job-specific: the next job in the same block draws another one.
+		assert_ne!(seed, ProofOfInference::sampling_seed(id + 1));
+		// Everything but the sampling equal: the digest still tells the jobs apart.
+		let mut as_greedy = job(id);
+		as_greedy.sampling = JobSampling::Greedy;
+		assert_ne!(as_greedy.digest(id), job(id).digest(id));
+		// The runtime API shows it.
+		assert_eq!(
+			ProofOfInference::job_view(id).map(|v| v.sampling),
+			Some(job(id).sampling)
+		);
+		check();
+	});
+}
+
+/// Settings out of range are refused before anything is held or assigned.
+#[test]
+fn sampling_settings_out_of_range_are_refused() {
+	new_test_ext().execute_with(|| {
+		register_nodes(5);
+		let free = Balances::free_balance(CLIENT);
+		for (t, p) in [(0, 950_000), (2_001, 950_000), (700, 0), (700, 1_000_001)] {
+			assert_noop!(submit_sampled(t, p), Error::<Test>::InvalidSampling);
+		}
+		assert_eq!(Balances::free_balance(CLIENT), free);
+		// The bounds themselves are accepted.
+		assert_ok!(submit_sampled(1, 1));
+		assert_ok!(submit_sampled(2_000, 1_000_000));
+		check();
 	});
 }

@@ -1,0 +1,120 @@
+//! Storage migrations of the proof-of-inference pallet.
+//!
+//! Each migration is a [`VersionedMigration`]: it runs only when the pallet's on-chain storage
+//! version is the one it starts from, and sets the next one.
+
+use crate::{Config, Job, Jobs, Pallet};
+use frame_support::{
+	migrations::VersionedMigration, traits::UncheckedOnRuntimeUpgrade, weights::Weight,
+};
+
+/// Version 1 → 2: jobs gained [`Job::sampling`]. Every job stored before it was greedy.
+pub mod v2 {
+	use super::*;
+	use crate::{Assignment, BalanceOf, JobState};
+	use codec::{Decode, Encode};
+	use frame_support::{traits::Get, BoundedVec};
+	use frame_system::pallet_prelude::BlockNumberFor;
+	use inference_primitives::{ExecutionProfile, JobSampling, Sha256};
+	use pallet_model_registry::{DeterminismClass, ModelId};
+
+	/// A job as version 1 stored it: [`Job`] without `sampling`.
+	#[derive(Encode, Decode)]
+	pub struct JobV1<T: Config> {
+		/// See [`Job::owner`].
+		pub owner: T::AccountId,
+		/// See [`Job::model`].
+		pub model: ModelId,
+		/// See [`Job::model_sha256`].
+		pub model_sha256: Sha256,
+		/// See [`Job::profile`].
+		pub profile: ExecutionProfile,
+		/// See [`Job::class`].
+		pub class: DeterminismClass,
+		/// See [`Job::prompt`].
+		pub prompt: BoundedVec<u8, T::MaxPromptBytes>,
+		/// See [`Job::max_tokens`].
+		pub max_tokens: u32,
+		/// See [`Job::fee`].
+		pub fee: BalanceOf<T>,
+		/// See [`Job::base_fee`].
+		pub base_fee: BalanceOf<T>,
+		/// See [`Job::assignees`].
+		pub assignees: BoundedVec<Assignment<T::AccountId>, T::MaxReplication>,
+		/// See [`Job::submitted_at`].
+		pub submitted_at: BlockNumberFor<T>,
+		/// See [`Job::commit_deadline`].
+		pub commit_deadline: BlockNumberFor<T>,
+		/// See [`Job::reveal_deadline`].
+		pub reveal_deadline: BlockNumberFor<T>,
+		/// See [`Job::status`].
+		pub status: JobState,
+		/// See [`Job::settled_at`].
+		pub settled_at: Option<BlockNumberFor<T>>,
+	}
+
+	impl<T: Config> JobV1<T> {
+		/// The same job with greedy sampling.
+		pub fn upgraded(self) -> Job<T> {
+			Job {
+				owner: self.owner,
+				model: self.model,
+				model_sha256: self.model_sha256,
+				profile: self.profile,
+				class: self.class,
+				prompt: self.prompt,
+				max_tokens: self.max_tokens,
+				sampling: JobSampling::Greedy,
+				fee: self.fee,
+				base_fee: self.base_fee,
+				assignees: self.assignees,
+				submitted_at: self.submitted_at,
+				commit_deadline: self.commit_deadline,
+				reveal_deadline: self.reveal_deadline,
+				status: self.status,
+				settled_at: self.settled_at,
+			}
+		}
+	}
+
+	/// Rewrites every stored job with `sampling: Greedy`. One read and one write per job; the
+	/// number of jobs is bounded by the deadline buckets (pending) and the prune queue (settled,
+	/// for `RetentionPeriod` blocks). A job that does not decode as version 1 is dropped and
+	/// logged (it could not be read before the upgrade either).
+	pub struct InnerMigrateV1ToV2<T>(core::marker::PhantomData<T>);
+
+	impl<T: Config> UncheckedOnRuntimeUpgrade for InnerMigrateV1ToV2<T> {
+		fn on_runtime_upgrade() -> Weight {
+			let mut count = 0u64;
+			Jobs::<T>::translate_values::<JobV1<T>, _>(|old| {
+				count = count.saturating_add(1);
+				Some(old.upgraded())
+			});
+			log::info!(target: crate::LOG_TARGET, "migrated {count} job(s) to storage version 2");
+			T::DbWeight::get().reads_writes(count, count)
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn pre_upgrade() -> Result<alloc::vec::Vec<u8>, sp_runtime::TryRuntimeError> {
+			Ok((Jobs::<T>::iter_keys().count() as u64).encode())
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn post_upgrade(state: alloc::vec::Vec<u8>) -> Result<(), sp_runtime::TryRuntimeError> {
+			let before = u64::decode(&mut &state[..])
+				.map_err(|_| sp_runtime::TryRuntimeError::Other("pre-upgrade state"))?;
+			let after = Jobs::<T>::iter_values().count() as u64;
+			frame_support::ensure!(before == after, "jobs lost in the migration");
+			Ok(())
+		}
+	}
+
+	/// [`InnerMigrateV1ToV2`], run only at storage version 1.
+	pub type MigrateV1ToV2<T> = VersionedMigration<
+		1,
+		2,
+		InnerMigrateV1ToV2<T>,
+		Pallet<T>,
+		<T as frame_system::Config>::DbWeight,
+	>;
+}

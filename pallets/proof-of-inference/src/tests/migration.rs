@@ -1,0 +1,69 @@
+//! Storage migrations.
+
+use super::*;
+use crate::migrations::v2::{JobV1, MigrateV1ToV2};
+use codec::Encode;
+use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+
+/// Jobs stored by version 1 (no sampling) read back as greedy jobs after the upgrade, with
+/// everything else, their digest included, unchanged; the migration runs once.
+#[test]
+fn version_1_jobs_become_greedy_jobs() {
+	new_test_ext().execute_with(|| {
+		register_nodes(5);
+		let pending = submit(3);
+		let second = submit(3);
+		let originals = [job(pending), job(second)];
+		// Write them back in the version-1 layout and mark the pallet as version 1.
+		for (id, j) in [pending, second].into_iter().zip(originals.iter()) {
+			let old = JobV1::<Test> {
+				owner: j.owner,
+				model: j.model,
+				model_sha256: j.model_sha256,
+				profile: j.profile,
+				class: j.class.clone(),
+				prompt: j.prompt.clone(),
+				max_tokens: j.max_tokens,
+				fee: j.fee,
+				base_fee: j.base_fee,
+				assignees: j.assignees.clone(),
+				submitted_at: j.submitted_at,
+				commit_deadline: j.commit_deadline,
+				reveal_deadline: j.reveal_deadline,
+				status: j.status,
+				settled_at: j.settled_at,
+			};
+			frame_support::storage::unhashed::put_raw(
+				&Jobs::<Test>::hashed_key_for(id),
+				&old.encode(),
+			);
+			assert!(
+				Jobs::<Test>::try_get(id).is_err(),
+				"the old layout does not decode as the new"
+			);
+		}
+		StorageVersion::new(1).put::<ProofOfInference>();
+
+		MigrateV1ToV2::<Test>::on_runtime_upgrade();
+		assert_eq!(
+			ProofOfInference::on_chain_storage_version(),
+			StorageVersion::new(2)
+		);
+		for (id, original) in [pending, second].into_iter().zip(originals) {
+			let migrated = job(id);
+			assert_eq!(migrated.sampling, JobSampling::Greedy);
+			assert_eq!(migrated, original);
+		}
+		check();
+
+		// A second run finds version 2 and touches nothing.
+		let before = job(pending);
+		Jobs::<Test>::mutate(pending, |j| {
+			if let Some(j) = j {
+				j.max_tokens += 1;
+			}
+		});
+		MigrateV1ToV2::<Test>::on_runtime_upgrade();
+		assert_eq!(job(pending).max_tokens, before.max_tokens + 1);
+	});
+}
