@@ -561,6 +561,7 @@ impl pallet_proof_of_inference::Config for Runtime {
 	/// Bounds on what governance may set: 1 000 COG base fee, 10 COG per unit of work.
 	type MaxBaseFee = ConstU128<{ 1_000 * UNIT }>;
 	type MaxPricePerToken = ConstU128<{ 10 * UNIT }>;
+	type MaxChallengeDeposit = ConstU128<{ 10_000 * UNIT }>;
 	type UnsignedPriority = ConstU64<{ TransactionPriority::MAX / 2 }>;
 	type WeightInfo = pallet_proof_of_inference::weights::SubstrateWeight<Runtime>;
 }

@@ -20,8 +20,8 @@
 use crate::{
 	AccountId, Balance, BalancesConfig, BlockNumber, GovernanceConfig, ModelRegistryConfig,
 	NodeRegistryConfig, ProofOfInferenceConfig, ReputationConfig, RuntimeGenesisConfig,
-	SessionConfig, SessionKeys, ValidatorSetConfig, BABE_GENESIS_EPOCH_CONFIG, DAYS, MILLI_UNIT,
-	MINUTES, UNIT,
+	SessionConfig, SessionKeys, ValidatorSetConfig, BABE_GENESIS_EPOCH_CONFIG, CHALLENGE_DEPOSIT,
+	DAYS, MILLI_UNIT, MINUTES, UNIT,
 };
 use alloc::{string::String, vec, vec::Vec};
 use frame_support::build_struct_json_patch;
@@ -234,7 +234,10 @@ fn test_settings() -> Settings {
 			max_units_per_report: 100,
 			confidence_units: 10,
 		},
-		jobs: job_parameters(),
+		// A short challenge window (tests challenge right after settlement and wait for
+		// payouts) and two auditors: a test network of five nodes has two left beside an R = 3
+		// job's assignees.
+		jobs: job_parameters(MINUTES / 2, 2),
 	}
 }
 
@@ -254,14 +257,20 @@ fn prototype_settings() -> Settings {
 			max_units_per_report: 100,
 			confidence_units: 1_000,
 		},
-		jobs: job_parameters(),
+		jobs: job_parameters(10 * MINUTES, 3),
 	}
 }
 
 /// Job parameters: 1 COG base fee and 0.01 COG per prompt byte and requested token, per
 /// assignee; one minute to run a job and commit (the runtime's `MaxPendingPerNode` is sized for
-/// it), half a minute to reveal; 1% slash; new nodes drawn at 10% weight.
-fn job_parameters() -> pallet_proof_of_inference::Parameters<Balance, BlockNumber> {
+/// it), half a minute to reveal; 1% slash; new nodes drawn at 10% weight. A completed job can be
+/// challenged for `challenge_period` blocks with a 10 COG deposit, re-executed by `auditors`
+/// nodes; 5% of completed jobs audited without a challenge; 10% slash for a majority an audit
+/// overturns.
+fn job_parameters(
+	challenge_period: BlockNumber,
+	auditors: u8,
+) -> pallet_proof_of_inference::Parameters<Balance, BlockNumber> {
 	pallet_proof_of_inference::Parameters {
 		base_fee: UNIT,
 		price_per_token: 10 * MILLI_UNIT,
@@ -269,6 +278,11 @@ fn job_parameters() -> pallet_proof_of_inference::Parameters<Balance, BlockNumbe
 		reveal_period: MINUTES / 2,
 		slash_fraction: Perbill::from_percent(1),
 		newcomer_weight: Perbill::from_percent(10),
+		challenge_period,
+		challenge_deposit: CHALLENGE_DEPOSIT,
+		auditors,
+		audit_rate: Perbill::from_percent(5),
+		audit_slash_fraction: Perbill::from_percent(10),
 	}
 }
 

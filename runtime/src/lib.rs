@@ -72,10 +72,10 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: Cow::Borrowed("cognitive-internet"),
 	impl_name: Cow::Borrowed("cognitive-internet"),
 	authoring_version: 1,
-	spec_version: 201,
+	spec_version: 202,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
-	transaction_version: 4,
+	transaction_version: 5,
 	system_version: 1,
 };
 
@@ -119,6 +119,9 @@ pub const MILLI_UNIT: Balance = 1_000_000_000;
 pub const MICRO_UNIT: Balance = 1_000_000;
 /// Minimum balance an account must keep to exist.
 pub const EXISTENTIAL_DEPOSIT: Balance = MILLI_UNIT;
+/// Deposit a challenge of a job's result holds until the verdict (genesis value of the
+/// proof-of-inference parameter, and the value its storage migration sets).
+pub const CHALLENGE_DEPOSIT: Balance = 10 * UNIT;
 /// SS58 address prefix (42: the generic Substrate prefix, so addresses read the same in every
 /// Polkadot.js tool without configuration).
 pub const SS58_PREFIX: u16 = 42;
@@ -178,7 +181,14 @@ pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
 /// Storage migrations to run on the next runtime upgrade, besides the pallets' own. Each is
 /// versioned: it runs only on a chain whose pallet storage is at the version it starts from.
-type Migrations = (pallet_proof_of_inference::migrations::v2::MigrateV1ToV2<Runtime>,);
+type Migrations = (
+	pallet_proof_of_inference::migrations::v2::MigrateV1ToV2<Runtime>,
+	pallet_proof_of_inference::migrations::v3::MigrateV2ToV3<
+		Runtime,
+		frame_support::traits::ConstU32<{ 10 * MINUTES }>,
+		frame_support::traits::ConstU128<CHALLENGE_DEPOSIT>,
+	>,
+);
 
 /// Dispatches extrinsics to the pallets and drives block execution.
 pub type Executive = frame_executive::Executive<

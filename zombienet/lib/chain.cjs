@@ -187,6 +187,49 @@ async function rpc(url, method, params = [], timeoutMs = 30_000) {
   return r.json();
 }
 
+/**
+ * Verifies job `jobId` as a client that trusts nobody but the chain: reads the job through the
+ * runtime API (`api`, connected to any node), fetches the output from an assigned node — each
+ * URL of `rpcUris` in turn (an assignee's RPC, say) — recomputes the result hash from the
+ * returned token ids and compares it with the chain's answer (the agreed hash, or the auditors'
+ * after an overturn). Returns
+ * `{ jobId, status, verified, chainHash, computedHash, text, from, challengeable,
+ * challengeableUntil, audit }`; `verified` is false when no node served an output that hashes
+ * to the chain's answer (or the job has none yet).
+ */
+async function verifyJob(api, jobId, rpcUris) {
+  const view = (await api.call.proofOfInferenceApi.job(jobId)).unwrapOr(null);
+  if (!view) throw new Error(`job ${jobId} is not on chain (never submitted, or pruned)`);
+  const status = view.status.type;
+  let chainHash = null;
+  if (view.status.isCompleted) chainHash = view.status.asCompleted.resultHash.toHex();
+  if (view.status.isOverturned) chainHash = view.status.asOverturned.auditedHash.toHex();
+  const model = view.modelSha256.toHex();
+  const out = {
+    jobId,
+    status,
+    verified: false,
+    chainHash,
+    computedHash: null,
+    text: null,
+    from: null,
+    challengeable: view.challengeableUntil.isSome,
+    challengeableUntil: view.challengeableUntil.isSome ? view.challengeableUntil.unwrap().toNumber() : null,
+    audit: view.audit.isSome ? view.audit.unwrap().verdict.toJSON() : null,
+  };
+  if (!chainHash) return out;
+  for (const url of rpcUris) {
+    const { result, error } = await rpc(url, 'inference_jobResult', [jobId]).catch((e) => ({ error: e }));
+    if (error || !result) continue;
+    const computed = resultHash(api, jobId, model, result.promptTokenIds, result.outputTokenIds);
+    if (computed === chainHash) {
+      return { ...out, verified: true, computedHash: computed, text: result.text, from: url };
+    }
+    out.computedHash = computed;
+  }
+  return out;
+}
+
 module.exports = {
   babeAuthorIndex,
   sessionTiming,
@@ -205,6 +248,7 @@ module.exports = {
   keyOwnershipProof,
   registerTx,
   resultHash,
+  verifyJob,
   commitment,
   jobFee,
   sleep,

@@ -15,37 +15,12 @@
 const { randomAsHex } = require('@polkadot/util-crypto');
 const { hexToU8a, compactFromU8a } = require('@polkadot/util');
 const c = require('./common.cjs');
+const { ScriptedNode } = require('./scripted-node.cjs');
 
 const { assert } = c;
 
 /** Custom validity code of `authorize_reveal` for a reveal that does not open the commitment. */
 const INVALID_REVEAL_MISMATCH = 14;
-
-/** Sends Dave's heartbeat for the current period, ready for model 0 (ignored when one landed). */
-async function heartbeat(api, wsUri, dave, key) {
-  const best = (await api.rpc.chain.getHeader()).number.toNumber();
-  const period = Math.floor((best + 1) / api.consts.nodeRegistry.heartbeatPeriod.toNumber());
-  const hb = { node: dave.address, period, readyModels: [0] };
-  const signature = c.signPayload(api, key, c.CONTEXT.heartbeat, '(AccountId32, u32, Vec<u32>)',
-    [hb.node, hb.period, hb.readyModels]);
-  return c.submitGeneral(wsUri, api.tx.nodeRegistry.heartbeat(hb, signature).method);
-}
-
-async function commit(api, wsUri, key, jobId, node, commitmentHex) {
-  // A commit names the job's digest, so it cannot land on another fork's job of the same id.
-  const jobDigest = (await api.call.proofOfInferenceApi.job(jobId)).unwrap().digest.toHex();
-  const payload = { jobId, jobDigest, node, commitment: commitmentHex };
-  const signature = c.signPayload(api, key, c.CONTEXT.commit, '(u64, [u8; 32], AccountId32, [u8; 32])',
-    [jobId, jobDigest, node, commitmentHex]);
-  return c.submitGeneral(wsUri, api.tx.proofOfInference.commit(payload, signature).method);
-}
-
-async function reveal(api, wsUri, key, jobId, node, resultHashHex, saltHex) {
-  const payload = { jobId, node, resultHash: resultHashHex, salt: saltHex };
-  const signature = c.signPayload(api, key, c.CONTEXT.reveal, '(u64, AccountId32, [u8; 32], [u8; 32])',
-    [jobId, node, resultHashHex, saltHex]);
-  return c.submitGeneral(wsUri, api.tx.proofOfInference.reveal(payload, signature).method);
-}
 
 /** The `(result_hash, salt)` of `node`'s reveal of `jobId`, read from the raw block bodies. */
 async function revealInBlocks(api, wsUri, from, jobId, node) {
@@ -84,8 +59,8 @@ async function run(nodeName, networkInfo) {
   return c.check('a wrong node is outvoted and slashed; a copied reveal is rejected', async () => {
     const wsUri = networkInfo.nodesByName[nodeName].wsUri;
     const api = await c.connect(wsUri);
-    const dave = c.account('dave');
-    const daveKey = c.inferenceKey('dave');
+    const daveNode = new ScriptedNode(api, wsUri, 'dave');
+    const dave = daveNode.account;
     const ferdie = c.account('ferdie');
     const alice = c.account('alice').address;
 
@@ -93,14 +68,12 @@ async function run(nodeName, networkInfo) {
     const hbBlock = await c.assertPreambleMatchesNode(api, wsUri, 1);
     c.log(`general-transaction layout checked against the heartbeat in block #${hbBlock}`);
 
-    const minBond = api.consts.nodeRegistry.minBond.toBigInt();
-    await c.sendOk(api, c.registerTx(api, dave.address, daveKey,
-      { bond: minBond, endpoints: ['/ip4/127.0.0.1/tcp/30399'] }), dave);
+    await daveNode.register();
     for (const name of c.VALIDATORS) await c.waitReady(api, c.account(name).address);
     // Keep Dave alive for the rest of the test, as a node's off-chain worker would.
-    const beat = setInterval(() => { heartbeat(api, wsUri, dave, daveKey).catch(() => {}); }, 6000);
+    const stopBeating = daveNode.keepAlive();
     try {
-      await heartbeat(api, wsUri, dave, daveKey);
+      await daveNode.heartbeat();
       await c.waitReady(api, dave.address);
       const bond0 = (await api.query.nodeRegistry.nodes(dave.address)).unwrap().bond.toBigInt();
 
@@ -114,14 +87,13 @@ async function run(nodeName, networkInfo) {
 
       // Job A: a wrong hash, committed and revealed properly.
       const wrong = randomAsHex(32);
-      const salt = randomAsHex(32);
-      const committed = await commit(api, wsUri, daveKey, jobA.jobId, dave.address, c.commitment(api, wrong, salt, dave.address));
+      const committed = await daveNode.commit(jobA.jobId, wrong);
       assert.equal(committed.error, undefined, `Dave's commit: ${JSON.stringify(committed.error)}`);
       await c.until('job A to enter its reveal phase', async () => {
         const v = (await api.call.proofOfInferenceApi.job(jobA.jobId)).unwrap();
         return v.assignees.every((a) => a.commitment.isSome);
       }, 120_000);
-      const revealed = await reveal(api, wsUri, daveKey, jobA.jobId, dave.address, wrong, salt);
+      const revealed = await daveNode.reveal(jobA.jobId, wrong);
       assert.equal(revealed.error, undefined, `Dave's reveal: ${JSON.stringify(revealed.error)}`);
 
       // Job B: copy Alice's commitment, then her reveal.
@@ -130,10 +102,10 @@ async function run(nodeName, networkInfo) {
         const a = v.assignees.find((x) => x.node.toString() === alice);
         return a && a.commitment.isSome ? a.commitment.unwrap().toHex() : null;
       }, 120_000, 1000);
-      const copied = await commit(api, wsUri, daveKey, jobB.jobId, dave.address, aliceCommitment);
+      const copied = await daveNode.commitRaw(jobB.jobId, aliceCommitment);
       assert.equal(copied.error, undefined, `the copied commitment itself is accepted: ${JSON.stringify(copied.error)}`);
       const aliceReveal = await c.until("Alice's reveal of job B", () => revealInBlocks(api, wsUri, from, jobB.jobId, alice), 150_000, 3000);
-      const replay = await reveal(api, wsUri, daveKey, jobB.jobId, dave.address, aliceReveal.resultHash, aliceReveal.salt);
+      const replay = await daveNode.reveal(jobB.jobId, aliceReveal.resultHash, aliceReveal.salt);
       assert.ok(replay.error, 'the replayed reveal is refused');
       assert.match(`${replay.error.message} ${JSON.stringify(replay.error.data)}`, new RegExp(`Custom error: ${INVALID_REVEAL_MISMATCH}`),
         `refused as a reveal that does not open the commitment: ${JSON.stringify(replay.error)}`);
@@ -158,7 +130,7 @@ async function run(nodeName, networkInfo) {
       const fraction = (await api.query.proofOfInference.params()).slashFraction.toNumber();
       assert.equal(amount, (bond0 * BigInt(fraction)) / 1_000_000_000n, 'the slash fraction of the bond');
       const completedA = evA.find(({ event }) => event.method === 'JobCompleted');
-      const paidA = completedA.event.data.paid.map(([w]) => w.toString());
+      const paidA = completedA.event.data.shares.map(([w]) => w.toString());
       assert.equal(paidA.length, 3);
       assert.ok(!paidA.includes(dave.address), 'Dave is not paid');
       const bond1 = (await api.query.nodeRegistry.nodes(dave.address)).unwrap().bond.toBigInt();
@@ -180,7 +152,7 @@ async function run(nodeName, networkInfo) {
       const evB = (await c.eventsBetween(api, from, bestB))
         .filter(({ event }) => event.data.jobId && event.data.jobId.toNumber() === jobB.jobId);
       const completedB = evB.find(({ event }) => event.method === 'JobCompleted');
-      assert.ok(!completedB.event.data.paid.some(([w]) => w.toString() === dave.address), 'Dave is not paid');
+      assert.ok(!completedB.event.data.shares.some(([w]) => w.toString() === dave.address), 'Dave is not paid');
       // Committing and never opening the commitment costs what a wrong result costs.
       const slashedB = evB.find(({ event }) => event.method === 'NodeSlashed' && event.data.node.toString() === dave.address);
       assert.ok(slashedB && slashedB.event.data.reason.isUnopened, 'Dave slashed for his unopened commitment');
@@ -188,7 +160,7 @@ async function run(nodeName, networkInfo) {
       assert.equal(wrong3, wrong2 + 1, `another wrong result on Dave's record (${wrong2} → ${wrong3})`);
       c.log(`job B: settled on the honest hash without Dave; Dave slashed ${slashedB.event.data.amount.toBigInt()} plancks for the unopened commitment`);
     } finally {
-      clearInterval(beat);
+      stopBeating();
     }
   });
 }

@@ -121,7 +121,7 @@ async function afterRestart(networkInfo) {
   assert.equal(settledAt, view.revealDeadline.toNumber(), 'settled at the reveal deadline');
   const events = await c.eventsBetween(api, settledAt, settledAt);
   const completed = events.find(({ event }) => event.method === 'JobCompleted');
-  assert.deepEqual(completed.event.data.paid.map(([w]) => w.toString()).sort(), [alice, bob].sort(), 'only Alice and Bob paid');
+  assert.deepEqual(completed.event.data.shares.map(([w]) => w.toString()).sort(), [alice, bob].sort(), 'only Alice and Bob paid');
   // Killed after committing, Charlie never opened his commitment: that costs what a wrong
   // result costs (a slash). Killed before committing, he only missed the job.
   const slashed = events.find(({ event }) => event.method === 'NodeSlashed' && event.data.node.toString() === charlieAcc);

@@ -1,6 +1,7 @@
 // Inference suite: a job with R = 3 on the real SmolLM2 model. All three validators run it in
 // their off-chain workers, commit and reveal the same hash, the job settles as Completed, the
-// fee is split among them (and reaches their free balances), their reputations rise, and
+// fee is split among them (held through the challenge window, then paid to their free
+// balances), their reputations rise, and
 // `inference_jobResult` on each node returns the same text, whose hash matches the chain.
 // Then a sampled job (temperature 0.7, top-p 0.95): the chain fixes its seed, and the
 // three validators draw the same tokens and agree too.
@@ -38,7 +39,8 @@ async function run(nodeName, networkInfo) {
       assert.equal(a.revealed.unwrap().toHex(), chainHash, `${a.node} revealed the agreed hash`);
     }
 
-    // The settlement's events: three reveals of one hash, then JobCompleted with the payouts.
+    // The settlement's events: three reveals of one hash, then JobCompleted with the shares,
+    // held until the challenge window closes.
     const best = (await api.rpc.chain.getHeader()).number.toNumber();
     const events = (await c.eventsBetween(api, submittedAt, best))
       .filter(({ event }) => event.data.jobId && event.data.jobId.toNumber() === job.jobId);
@@ -48,27 +50,27 @@ async function run(nodeName, networkInfo) {
     const completed = events.find(({ event }) => event.method === 'JobCompleted');
     assert.ok(completed, 'JobCompleted event');
     const settledAt = completed.number;
-    const paid = new Map(completed.event.data.paid.map(([who, amount]) => [who.toString(), amount.toBigInt()]));
-    assert.deepEqual([...paid.keys()].sort(), [...validators].sort(), 'each validator paid');
-    const amounts = [...paid.values()];
-    assert.equal(amounts.reduce((a, b) => a + b, 0n), job.fee, 'the whole fee is paid out');
+    const shares = new Map(completed.event.data.shares.map(([who, amount]) => [who.toString(), amount.toBigInt()]));
+    assert.deepEqual([...shares.keys()].sort(), [...validators].sort(), 'a share for each validator');
+    const amounts = [...shares.values()];
+    assert.equal(amounts.reduce((a, b) => a + b, 0n), job.fee, 'the whole fee is shared');
     for (const amount of amounts) {
       assert.ok(amount >= job.fee / 3n && amount - job.fee / 3n < 3n, `an equal share (${amount})`);
     }
+    const releaseAt = completed.event.data.releaseAt.unwrap().toNumber();
+    assert.equal(releaseAt, settledAt + params.challengePeriod.toNumber(), 'held for the challenge window');
+    assert.equal(view.challengeableUntil.unwrap().toNumber(), releaseAt, 'challengeable until then');
+    const verified = await c.verifyJob(api, job.jobId, Object.values(uris));
+    assert.ok(verified.verified && verified.challengeable, `a client verifies it: ${JSON.stringify(verified)}`);
 
-    // Balances and reputation from the state just before settlement to just after it.
-    const beforeHash = await api.rpc.chain.getBlockHash(settledAt - 1);
-    const afterHash = await api.rpc.chain.getBlockHash(settledAt);
-    const before = await api.at(beforeHash);
-    const after = await api.at(afterHash);
+    // Reputation from the state just before settlement to just after it.
+    const before = await api.at(await api.rpc.chain.getBlockHash(settledAt - 1));
+    const after = await api.at(await api.rpc.chain.getBlockHash(settledAt));
     for (const who of validators) {
-      const free0 = (await before.query.system.account(who)).data.free.toBigInt();
-      const free1 = (await after.query.system.account(who)).data.free.toBigInt();
-      assert.equal(free1 - free0, paid.get(who), `${who}'s free balance grew by its share`);
       const s0 = await c.score(before, who);
       const s1 = await c.score(after, who);
       assert.ok(s1 > s0, `${who}'s reputation rose (${s0} → ${s1} ppb)`);
-      c.log(`${who}: +${paid.get(who)} plancks, reputation ${s0} → ${s1} ppb`);
+      c.log(`${who}: reputation ${s0} → ${s1} ppb`);
     }
 
     // Every node kept the output; all agree and hash to the chain's result.
@@ -85,14 +87,30 @@ async function run(nodeName, networkInfo) {
     assert.ok(texts.every((t) => t === texts[0]), 'the same text on every node');
     c.log(`settled in block #${settledAt} (${settledAt - submittedAt} blocks after submission): ${JSON.stringify(texts[0])}`);
 
-    // The sampled job, submitted once the greedy one settled (so the balance checks above see
-    // one payout): every assignee reveals the one hash, and each node's tokens hash to it.
+    // A sampled job, submitted once the greedy one settled: it cannot settle, let alone be
+    // paid, in the greedy job's release block, so the balance check below sees one payout.
     const sampled = await c.submitJob(api, ferdie, {
       prompt: c.chatPrompt('Describe the colour of the sky in one sentence.'),
       maxTokens: 24,
       replication: 3,
       sampling: { Sampled: { temperatureMilli: 700, topPPpm: 950_000 } },
     });
+
+    // The window closes: FeeReleased pays each validator its share into its free balance.
+    await c.until(`block #${releaseAt}`, async () =>
+      (await api.rpc.chain.getHeader()).number.toNumber() >= releaseAt || null, 120_000);
+    const released = (await c.eventsBetween(api, releaseAt, releaseAt))
+      .find(({ event }) => event.method === 'FeeReleased' && event.data.jobId.toNumber() === job.jobId);
+    assert.ok(released, 'FeeReleased at the end of the window');
+    const paid = new Map(released.event.data.paid.map(([who, amount]) => [who.toString(), amount.toBigInt()]));
+    assert.deepEqual(paid, shares, 'paid the announced shares');
+    const beforeRelease = await api.at(await api.rpc.chain.getBlockHash(releaseAt - 1));
+    const afterRelease = await api.at(await api.rpc.chain.getBlockHash(releaseAt));
+    for (const who of validators) {
+      const free0 = (await beforeRelease.query.system.account(who)).data.free.toBigInt();
+      const free1 = (await afterRelease.query.system.account(who)).data.free.toBigInt();
+      assert.equal(free1 - free0, paid.get(who), `${who}'s free balance grew by its share`);
+    }
     const sView = await c.settled(api, sampled.jobId);
     assert.ok(sView.status.isCompleted, `sampled job settled as ${sView.status.type}`);
     const sHash = sView.status.asCompleted.resultHash.toHex();

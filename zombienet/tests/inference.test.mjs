@@ -126,10 +126,16 @@ test('a job submitted with Polkadot.js is run by the off-chain worker and settle
   assert.equal(result.matchesChain, true);
   assert.equal(result.onChain.status, 'completed');
   assert.equal(result.jobDigest, job.digest.toHex());
-  // The fee went to Alice: Bob paid it (plus transaction fees) and nothing is held any more.
+  // The fee stays held from Bob through the challenge window, then goes to Alice: Bob paid it
+  // (plus transaction fees) and nothing is held any more.
+  assert.equal(job.feeHeld.isTrue, true, 'held through the challenge window');
+  const releaseAt = job.challengeableUntil.unwrap().toNumber();
+  assert.equal(releaseAt, job.settledAt.unwrap().toNumber() + params.challengePeriod.toNumber());
+  await chain.until('the end of the challenge window', async () =>
+    (await api.query.system.account(bob.address)).data.reserved.toBigInt() === 0n, 120_000);
   const after = (await api.query.system.account(bob.address)).data;
   assert.ok(balanceBefore - after.free.toBigInt() >= job.fee.toBigInt());
-  assert.equal(after.reserved.toBigInt(), 0n);
+  assert.ok((await api.rpc.chain.getHeader()).number.toNumber() >= releaseAt, 'not before the window closed');
 
   // Audit H-2: at a block where the job is pending, its output goes only to its owner, on a
   // request signed for this chain, this job and this node; nobody else can read (and copy) it.

@@ -123,7 +123,7 @@ pub mod pallet {
 		pallet_prelude::*,
 		traits::{
 			fungible::{Inspect, InspectHold, Mutate, MutateHold},
-			tokens::{Fortitude, Precision},
+			tokens::{Fortitude, Precision, Restriction},
 			FindAuthor,
 		},
 	};
@@ -733,23 +733,65 @@ pub mod pallet {
 		/// registered, possibly below `MinBond`. Returns the amount burnt (zero for an unknown
 		/// node).
 		pub fn slash_bond(who: &T::AccountId, fraction: Perbill) -> BalanceOf<T> {
+			Self::slash_bond_to(who, fraction, &[]).0
+		}
+
+		/// [`Pallet::slash_bond`], paying the slashed amount to `beneficiaries` in equal shares
+		/// (the remainder to the first) instead of burning it; a share that cannot be paid (an
+		/// account the transfer would leave below the existential deposit) is burnt. Returns the
+		/// amount slashed and what each beneficiary received.
+		pub fn slash_bond_to(
+			who: &T::AccountId,
+			fraction: Perbill,
+			beneficiaries: &[T::AccountId],
+		) -> Slashed<T::AccountId, BalanceOf<T>> {
 			let Some(mut record) = Nodes::<T>::get(who) else {
-				return Zero::zero();
+				return (Zero::zero(), Vec::new());
 			};
 			let amount = fraction.mul_floor(record.bond);
 			if amount.is_zero() {
-				return amount;
+				return (amount, Vec::new());
+			}
+			let reason: T::RuntimeHoldReason = HoldReason::NodeBond.into();
+			let count: BalanceOf<T> = (beneficiaries.len() as u32).max(1).into();
+			let share = amount / count;
+			let remainder = amount.saturating_sub(share.saturating_mul(count));
+			let mut paid = Vec::with_capacity(beneficiaries.len());
+			let mut moved = BalanceOf::<T>::zero();
+			for (i, to) in beneficiaries.iter().enumerate() {
+				let due = if i == 0 {
+					share.saturating_add(remainder)
+				} else {
+					share
+				};
+				let got = if due.is_zero() || to == who {
+					Zero::zero()
+				} else {
+					T::Currency::transfer_on_hold(
+						&reason,
+						who,
+						to,
+						due,
+						Precision::BestEffort,
+						Restriction::Free,
+						Fortitude::Force,
+					)
+					.unwrap_or_else(|_| Zero::zero())
+				};
+				moved = moved.saturating_add(got);
+				paid.push((to.clone(), got));
 			}
 			let burnt = T::Currency::burn_held(
-				&HoldReason::NodeBond.into(),
+				&reason,
 				who,
-				amount,
+				amount.saturating_sub(moved),
 				Precision::BestEffort,
 				Fortitude::Force,
 			)
 			.unwrap_or_else(|_| Zero::zero());
+			let taken = moved.saturating_add(burnt);
 			let old_units = Self::units_of(&record);
-			record.bond = record.bond.saturating_sub(burnt);
+			record.bond = record.bond.saturating_sub(taken);
 			if !record.status.is_leaving() {
 				let new_units = Self::units_of(&record);
 				TotalVotingUnits::<T>::mutate(|t| {
@@ -757,7 +799,7 @@ pub mod pallet {
 				});
 			}
 			Nodes::<T>::insert(who, record);
-			burnt
+			(taken, paid)
 		}
 
 		pub(crate) fn units_of(record: &NodeRecordOf<T>) -> u32 {
@@ -1028,6 +1070,14 @@ pub mod pallet {
 
 		fn slash(who: &T::AccountId, fraction: Perbill) -> BalanceOf<T> {
 			Self::slash_bond(who, fraction)
+		}
+
+		fn slash_to(
+			who: &T::AccountId,
+			fraction: Perbill,
+			beneficiaries: &[T::AccountId],
+		) -> Slashed<T::AccountId, BalanceOf<T>> {
+			Self::slash_bond_to(who, fraction, beneficiaries)
 		}
 
 		fn max_nodes() -> u32 {

@@ -2,6 +2,9 @@
 
 use crate::InferenceKey;
 use alloc::vec::Vec;
+
+/// What a slash took from a bond, and what each beneficiary received of it.
+pub type Slashed<AccountId, Balance> = (Balance, Vec<(AccountId, Balance)>);
 use frame_support::weights::Weight;
 use pallet_model_registry::{DeterminismClass, ModelId};
 use sp_runtime::Perbill;
@@ -25,6 +28,14 @@ pub trait NodeInspect<AccountId> {
 	fn node_of_key(key: &InferenceKey) -> Option<AccountId>;
 	/// Burns `fraction` of `who`'s bond; returns what was burnt (zero for an unknown node).
 	fn slash(who: &AccountId, fraction: Perbill) -> Self::Balance;
+	/// Takes `fraction` of `who`'s bond and pays it to `beneficiaries` in equal shares (the
+	/// remainder to the first); what cannot be paid is burnt, and with no beneficiaries all of
+	/// it is. Returns the amount taken and what each beneficiary received.
+	fn slash_to(
+		who: &AccountId,
+		fraction: Perbill,
+		beneficiaries: &[AccountId],
+	) -> Slashed<AccountId, Self::Balance>;
 	/// Most nodes the registry holds (the bound of [`NodeInspect::candidates`]).
 	fn max_nodes() -> u32;
 	/// Registers a funded node serving `model`, ready for it, whose inference key is in the

@@ -59,6 +59,24 @@ impl<T: Config> Pallet<T> {
 		r: u8,
 		work: u32,
 	) -> Result<Vec<T::AccountId>, Error<T>> {
+		let seed = Self::assignment_seed(job_id);
+		Self::draw(seed, model, class, r, work, &[owner]).ok_or_else(|| {
+			log::debug!(target: LOG_TARGET, "job {job_id}: fewer eligible nodes than R = {r}");
+			Error::<T>::NotEnoughNodes
+		})
+	}
+
+	/// `r` distinct candidates for `model` in `class` with room for `work` more units, none in
+	/// `exclude`, drawn without replacement by weight from `seed`; `None` if fewer are
+	/// eligible. O(nodes × r).
+	pub(crate) fn draw(
+		seed: [u8; 32],
+		model: ModelId,
+		class: &DeterminismClass,
+		r: u8,
+		work: u32,
+		exclude: &[&T::AccountId],
+	) -> Option<Vec<T::AccountId>> {
 		let room = T::MaxPendingPerNode::get() as usize;
 		let capacity = T::MaxPendingWork::get();
 		let floor = Params::<T>::get().newcomer_weight;
@@ -68,21 +86,15 @@ impl<T: Config> Pallet<T> {
 		};
 		let mut candidates: Vec<(T::AccountId, u64)> = T::Nodes::candidates(model, class)
 			.into_iter()
-			.filter(|who| who != owner && has_room(who))
+			.filter(|who| !exclude.contains(&who) && has_room(who))
 			.map(|who| {
 				let weight = T::Reputation::score(&who).max(floor).deconstruct();
 				(who, u64::from(weight).max(1))
 			})
 			.collect();
 		if candidates.len() < r as usize {
-			log::debug!(
-				target: LOG_TARGET,
-				"job {job_id}: {} eligible node(s) for R = {r}",
-				candidates.len()
-			);
-			return Err(Error::<T>::NotEnoughNodes);
+			return None;
 		}
-		let seed = Self::assignment_seed(job_id);
 		let mut total = candidates
 			.iter()
 			.fold(0u64, |acc, (_, w)| acc.saturating_add(*w));
@@ -108,9 +120,6 @@ impl<T: Config> Pallet<T> {
 			total = total.saturating_sub(w);
 			chosen.push(who);
 		}
-		if chosen.len() != r as usize {
-			return Err(Error::<T>::NotEnoughNodes);
-		}
-		Ok(chosen)
+		(chosen.len() == r as usize).then_some(chosen)
 	}
 }

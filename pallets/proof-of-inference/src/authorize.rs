@@ -2,8 +2,8 @@
 //! validity) and dispatch, and the inference-key signature.
 
 use crate::{
-	commit_payload, reveal_payload, CommitPayload, Config, Error, Job, JobState, Jobs, Pallet,
-	RevealPayload,
+	commit_payload, reveal_payload, Audit, Audits, CommitPayload, Config, Error, Job, JobState,
+	Jobs, Pallet, RevealPayload, Round,
 };
 use alloc::vec::Vec;
 use codec::Encode;
@@ -16,7 +16,7 @@ use frame_support::{
 	weights::Weight,
 };
 use frame_system::pallet_prelude::BlockNumberFor;
-use inference_primitives::JobId;
+use inference_primitives::{Hash256, JobId};
 use pallet_node_registry::{genesis_hash, InferenceSignature, NodeInspect};
 use sp_runtime::{traits::Saturating, RuntimeAppPublic, SaturatedConversion};
 
@@ -48,51 +48,45 @@ pub fn reveal_tag<AccountId: Encode>(job_id: JobId, node: &AccountId) -> Vec<u8>
 }
 
 impl<T: Config> Pallet<T> {
-	/// The index of the committing node in `job`'s assignees if `commit` is acceptable at
-	/// `now`.
+	/// The audit of `job_id` whose round is open for commits and reveals, or `None` when the
+	/// job itself is still pending (its assignment's round is open); `JobSettled` when neither.
+	pub(crate) fn open_audit(job_id: JobId, job: &Job<T>) -> Result<Option<Audit<T>>, Error<T>> {
+		if job.status == JobState::Pending {
+			return Ok(None);
+		}
+		Audits::<T>::get(job_id)
+			.filter(|a| a.verdict.is_none())
+			.map(Some)
+			.ok_or(Error::<T>::JobSettled)
+	}
+
+	/// The index of the committing node among the members of `round` if `commit`, for the job
+	/// with `digest`, is acceptable at `now`.
 	pub(crate) fn check_commit(
-		job: &Job<T>,
+		round: &Round<'_, T::AccountId, BlockNumberFor<T>>,
+		digest: &Hash256,
 		commit: &CommitPayload<T::AccountId>,
 		now: BlockNumberFor<T>,
 	) -> Result<usize, Error<T>> {
-		let node = &commit.node;
-		frame_support::ensure!(job.status == JobState::Pending, Error::<T>::JobSettled);
-		frame_support::ensure!(
-			job.digest(commit.job_id) == commit.job_digest,
-			Error::<T>::WrongJob
-		);
-		let index = job
-			.assignees
-			.iter()
-			.position(|a| &a.node == node)
-			.ok_or(Error::<T>::NotAssigned)?;
-		let slot = job.assignees.get(index).ok_or(Error::<T>::NotAssigned)?;
+		frame_support::ensure!(digest == &commit.job_digest, Error::<T>::WrongJob);
+		let (index, slot) = round.member(&commit.node).ok_or(Error::<T>::NotAssigned)?;
 		frame_support::ensure!(slot.commitment.is_none(), Error::<T>::AlreadyCommitted);
-		frame_support::ensure!(now < job.commit_deadline, Error::<T>::CommitPhaseClosed);
+		frame_support::ensure!(now < round.commit_deadline, Error::<T>::CommitPhaseClosed);
 		Ok(index)
 	}
 
-	/// The index of the revealing node in `job`'s assignees if `reveal` is acceptable at
-	/// `now`.
+	/// The index of the revealing node among the members of `round` if `reveal` is acceptable
+	/// at `now`.
 	pub(crate) fn check_reveal(
-		job: &Job<T>,
+		round: &Round<'_, T::AccountId, BlockNumberFor<T>>,
 		reveal: &RevealPayload<T::AccountId>,
 		now: BlockNumberFor<T>,
 	) -> Result<usize, Error<T>> {
-		frame_support::ensure!(job.status == JobState::Pending, Error::<T>::JobSettled);
-		let index = job
-			.assignees
-			.iter()
-			.position(|a| a.node == reveal.node)
-			.ok_or(Error::<T>::NotAssigned)?;
-		let slot = job.assignees.get(index).ok_or(Error::<T>::NotAssigned)?;
+		let (index, slot) = round.member(&reveal.node).ok_or(Error::<T>::NotAssigned)?;
 		frame_support::ensure!(slot.revealed.is_none(), Error::<T>::AlreadyRevealed);
-		frame_support::ensure!(now < job.reveal_deadline, Error::<T>::RevealPhaseClosed);
+		frame_support::ensure!(now < round.reveal_deadline, Error::<T>::RevealPhaseClosed);
 		let commitment = slot.commitment.ok_or(Error::<T>::NoCommit)?;
-		frame_support::ensure!(
-			Self::commit_phase_over(job, now),
-			Error::<T>::CommitPhaseOpen
-		);
+		frame_support::ensure!(round.commit_phase_over(&now), Error::<T>::CommitPhaseOpen);
 		frame_support::ensure!(
 			inference_primitives::commitment(&reveal.result_hash, &reveal.salt, &reveal.node)
 				== commitment,
@@ -152,21 +146,21 @@ impl<T: Config> Pallet<T> {
 	///
 	/// A reveal is early when the commit phase is still open on the block the pool checks it
 	/// against (its own commit or another assignee's not yet in it) but could still close with
-	/// this reveal acceptable: the job pending, the commit deadline not passed, and the reveal
+	/// this reveal acceptable: the round open, its commit deadline not passed, and the reveal
 	/// opening the node's commitment if that is already known. Peers typically receive an honest
 	/// reveal before the block with the last commit: the revealing node sends it as soon as it
 	/// imports that block. Refused as invalid, the reveal would be banned from their pools and
 	/// could only land in a block its own node authors; held back by `requires`, it becomes ready
 	/// the moment the block that provides those commits is imported.
 	fn early_reveal(
-		job: &Job<T>,
+		round: &Round<'_, T::AccountId, BlockNumberFor<T>>,
 		reveal: &RevealPayload<T::AccountId>,
 		now: BlockNumberFor<T>,
 	) -> Result<Option<Vec<Vec<u8>>>, Error<T>> {
-		if job.status != JobState::Pending || now >= job.commit_deadline {
+		if now >= round.commit_deadline {
 			return Ok(None);
 		}
-		let Some(own) = job.assignees.iter().find(|a| a.node == reveal.node) else {
+		let Some((_, own)) = round.member(&reveal.node) else {
 			return Ok(None);
 		};
 		if let Some(commitment) = own.commitment {
@@ -177,7 +171,8 @@ impl<T: Config> Pallet<T> {
 			);
 		}
 		Ok(Some(
-			job.assignees
+			round
+				.members
 				.iter()
 				.filter(|a| a.commitment.is_none())
 				.map(|a| commit_tag(reveal.job_id, &a.node))
@@ -185,9 +180,10 @@ impl<T: Config> Pallet<T> {
 		))
 	}
 
-	/// Validity of a commit transaction (see [`Pallet::commit`]): the job is pending and is the
-	/// one the commit names (its digest), the node assigned and not yet committed, the commit
-	/// deadline not passed, and the signature valid for this chain. Provides [`commit_tag`].
+	/// Validity of a commit transaction (see [`Pallet::commit`]): the job is pending (or under
+	/// an open audit) and is the one the commit names (its digest), the node a member of that
+	/// round and not yet committed, the commit deadline not passed, and the signature valid for
+	/// this chain. Provides [`commit_tag`].
 	pub fn authorize_commit(
 		_source: TransactionSource,
 		commit: &CommitPayload<T::AccountId>,
@@ -196,7 +192,10 @@ impl<T: Config> Pallet<T> {
 		let now = frame_system::Pallet::<T>::block_number();
 		let job =
 			Jobs::<T>::get(commit.job_id).ok_or(InvalidTransaction::Custom(INVALID_UNKNOWN_JOB))?;
-		Self::check_commit(&job, commit, now).map_err(Self::invalid)?;
+		let audit = Self::open_audit(commit.job_id, &job).map_err(Self::invalid)?;
+		let round = audit.as_ref().map_or_else(|| job.round(), |a| a.round());
+		Self::check_commit(&round, &job.digest(commit.job_id), commit, now)
+			.map_err(Self::invalid)?;
 		Self::check_signature(
 			&commit.node,
 			&commit_payload(&genesis_hash::<T>(), commit),
@@ -205,7 +204,7 @@ impl<T: Config> Pallet<T> {
 		Self::validity(
 			commit_tag(commit.job_id, &commit.node),
 			Vec::new(),
-			job.commit_deadline,
+			round.commit_deadline,
 		)
 	}
 
@@ -225,12 +224,14 @@ impl<T: Config> Pallet<T> {
 		let now = frame_system::Pallet::<T>::block_number();
 		let job =
 			Jobs::<T>::get(reveal.job_id).ok_or(InvalidTransaction::Custom(INVALID_UNKNOWN_JOB))?;
-		let requires = match Self::check_reveal(&job, reveal, now) {
+		let audit = Self::open_audit(reveal.job_id, &job).map_err(Self::invalid)?;
+		let round = audit.as_ref().map_or_else(|| job.round(), |a| a.round());
+		let requires = match Self::check_reveal(&round, reveal, now) {
 			Ok(_) => Vec::new(),
 			Err(e @ (Error::<T>::NoCommit | Error::<T>::CommitPhaseOpen))
 				if source != TransactionSource::InBlock =>
 			{
-				Self::early_reveal(&job, reveal, now)
+				Self::early_reveal(&round, reveal, now)
 					.map_err(Self::invalid)?
 					.ok_or_else(|| Self::invalid(e))?
 			},
@@ -244,7 +245,7 @@ impl<T: Config> Pallet<T> {
 		Self::validity(
 			reveal_tag(reveal.job_id, &reveal.node),
 			requires,
-			job.reveal_deadline,
+			round.reveal_deadline,
 		)
 	}
 }

@@ -133,6 +133,40 @@ fn replication<T: Config>() -> u32 {
 	T::MaxReplication::get().clamp(2, BENCH_MAX_R)
 }
 
+/// `k` auditors, as many as the registry has room for beside `r` assignees (at least one).
+fn auditors<T: Config>(r: u32, k: u32) -> u32 {
+	k.min(T::MaxReplication::get())
+		.min(T::Nodes::max_nodes().saturating_sub(r))
+		.max(1)
+}
+
+/// Turns disputes on: the longest challenge window the retention allows, `k` auditors, no
+/// automatic audits (a benchmark starts the audit it measures itself).
+fn disputes_on<T: Config>(k: u32) {
+	Params::<T>::mutate(|p| {
+		let lifetime = p.commit_period.saturating_add(p.reveal_period);
+		p.challenge_period = T::RetentionPeriod::get().saturating_sub(lifetime);
+		p.auditors = k.clamp(1, T::MaxReplication::get()) as u8;
+		p.audit_rate = sp_runtime::Perbill::zero();
+	});
+}
+
+/// A completed, escrowed job with `r` assignees that all revealed `[1; 32]`, among `n`
+/// registered nodes.
+fn completed_job<T: Config>(n: u32, r: u32) -> Result<JobId, BenchmarkError> {
+	let id = job::<T>(n, r)?;
+	let mut job = Jobs::<T>::get(id).ok_or(BenchmarkError::Stop("no job"))?;
+	for a in job.assignees.iter_mut() {
+		a.commitment = Some([0; 32]);
+		a.revealed = Some([1; 32]);
+	}
+	Pallet::<T>::settle(id, job);
+	if !crate::Escrow::<T>::contains_key(id) {
+		return Err(BenchmarkError::Stop("not escrowed"));
+	}
+	Ok(id)
+}
+
 #[benchmarks]
 mod benchmarks {
 	use super::*;
@@ -257,17 +291,71 @@ mod benchmarks {
 	fn set_parameters() -> Result<(), BenchmarkError> {
 		let origin =
 			T::ParametersOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
-		let parameters = Parameters {
-			base_fee: 1u32.into(),
-			price_per_token: 1u32.into(),
-			commit_period: 20u32.into(),
-			reveal_period: 10u32.into(),
-			slash_fraction: sp_runtime::Perbill::from_percent(5),
-			newcomer_weight: sp_runtime::Perbill::from_percent(10),
-		};
+		// The genesis parameters with every field changed that can change within its bounds.
+		let mut parameters = Params::<T>::get();
+		parameters.base_fee = 1u32.into();
+		parameters.price_per_token = 1u32.into();
+		parameters.slash_fraction = sp_runtime::Perbill::from_percent(5);
+		parameters.audit_slash_fraction = sp_runtime::Perbill::from_percent(10);
+		parameters.audit_rate = sp_runtime::Perbill::from_percent(3);
 		#[extrinsic_call]
 		_(origin as T::RuntimeOrigin, parameters.clone());
 		assert_eq!(Params::<T>::get(), parameters);
+		Ok(())
+	}
+
+	/// A challenge with `n` registered nodes to draw the auditors from.
+	#[benchmark]
+	fn challenge(n: Linear<1, BENCH_MAX_NODES>) -> Result<(), BenchmarkError> {
+		let r = replication::<T>();
+		let k = auditors::<T>(r, replication::<T>());
+		disputes_on::<T>(k);
+		let n = n.min(T::Nodes::max_nodes()).max(r + k);
+		let id = completed_job::<T>(n, r)?;
+		let owner = client::<T>();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), id);
+		assert!(crate::Audits::<T>::contains_key(id));
+		Ok(())
+	}
+
+	/// The verdict of an audit by `k` auditors that overturns the majority of a challenged job
+	/// (the most expensive verdict: every assignee slashed to the challenger and the auditors,
+	/// the fee refunded, reputations recorded).
+	#[benchmark]
+	fn conclude_audit(k: Linear<1, BENCH_MAX_R>) -> Result<(), BenchmarkError> {
+		let r = replication::<T>();
+		let k = auditors::<T>(r, k);
+		disputes_on::<T>(k);
+		let id = completed_job::<T>(r + k, r)?;
+		Pallet::<T>::challenge(RawOrigin::Signed(client::<T>()).into(), id)
+			.map_err(|_| BenchmarkError::Stop("challenge failed"))?;
+		let job = Jobs::<T>::get(id).ok_or(BenchmarkError::Stop("no job"))?;
+		let mut audit = crate::Audits::<T>::get(id).ok_or(BenchmarkError::Stop("no audit"))?;
+		for a in audit.auditors.iter_mut() {
+			a.commitment = Some([0; 32]);
+			a.revealed = Some([9; 32]);
+		}
+		#[block]
+		{
+			Pallet::<T>::conclude_audit(id, job, audit);
+		}
+		assert!(crate::Audits::<T>::get(id).is_some_and(|a| a.verdict.is_some()));
+		Ok(())
+	}
+
+	/// Paying out the held fee of a job to its `r` agreeing assignees.
+	#[benchmark]
+	fn release(r: Linear<1, BENCH_MAX_R>) -> Result<(), BenchmarkError> {
+		let r = r.min(T::MaxReplication::get()).max(1);
+		disputes_on::<T>(1);
+		let id = completed_job::<T>(r, r)?;
+		let job = Jobs::<T>::get(id).ok_or(BenchmarkError::Stop("no job"))?;
+		#[block]
+		{
+			Pallet::<T>::release(id, &job);
+		}
+		assert!(!crate::Escrow::<T>::contains_key(id));
 		Ok(())
 	}
 

@@ -53,6 +53,7 @@ pub use inference_primitives::{Hash256, JobId, JobSampling, Sha256};
 pub use pallet_node_registry::{InferenceKey, InferenceSignature};
 
 pub mod assignment;
+pub mod audit;
 pub mod authorize;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
@@ -99,7 +100,7 @@ pub mod pallet {
 		JobView<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 	pub(crate) type WeightsOf<T> = <T as Config>::WeightInfo;
 
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(3);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -166,6 +167,9 @@ pub mod pallet {
 		/// Largest `price_per_token` governance may set.
 		#[pallet::constant]
 		type MaxPricePerToken: Get<BalanceOf<Self>>;
+		/// Largest `challenge_deposit` governance may set.
+		#[pallet::constant]
+		type MaxChallengeDeposit: Get<BalanceOf<Self>>;
 		/// Transaction-pool priority of commits and reveals.
 		#[pallet::constant]
 		type UnsignedPriority: Get<TransactionPriority>;
@@ -176,9 +180,13 @@ pub mod pallet {
 	/// Why this pallet holds funds.
 	#[pallet::composite_enum]
 	pub enum HoldReason {
-		/// The fee of an unsettled job, held from its owner.
+		/// The fee of a job, held from its owner until it is settled — or, for a completed
+		/// job, until its challenge window closed and any audit concluded.
 		#[codec(index = 0)]
 		JobFee,
+		/// A challenger's deposit, held until the audit's verdict.
+		#[codec(index = 1)]
+		ChallengeDeposit,
 	}
 
 	/// The network parameters.
@@ -218,6 +226,25 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type PruneQueueRange<T: Config> = StorageValue<_, (u64, u64), ValueQuery>;
 
+	/// Audits of completed jobs, kept until the job is pruned.
+	#[pallet::storage]
+	pub type Audits<T: Config> = StorageMap<_, Twox64Concat, JobId, Audit<T>>;
+
+	/// Completed jobs whose fee is still held from the owner → the block from which it is
+	/// paid out (the end of the challenge window).
+	#[pallet::storage]
+	pub type Escrow<T: Config> = StorageMap<_, Twox64Concat, JobId, BlockNumberFor<T>>;
+
+	/// Queue of escrowed jobs in settlement order: position → job. Positions
+	/// `EscrowQueueRange.0 .. EscrowQueueRange.1` are occupied; `on_initialize` pays out from
+	/// the head those whose [`Escrow`] block has come.
+	#[pallet::storage]
+	pub type EscrowQueue<T: Config> = StorageMap<_, Twox64Concat, u64, JobId>;
+
+	/// `(head, tail)` of [`EscrowQueue`].
+	#[pallet::storage]
+	pub type EscrowQueueRange<T: Config> = StorageValue<_, (u64, u64), ValueQuery>;
+
 	#[pallet::genesis_config]
 	#[derive(frame_support::DefaultNoBound)]
 	pub struct GenesisConfig<T: Config> {
@@ -229,11 +256,7 @@ pub mod pallet {
 	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
 		fn build(&self) {
 			assert!(
-				self.parameters.is_valid(
-					T::MinCommitPeriod::get(),
-					&T::MaxBaseFee::get(),
-					&T::MaxPricePerToken::get()
-				),
+				self.parameters.is_valid(&Pallet::<T>::parameter_bounds()),
 				"invalid proof-of-inference parameters"
 			);
 			Params::<T>::put(self.parameters.clone());
@@ -272,14 +295,61 @@ pub mod pallet {
 			/// The revealed hash.
 			result_hash: Hash256,
 		},
-		/// A majority agreed on `result_hash`; `paid` lists what each majority node received.
+		/// A majority agreed on `result_hash`. `shares` lists each majority node's share of the
+		/// fee: paid now when `release_at` is `None`, else held from the owner until that block
+		/// (the end of the challenge window) and then paid with [`Event::FeeReleased`].
 		JobCompleted {
 			/// The job.
 			job_id: JobId,
 			/// The agreed hash.
 			result_hash: Hash256,
+			/// Fee shares of the majority.
+			shares: Vec<(T::AccountId, BalanceOf<T>)>,
+			/// Block from which the shares are paid, if they are held until then.
+			release_at: Option<BlockNumberFor<T>>,
+		},
+		/// The held fee of a completed job was paid: `paid` lists what each node received (the
+		/// majority's assignees and, after an automatic audit that confirmed the result, the
+		/// agreeing auditors).
+		FeeReleased {
+			/// The job.
+			job_id: JobId,
 			/// Fee shares paid.
 			paid: Vec<(T::AccountId, BalanceOf<T>)>,
+		},
+		/// A completed job was challenged: `deposit` is held from `challenger` and `auditors`
+		/// re-execute the job.
+		Challenged {
+			/// The job.
+			job_id: JobId,
+			/// Who challenged.
+			challenger: T::AccountId,
+			/// The deposit held.
+			deposit: BalanceOf<T>,
+			/// The auditors drawn.
+			auditors: Vec<T::AccountId>,
+		},
+		/// A completed job was drawn for an automatic audit; `auditors` re-execute it.
+		AuditStarted {
+			/// The job.
+			job_id: JobId,
+			/// The auditors drawn.
+			auditors: Vec<T::AccountId>,
+		},
+		/// An audit concluded. On [`Verdict::Overturned`] the settled majority was slashed
+		/// (`NodeSlashed` events), `refunded` went back to the owner and `rewarded` lists the
+		/// slash's shares paid to the challenger and the agreeing auditors; on
+		/// [`Verdict::Confirmed`] after a challenge, `rewarded` lists the deposit's shares paid
+		/// to the agreeing auditors.
+		AuditConcluded {
+			/// The job.
+			job_id: JobId,
+			/// What the auditors found.
+			verdict: Verdict,
+			/// Fee returned to the job's owner.
+			refunded: BalanceOf<T>,
+			/// Rewards paid.
+			rewarded: Vec<(T::AccountId, BalanceOf<T>)>,
 		},
 		/// The job settled without an agreed result: `refunded` went back to the owner, `paid`
 		/// lists the base-fee shares of the nodes that revealed, `burnt` is the base fee nobody
@@ -371,6 +441,20 @@ pub mod pallet {
 		/// A sampled job's temperature is 0 or above `MAX_TEMPERATURE_MILLI`, or its `top_p` is 0
 		/// or above 1 000 000 millionths.
 		InvalidSampling,
+		/// Only a completed job can be challenged.
+		NotCompleted,
+		/// The job's challenge window has closed (or challenges are off: a zero period).
+		ChallengeWindowClosed,
+		/// The job was already audited, or is being audited.
+		AlreadyAudited,
+		/// Only the job's owner or a registered node may challenge, and never one of the
+		/// job's assignees.
+		NotAllowedToChallenge,
+		/// Fewer eligible nodes than `auditors` outside the job's assignees, owner and
+		/// challenger.
+		NotEnoughAuditors,
+		/// The challenger's free balance cannot cover the deposit.
+		InsufficientDeposit,
 	}
 
 	#[pallet::hooks]
@@ -379,15 +463,25 @@ pub mod pallet {
 			let mut weight = T::DbWeight::get().reads_writes(1, 1);
 			let due = Deadlines::<T>::take(now);
 			let settle = WeightsOf::<T>::settle(T::MaxReplication::get());
+			let conclude = WeightsOf::<T>::conclude_audit(T::MaxReplication::get());
 			for job_id in due {
-				weight.saturating_accrue(T::DbWeight::get().reads(1));
-				if let Some(job) = Jobs::<T>::get(job_id).filter(|j| j.status == JobState::Pending)
-				{
+				weight.saturating_accrue(T::DbWeight::get().reads(2));
+				let Some(job) = Jobs::<T>::get(job_id) else {
+					continue;
+				};
+				if job.status == JobState::Pending {
 					weight.saturating_accrue(settle);
-					Self::settle(job_id, job);
+					if Self::settle(job_id, job) {
+						weight.saturating_accrue(WeightsOf::<T>::challenge(T::Nodes::max_nodes()));
+					}
+				} else if let Some(audit) = Audits::<T>::get(job_id)
+					.filter(|a| a.verdict.is_none() && a.reveal_deadline == now)
+				{
+					weight.saturating_accrue(conclude);
+					Self::conclude_audit(job_id, job, audit);
 				}
 			}
-			weight
+			weight.saturating_add(Self::release_due(now))
 		}
 
 		fn on_idle(now: BlockNumberFor<T>, remaining: Weight) -> Weight {
@@ -478,14 +572,24 @@ pub mod pallet {
 			// `authorize_commit` already checked the signature for this transaction.
 			let _ = signature;
 			let now = frame_system::Pallet::<T>::block_number();
-			Jobs::<T>::try_mutate(commit.job_id, |job| {
-				let job = job.as_mut().ok_or(Error::<T>::UnknownJob)?;
-				let index = Self::check_commit(job, &commit, now)?;
-				if let Some(slot) = job.assignees.get_mut(index) {
-					slot.commitment = Some(commit.commitment);
-				}
-				Ok::<_, Error<T>>(())
-			})?;
+			let mut job = Jobs::<T>::get(commit.job_id).ok_or(Error::<T>::UnknownJob)?;
+			let digest = job.digest(commit.job_id);
+			match Self::open_audit(commit.job_id, &job)? {
+				None => {
+					let index = Self::check_commit(&job.round(), &digest, &commit, now)?;
+					if let Some(slot) = job.assignees.get_mut(index) {
+						slot.commitment = Some(commit.commitment);
+					}
+					Jobs::<T>::insert(commit.job_id, job);
+				},
+				Some(mut audit) => {
+					let index = Self::check_commit(&audit.round(), &digest, &commit, now)?;
+					if let Some(slot) = audit.auditors.get_mut(index) {
+						slot.commitment = Some(commit.commitment);
+					}
+					Audits::<T>::insert(commit.job_id, audit);
+				},
+			}
 			Self::deposit_event(Event::Committed {
 				job_id: commit.job_id,
 				node: commit.node,
@@ -500,8 +604,12 @@ pub mod pallet {
 		///
 		/// Emits [`Event::Revealed`], and the settlement's events on the last reveal.
 		#[pallet::call_index(2)]
-		#[pallet::weight(WeightsOf::<T>::reveal()
-			.saturating_add(WeightsOf::<T>::settle(T::MaxReplication::get())))]
+		#[pallet::weight(WeightsOf::<T>::reveal().saturating_add(
+			// The last reveal settles (and may start an automatic audit) or concludes an audit.
+			WeightsOf::<T>::settle(T::MaxReplication::get())
+				.saturating_add(WeightsOf::<T>::challenge(T::Nodes::max_nodes()))
+				.max(WeightsOf::<T>::conclude_audit(T::MaxReplication::get()))
+		))]
 		#[pallet::authorize(Pallet::<T>::authorize_reveal)]
 		#[pallet::weight_of_authorize(WeightsOf::<T>::authorize_reveal())]
 		pub fn reveal(
@@ -513,22 +621,51 @@ pub mod pallet {
 			// `authorize_reveal` already checked the signature for this transaction.
 			let _ = signature;
 			let now = frame_system::Pallet::<T>::block_number();
-			let mut job = Jobs::<T>::get(reveal.job_id).ok_or(Error::<T>::UnknownJob)?;
-			let index = Self::check_reveal(&job, &reveal, now)?;
-			if let Some(slot) = job.assignees.get_mut(index) {
-				slot.revealed = Some(reveal.result_hash);
-			}
-			Self::deposit_event(Event::Revealed {
-				job_id: reveal.job_id,
-				node: reveal.node,
-				result_hash: reveal.result_hash,
-			});
+			let job_id = reveal.job_id;
+			let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
 			let mut weight = WeightsOf::<T>::reveal();
-			if job.assignees.iter().all(|a| a.revealed.is_some()) {
-				weight.saturating_accrue(WeightsOf::<T>::settle(job.assignees.len() as u32));
-				Self::settle(reveal.job_id, job);
-			} else {
-				Jobs::<T>::insert(reveal.job_id, job);
+			match Self::open_audit(job_id, &job)? {
+				None => {
+					let index = Self::check_reveal(&job.round(), &reveal, now)?;
+					if let Some(slot) = job.assignees.get_mut(index) {
+						slot.revealed = Some(reveal.result_hash);
+					}
+					Self::deposit_event(Event::Revealed {
+						job_id,
+						node: reveal.node,
+						result_hash: reveal.result_hash,
+					});
+					if job.assignees.iter().all(|a| a.revealed.is_some()) {
+						weight
+							.saturating_accrue(WeightsOf::<T>::settle(job.assignees.len() as u32));
+						if Self::settle(job_id, job) {
+							weight.saturating_accrue(WeightsOf::<T>::challenge(
+								T::Nodes::max_nodes(),
+							));
+						}
+					} else {
+						Jobs::<T>::insert(job_id, job);
+					}
+				},
+				Some(mut audit) => {
+					let index = Self::check_reveal(&audit.round(), &reveal, now)?;
+					if let Some(slot) = audit.auditors.get_mut(index) {
+						slot.revealed = Some(reveal.result_hash);
+					}
+					Self::deposit_event(Event::Revealed {
+						job_id,
+						node: reveal.node,
+						result_hash: reveal.result_hash,
+					});
+					if audit.auditors.iter().all(|a| a.revealed.is_some()) {
+						weight.saturating_accrue(WeightsOf::<T>::conclude_audit(
+							audit.auditors.len() as u32,
+						));
+						Self::conclude_audit(job_id, job, audit);
+					} else {
+						Audits::<T>::insert(job_id, audit);
+					}
+				},
 			}
 			Ok(Some(weight).into())
 		}
@@ -542,16 +679,26 @@ pub mod pallet {
 		pub fn set_parameters(origin: OriginFor<T>, parameters: ParametersOf<T>) -> DispatchResult {
 			T::ParametersOrigin::ensure_origin(origin)?;
 			ensure!(
-				parameters.is_valid(
-					T::MinCommitPeriod::get(),
-					&T::MaxBaseFee::get(),
-					&T::MaxPricePerToken::get()
-				),
+				parameters.is_valid(&Self::parameter_bounds()),
 				Error::<T>::InvalidParameters
 			);
 			Params::<T>::put(parameters.clone());
 			Self::deposit_event(Event::ParametersSet { parameters });
 			Ok(())
+		}
+
+		/// Challenge a completed job's result: hold `challenge_deposit` and draw `auditors`
+		/// nodes of the model's determinism class that were not assigned to it, which re-execute
+		/// it and commit and reveal like assignees. Allowed to the job's owner and to any
+		/// registered node that is not one of its assignees, within `challenge_period` blocks
+		/// of settlement, once per job (an automatic audit counts).
+		///
+		/// Emits [`Event::Challenged`]; the verdict comes with [`Event::AuditConcluded`].
+		#[pallet::call_index(4)]
+		#[pallet::weight(WeightsOf::<T>::challenge(T::Nodes::max_nodes()))]
+		pub fn challenge(origin: OriginFor<T>, job_id: JobId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_challenge(who, job_id)
 		}
 	}
 
@@ -561,15 +708,26 @@ pub mod pallet {
 			prompt_len.saturating_add(T::TokenWork::get().saturating_mul(max_tokens))
 		}
 
-		/// Whether the commit phase of `job` is over at `now`: every assignee committed or the
-		/// commit deadline passed.
-		pub fn commit_phase_over(job: &Job<T>, now: BlockNumberFor<T>) -> bool {
-			now >= job.commit_deadline || job.assignees.iter().all(|a| a.commitment.is_some())
+		/// The bounds of [`Parameters`] in this runtime.
+		pub fn parameter_bounds() -> ParameterBounds<BalanceOf<T>, BlockNumberFor<T>> {
+			ParameterBounds {
+				min_commit_period: T::MinCommitPeriod::get(),
+				max_base_fee: T::MaxBaseFee::get(),
+				max_price_per_token: T::MaxPricePerToken::get(),
+				max_challenge_deposit: T::MaxChallengeDeposit::get(),
+				retention_period: T::RetentionPeriod::get(),
+				max_replication: T::MaxReplication::get(),
+			}
 		}
 
 		/// Everything about a job, for the runtime API.
 		pub fn job_view(job_id: JobId) -> Option<JobViewOf<T>> {
 			let job = Jobs::<T>::get(job_id)?;
+			let audit = Audits::<T>::get(job_id);
+			let now = frame_system::Pallet::<T>::block_number();
+			let challengeable_until = Self::challenge_window_end(job_id).filter(|end| {
+				audit.is_none() && now < *end && matches!(job.status, JobState::Completed { .. })
+			});
 			Some(JobView {
 				job_id,
 				digest: job.digest(job_id),
@@ -597,6 +755,23 @@ pub mod pallet {
 				commit_deadline: job.commit_deadline,
 				reveal_deadline: job.reveal_deadline,
 				settled_at: job.settled_at,
+				challengeable_until,
+				fee_held: Escrow::<T>::contains_key(job_id) || job.status == JobState::Pending,
+				audit: audit.map(|a| AuditView {
+					challenger: a.challenger,
+					auditors: a
+						.auditors
+						.into_iter()
+						.map(|a| AssigneeView {
+							node: a.node,
+							commitment: a.commitment,
+							revealed: a.revealed,
+						})
+						.collect(),
+					commit_deadline: a.commit_deadline,
+					reveal_deadline: a.reveal_deadline,
+					verdict: a.verdict,
+				}),
 			})
 		}
 

@@ -118,3 +118,99 @@ pub mod v2 {
 		<T as frame_system::Config>::DbWeight,
 	>;
 }
+
+/// Version 2 → 3: the parameters gained the dispute settings (`challenge_period`,
+/// `challenge_deposit`, `auditors`, `audit_rate`, `audit_slash_fraction`).
+pub mod v3 {
+	use super::*;
+	use crate::{BalanceOf, Parameters, ParametersOf, Params};
+	use codec::{Decode, Encode};
+	use frame_support::traits::Get;
+	use frame_system::pallet_prelude::BlockNumberFor;
+	use sp_runtime::{traits::Saturating, Perbill};
+
+	/// The parameters as version 2 stored them.
+	#[derive(Encode, Decode)]
+	pub struct ParametersV2<Balance, BlockNumber> {
+		/// See [`Parameters::base_fee`].
+		pub base_fee: Balance,
+		/// See [`Parameters::price_per_token`].
+		pub price_per_token: Balance,
+		/// See [`Parameters::commit_period`].
+		pub commit_period: BlockNumber,
+		/// See [`Parameters::reveal_period`].
+		pub reveal_period: BlockNumber,
+		/// See [`Parameters::slash_fraction`].
+		pub slash_fraction: Perbill,
+		/// See [`Parameters::newcomer_weight`].
+		pub newcomer_weight: Perbill,
+	}
+
+	/// The version-3 parameters of `old`: its values, `challenge_period` and `deposit` as the
+	/// runtime chooses them, the defaults of the other new ones ([`Parameters::default`]), the
+	/// challenge period shortened if the retention period could not hold it, and the audit
+	/// slash raised to the ordinary one if it was below it.
+	pub fn upgraded<T: Config>(
+		old: ParametersV2<BalanceOf<T>, BlockNumberFor<T>>,
+		challenge_period: BlockNumberFor<T>,
+		deposit: BalanceOf<T>,
+	) -> ParametersOf<T> {
+		let defaults = ParametersOf::<T>::default();
+		let lifetime = old.commit_period.saturating_add(old.reveal_period);
+		let room = T::RetentionPeriod::get().saturating_sub(lifetime);
+		Parameters {
+			base_fee: old.base_fee,
+			price_per_token: old.price_per_token,
+			commit_period: old.commit_period,
+			reveal_period: old.reveal_period,
+			slash_fraction: old.slash_fraction,
+			newcomer_weight: old.newcomer_weight,
+			challenge_period: challenge_period.min(room),
+			challenge_deposit: deposit.min(T::MaxChallengeDeposit::get()),
+			auditors: defaults
+				.auditors
+				.min(T::MaxReplication::get().try_into().unwrap_or(u8::MAX)),
+			audit_rate: defaults.audit_rate,
+			audit_slash_fraction: defaults.audit_slash_fraction.max(old.slash_fraction),
+		}
+	}
+
+	/// Rewrites the stored parameters with the dispute settings; `Period` and `Deposit` are the
+	/// challenge period and deposit the runtime chooses. One read and one write.
+	pub struct InnerMigrateV2ToV3<T, Period, Deposit>(
+		core::marker::PhantomData<(T, Period, Deposit)>,
+	);
+
+	impl<T: Config, Period: Get<BlockNumberFor<T>>, Deposit: Get<BalanceOf<T>>>
+		UncheckedOnRuntimeUpgrade for InnerMigrateV2ToV3<T, Period, Deposit>
+	{
+		fn on_runtime_upgrade() -> Weight {
+			let translated =
+				Params::<T>::translate::<ParametersV2<BalanceOf<T>, BlockNumberFor<T>>, _>(|old| {
+					old.map(|old| upgraded::<T>(old, Period::get(), Deposit::get()))
+				});
+			if translated.is_err() {
+				log::error!(target: crate::LOG_TARGET, "parameters did not decode as version 2");
+			}
+			T::DbWeight::get().reads_writes(1, 1)
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn post_upgrade(_: alloc::vec::Vec<u8>) -> Result<(), sp_runtime::TryRuntimeError> {
+			frame_support::ensure!(
+				Params::<T>::get().is_valid(&Pallet::<T>::parameter_bounds()),
+				"migrated parameters are out of bounds"
+			);
+			Ok(())
+		}
+	}
+
+	/// [`InnerMigrateV2ToV3`], run only at storage version 2.
+	pub type MigrateV2ToV3<T, Period, Deposit> = VersionedMigration<
+		2,
+		3,
+		InnerMigrateV2ToV3<T, Period, Deposit>,
+		Pallet<T>,
+		<T as frame_system::Config>::DbWeight,
+	>;
+}

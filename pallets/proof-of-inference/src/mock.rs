@@ -106,6 +106,9 @@ pub const BASE_FEE: Balance = 100;
 pub const PRICE: Balance = 10;
 pub const MAX_BASE_FEE: Balance = 10_000;
 pub const MAX_PRICE: Balance = 1_000;
+pub const MAX_DEPOSIT: Balance = 10_000;
+/// The challenge deposit of the dispute tests.
+pub const DEPOSIT: Balance = 500;
 /// Work units of the largest job: 64 prompt bytes + 3 × 32 tokens.
 pub const LARGEST_JOB_WORK: u32 = 160;
 /// Room for three of the largest jobs (and four small ones: the count bound binds first).
@@ -160,6 +163,7 @@ impl pallet_proof_of_inference::Config for Test {
 	type BlockTimeMs = ConstU64<6_000>;
 	type MaxBaseFee = ConstU128<MAX_BASE_FEE>;
 	type MaxPricePerToken = ConstU128<MAX_PRICE>;
+	type MaxChallengeDeposit = ConstU128<MAX_DEPOSIT>;
 	type UnsignedPriority = ConstU64<{ u64::MAX / 2 }>;
 	type WeightInfo = ();
 }
@@ -173,6 +177,12 @@ pub fn test_parameters() -> crate::ParametersOf<Test> {
 		reveal_period: REVEAL_PERIOD,
 		slash_fraction: Perbill::from_percent(10),
 		newcomer_weight: Perbill::from_percent(10),
+		// Off by default: most tests look at settlement alone. `tests/disputes.rs` turns them on.
+		challenge_period: 0,
+		challenge_deposit: DEPOSIT,
+		auditors: 3,
+		audit_rate: Perbill::zero(),
+		audit_slash_fraction: Perbill::from_percent(20),
 	}
 }
 

@@ -1,6 +1,7 @@
 //! The off-chain worker: for every local inference key of a registered node, advance each
-//! pending job assigned to it — run it on the node's engine, commit, reveal — and delete what
-//! it stored for jobs long settled.
+//! pending job assigned to it, and each audit it was drawn for — run the job on the node's
+//! engine, commit, reveal — and delete what it stored for jobs long settled. An audit is the
+//! same job (the same digest and request) in another commit-reveal round ([`crate::Round`]).
 //!
 //! Everything the worker keeps is keyed by the job's digest, not its id: on another fork the
 //! same id can name another job, and a result computed for one must never be committed for the
@@ -8,8 +9,8 @@
 //! chain, and sends are rate-limited per job, node and phase.
 
 use crate::{
-	commit_payload, output_key, result_key, reveal_payload, Call, CommitPayload, Config, Job,
-	JobState, Jobs, LocalEntry, LocalResult, Pallet, PendingJobs, RevealPayload, StoredOutput,
+	commit_payload, output_key, result_key, reveal_payload, Call, CommitPayload, Config, Job, Jobs,
+	LocalEntry, LocalResult, Pallet, PendingJobs, RevealPayload, Round, StoredOutput,
 	LOCAL_INDEX_KEY, LOCK_KEY_PREFIX, LOG_TARGET, SENT_KEY_PREFIX,
 };
 use alloc::vec::Vec;
@@ -101,17 +102,24 @@ pub fn work<T: Config>(now: BlockNumberFor<T>) {
 			continue;
 		};
 		for job_id in PendingJobs::<T>::get(&node).jobs {
-			let Some(job) = Jobs::<T>::get(job_id).filter(|j| j.status == JobState::Pending) else {
+			let Some(job) = Jobs::<T>::get(job_id) else {
 				continue;
 			};
-			if let Err(e) = work_on::<T>(now, wait_until, &genesis, &key, &node, job_id, &job) {
-				log::debug!(target: LOG_TARGET, "job {job_id}: {e:?}");
+			let Ok(audit) = Pallet::<T>::open_audit(job_id, &job) else {
+				continue;
+			};
+			let round = audit.as_ref().map_or_else(|| job.round(), |a| a.round());
+			if let Err(e) =
+				work_on::<T>(now, wait_until, &genesis, &key, &node, job_id, &job, &round)
+			{
+				log::debug!(target: LOG_TARGET, "job {job_id} ({:?}): {e:?}", round.kind);
 			}
 		}
 	}
 	prune_local::<T>(now);
 }
 
+#[allow(clippy::too_many_arguments)]
 fn work_on<T: Config>(
 	now: BlockNumberFor<T>,
 	wait_until: Timestamp,
@@ -120,12 +128,9 @@ fn work_on<T: Config>(
 	node: &T::AccountId,
 	job_id: JobId,
 	job: &Job<T>,
+	round: &Round<'_, T::AccountId, BlockNumberFor<T>>,
 ) -> Result<(), OffchainErr> {
-	let slot = job
-		.assignees
-		.iter()
-		.find(|a| &a.node == node)
-		.ok_or(OffchainErr::Idle)?;
+	let (_, slot) = round.member(node).ok_or(OffchainErr::Idle)?;
 	let digest = job.digest(job_id);
 	let stored = StorageValueRef::persistent(&result_key(&digest, node))
 		.get::<LocalResult>()
@@ -134,15 +139,21 @@ fn work_on<T: Config>(
 	let local = match stored {
 		Some(local) => local,
 		// Without a result there is nothing to do once the commit phase closed.
-		None if slot.commitment.is_none() && now < job.commit_deadline => {
-			run_job::<T>(now, wait_until, node, job_id, &digest, job)?
-		},
+		None if slot.commitment.is_none() && now < round.commit_deadline => run_job::<T>(
+			now,
+			wait_until,
+			node,
+			job_id,
+			&digest,
+			job,
+			round.commit_deadline,
+		)?,
 		None => return Err(OffchainErr::NoResult),
 	};
 	let commitment = inference_primitives::commitment(&local.result_hash, &local.salt, node);
 	match slot.commitment {
 		None => {
-			if now >= job.commit_deadline {
+			if now >= round.commit_deadline {
 				return Err(OffchainErr::NoResult);
 			}
 			let claim = claim::<T>(&digest, node, 0, now)?;
@@ -160,8 +171,8 @@ fn work_on<T: Config>(
 		Some(on_chain) if on_chain != commitment => Err(OffchainErr::ForeignCommitment),
 		Some(_)
 			if slot.revealed.is_none()
-				&& Pallet::<T>::commit_phase_over(job, now)
-				&& now < job.reveal_deadline =>
+				&& round.commit_phase_over(&now)
+				&& now < round.reveal_deadline =>
 		{
 			let claim = claim::<T>(&digest, node, 1, now)?;
 			let reveal = RevealPayload {
@@ -205,7 +216,8 @@ fn send<T: Config>(call: Call<T>, what: &str, claim: &[u8]) -> Result<(), Offcha
 }
 
 /// Polls the engine for a job under a per-digest offchain lock, until it is done or
-/// `wait_until`; stores and returns the result once it is done. Failures the host cannot
+/// `wait_until` (the engine drops it at `commit_deadline`); stores and returns the result once
+/// it is done. Failures the host cannot
 /// recover from are remembered; every failed job is released so the host forgets it at once.
 fn run_job<T: Config>(
 	now: BlockNumberFor<T>,
@@ -214,6 +226,7 @@ fn run_job<T: Config>(
 	job_id: JobId,
 	digest: &Hash256,
 	job: &Job<T>,
+	commit_deadline: BlockNumberFor<T>,
 ) -> Result<LocalResult, OffchainErr> {
 	let lock_key = (LOCK_KEY_PREFIX, digest, node).encode();
 	let mut lock =
@@ -237,7 +250,7 @@ fn run_job<T: Config>(
 	{
 		return Err(OffchainErr::GaveUp);
 	}
-	let blocks_left: u64 = job.commit_deadline.saturating_sub(now).saturated_into();
+	let blocks_left: u64 = commit_deadline.saturating_sub(now).saturated_into();
 	let expires_at_ms = sp_io::offchain::timestamp()
 		.unix_millis()
 		.saturating_add(blocks_left.saturating_mul(T::BlockTimeMs::get()));

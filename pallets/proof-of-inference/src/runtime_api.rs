@@ -8,7 +8,8 @@ sp_api::decl_runtime_apis! {
 	/// Reads inference jobs.
 	///
 	/// Version 2: [`JobView`] names the job's sampling settings (and a sampled job's seed).
-	#[api_version(2)]
+	/// Version 3: it shows the challenge window, whether the fee is held, and the audit.
+	#[api_version(3)]
 	pub trait ProofOfInferenceApi<AccountId, Balance, BlockNumber> where
 		AccountId: codec::Codec,
 		Balance: codec::Codec,

@@ -15,11 +15,16 @@
 //! Without a majority the owner gets the work part of the fee back; the base part pays the
 //! nodes that revealed, or is burnt when none did, so a flood of jobs that nobody can answer
 //! costs its sender. Outcomes of nodes that left the registry meanwhile are not reported.
+//!
+//! A completed job's fee stays held from the owner for `challenge_period` blocks (its
+//! *escrow*, [`crate::Escrow`]): long enough for anyone to challenge the result
+//! ([`crate::audit`]), and drawn for an automatic audit with probability `audit_rate`. When the
+//! window has closed and no audit is running, `on_initialize` pays it out ([`Pallet::release`]).
 
 use crate::{
-	pallet::WeightsOf, BalanceOf, Config, Deadlines, Event, FailureReason, HoldReason, Job,
-	JobState, Jobs, Pallet, Params, PendingJobs, PruneQueue, PruneQueueRange, SlashReason,
-	WeightInfo, LOG_TARGET, MIN_VERIFIED_REPLICATION,
+	pallet::WeightsOf, Audits, BalanceOf, Config, Deadlines, Escrow, EscrowQueue, EscrowQueueRange,
+	Event, FailureReason, HoldReason, Job, JobState, Jobs, Pallet, Params, PendingJobs, PruneQueue,
+	PruneQueueRange, SlashReason, Verdict, WeightInfo, LOG_TARGET, MIN_VERIFIED_REPLICATION,
 };
 use alloc::vec::Vec;
 use frame_support::{
@@ -37,7 +42,9 @@ use pallet_reputation::{Outcome, ReputationSink};
 use sp_runtime::traits::{Saturating, Zero};
 
 /// The hash more than half of `hashes` revealed, if any.
-fn majority_hash<'a>(hashes: impl Iterator<Item = Option<&'a Hash256>> + Clone) -> Option<Hash256> {
+pub(crate) fn majority_hash<'a>(
+	hashes: impl Iterator<Item = Option<&'a Hash256>> + Clone,
+) -> Option<Hash256> {
 	let r = hashes.clone().count();
 	hashes.clone().flatten().find_map(|h| {
 		let votes = hashes.clone().filter(|other| *other == Some(h)).count();
@@ -46,9 +53,11 @@ fn majority_hash<'a>(hashes: impl Iterator<Item = Option<&'a Hash256>> + Clone) 
 }
 
 impl<T: Config> Pallet<T> {
-	/// Settles a pending job in O(R): pays, refunds or burns the fee, slashes and reports
+	/// Settles a pending job in O(R): pays, refunds or escrows the fee, slashes and reports
 	/// outcomes (see the module documentation), unindexes the job and queues it for pruning.
-	pub(crate) fn settle(job_id: JobId, mut job: Job<T>) {
+	/// Returns whether it started an automatic audit (a draw over the registry's nodes, which
+	/// the caller accounts for).
+	pub(crate) fn settle(job_id: JobId, mut job: Job<T>) -> bool {
 		let now = frame_system::Pallet::<T>::block_number();
 		let majority = majority_hash(job.assignees.iter().map(|a| a.revealed.as_ref()));
 		let slash_fraction = Params::<T>::get().slash_fraction;
@@ -87,6 +96,8 @@ impl<T: Config> Pallet<T> {
 		}
 
 		let reason: <T as Config>::RuntimeHoldReason = HoldReason::JobFee.into();
+		let challenge_period = Params::<T>::get().challenge_period;
+		let mut escrowed = false;
 		match majority {
 			Some(result_hash) => {
 				let winners: Vec<T::AccountId> = job
@@ -95,12 +106,23 @@ impl<T: Config> Pallet<T> {
 					.filter(|a| a.revealed == Some(result_hash))
 					.map(|a| a.node.clone())
 					.collect();
-				let paid = Self::pay(&reason, &job.owner, job.fee, &winners);
+				let (shares, release_at) = if challenge_period.is_zero() {
+					(Self::pay(&reason, &job.owner, job.fee, &winners), None)
+				} else {
+					let release_at = now.saturating_add(challenge_period);
+					Escrow::<T>::insert(job_id, release_at);
+					let (head, tail) = EscrowQueueRange::<T>::get();
+					EscrowQueue::<T>::insert(tail, job_id);
+					EscrowQueueRange::<T>::put((head, tail.saturating_add(1)));
+					escrowed = true;
+					(split(job.fee, &winners), Some(release_at))
+				};
 				job.status = JobState::Completed { result_hash };
 				Self::deposit_event(Event::JobCompleted {
 					job_id,
 					result_hash,
-					paid,
+					shares,
+					release_at,
 				});
 			},
 			None => {
@@ -132,7 +154,35 @@ impl<T: Config> Pallet<T> {
 		}
 		job.settled_at = Some(now);
 		let work = Self::job_work(job.prompt.len() as u32, job.max_tokens);
-		for a in &job.assignees {
+		Self::unindex(job_id, work, job.reveal_deadline, &job.assignees);
+		let (head, tail) = PruneQueueRange::<T>::get();
+		PruneQueue::<T>::insert(
+			tail,
+			(now.saturating_add(T::RetentionPeriod::get()), job_id),
+		);
+		PruneQueueRange::<T>::put((head, tail.saturating_add(1)));
+		let mut audited = false;
+		if escrowed && Self::audit_drawn(job_id) {
+			match Self::start_audit(job_id, &job, None) {
+				Ok(_) => audited = true,
+				Err(e) => {
+					log::debug!(target: LOG_TARGET, "job {job_id}: no automatic audit: {e:?}")
+				},
+			}
+		}
+		Jobs::<T>::insert(job_id, job);
+		audited
+	}
+
+	/// Removes `job_id` (of `work` units) from the pending index of each of `members` and from
+	/// the deadline bucket of `deadline`.
+	pub(crate) fn unindex(
+		job_id: JobId,
+		work: u32,
+		deadline: BlockNumberFor<T>,
+		members: &[crate::Assignment<T::AccountId>],
+	) {
+		for a in members {
 			PendingJobs::<T>::mutate_exists(&a.node, |pending| {
 				if let Some(p) = pending {
 					p.jobs.retain(|id| *id != job_id);
@@ -143,7 +193,7 @@ impl<T: Config> Pallet<T> {
 				}
 			});
 		}
-		Deadlines::<T>::mutate_exists(job.reveal_deadline, |bucket| {
+		Deadlines::<T>::mutate_exists(deadline, |bucket| {
 			if let Some(list) = bucket {
 				list.retain(|id| *id != job_id);
 				if list.is_empty() {
@@ -151,36 +201,105 @@ impl<T: Config> Pallet<T> {
 				}
 			}
 		});
-		let (head, tail) = PruneQueueRange::<T>::get();
-		PruneQueue::<T>::insert(
-			tail,
-			(now.saturating_add(T::RetentionPeriod::get()), job_id),
-		);
-		PruneQueueRange::<T>::put((head, tail.saturating_add(1)));
-		Jobs::<T>::insert(job_id, job);
 	}
 
-	/// Moves `amount` of the fee held from `owner` to `nodes` in equal shares, the remainder to
-	/// the first. A share that cannot be transferred goes back to the owner.
-	fn pay(
+	/// Pays out the held fee of completed job `job_id`: in equal shares to the assignees that
+	/// revealed the agreed hash and, after an automatic audit that confirmed it, to the
+	/// auditors that revealed it too (they did the same work for the same job). Nothing for a
+	/// job no longer escrowed.
+	pub(crate) fn release(job_id: JobId, job: &Job<T>) {
+		if Escrow::<T>::take(job_id).is_none() {
+			return;
+		}
+		let JobState::Completed { result_hash } = job.status else {
+			return;
+		};
+		let mut nodes: Vec<T::AccountId> = job
+			.assignees
+			.iter()
+			.filter(|a| a.revealed == Some(result_hash))
+			.map(|a| a.node.clone())
+			.collect();
+		if let Some(audit) = Audits::<T>::get(job_id) {
+			if audit.challenger.is_none() && audit.verdict == Some(Verdict::Confirmed) {
+				nodes.extend(
+					audit
+						.auditors
+						.iter()
+						.filter(|a| a.revealed == Some(result_hash))
+						.map(|a| a.node.clone()),
+				);
+			}
+		}
+		let reason: <T as Config>::RuntimeHoldReason = HoldReason::JobFee.into();
+		let paid = Self::pay(&reason, &job.owner, job.fee, &nodes);
+		Self::deposit_event(Event::FeeReleased { job_id, paid });
+	}
+
+	/// Gives the whole held fee of `job_id` back to its owner (an audit overturned the
+	/// result); returns the amount.
+	pub(crate) fn refund_escrow(job_id: JobId, job: &Job<T>) -> BalanceOf<T> {
+		if Escrow::<T>::take(job_id).is_none() {
+			return Zero::zero();
+		}
+		Self::refund(&HoldReason::JobFee.into(), &job.owner, job.fee);
+		job.fee
+	}
+
+	/// Pays out the escrowed jobs whose window closed by `now`, from the head of the queue,
+	/// at most `MaxJobsPerBlock` of them. A job under audit leaves the queue and is paid when
+	/// the audit concludes.
+	pub(crate) fn release_due(now: BlockNumberFor<T>) -> Weight {
+		let mut weight = T::DbWeight::get().reads(1);
+		let (mut head, tail) = EscrowQueueRange::<T>::get();
+		let start = head;
+		let per_job = WeightsOf::<T>::release(T::MaxReplication::get().saturating_mul(2));
+		for _ in 0..T::MaxJobsPerBlock::get() {
+			if head >= tail {
+				break;
+			}
+			weight.saturating_accrue(T::DbWeight::get().reads(2));
+			let Some(job_id) = EscrowQueue::<T>::get(head) else {
+				head = head.saturating_add(1);
+				continue;
+			};
+			match Escrow::<T>::get(job_id) {
+				Some(at) if at > now => break,
+				Some(_) => {
+					let audit_open = Audits::<T>::get(job_id).is_some_and(|a| a.verdict.is_none());
+					if !audit_open {
+						if let Some(job) = Jobs::<T>::get(job_id) {
+							weight.saturating_accrue(per_job);
+							Self::release(job_id, &job);
+						}
+					}
+				},
+				None => {},
+			}
+			EscrowQueue::<T>::remove(head);
+			head = head.saturating_add(1);
+		}
+		if head != start {
+			EscrowQueueRange::<T>::put((head, tail));
+			weight.saturating_accrue(T::DbWeight::get().writes(1));
+		}
+		weight
+	}
+
+	/// Moves `amount` held from `owner` under `reason` to `nodes` in equal shares, the
+	/// remainder to the first ([`split`]). A share that cannot be transferred goes back to the
+	/// owner.
+	pub(crate) fn pay(
 		reason: &<T as Config>::RuntimeHoldReason,
 		owner: &T::AccountId,
 		amount: BalanceOf<T>,
 		nodes: &[T::AccountId],
 	) -> Vec<(T::AccountId, BalanceOf<T>)> {
-		let count: BalanceOf<T> = (nodes.len() as u32).max(1).into();
-		let share = amount / count;
-		let remainder = amount.saturating_sub(share.saturating_mul(count));
 		let mut paid = Vec::with_capacity(nodes.len());
-		for (i, node) in nodes.iter().enumerate() {
-			let due = if i == 0 {
-				share.saturating_add(remainder)
-			} else {
-				share
-			};
+		for (node, due) in split(amount, nodes) {
 			let moved = if due.is_zero() {
 				Zero::zero()
-			} else if node == owner {
+			} else if &node == owner {
 				// Assignment never picks the owner; keep the books right if it ever did.
 				Self::refund(reason, owner, due);
 				due
@@ -188,7 +307,7 @@ impl<T: Config> Pallet<T> {
 				match T::Currency::transfer_on_hold(
 					reason,
 					owner,
-					node,
+					&node,
 					due,
 					Precision::BestEffort,
 					Restriction::Free,
@@ -202,12 +321,12 @@ impl<T: Config> Pallet<T> {
 					},
 				}
 			};
-			paid.push((node.clone(), moved));
+			paid.push((node, moved));
 		}
 		paid
 	}
 
-	fn refund(
+	pub(crate) fn refund(
 		reason: &<T as Config>::RuntimeHoldReason,
 		owner: &T::AccountId,
 		amount: BalanceOf<T>,
@@ -257,6 +376,19 @@ impl<T: Config> Pallet<T> {
 				Some((at, _)) if at > now => break,
 				Some((_, job_id)) => {
 					PruneQueue::<T>::remove(head);
+					// The parameters' bounds make an audit conclude and the escrow end before
+					// the retention does; should they not have, finish both first.
+					if let Some(job) = Jobs::<T>::get(job_id) {
+						if let Some(audit) =
+							Audits::<T>::get(job_id).filter(|a| a.verdict.is_none())
+						{
+							Self::conclude_audit(job_id, job.clone(), audit);
+						}
+						if let Some(job) = Jobs::<T>::get(job_id) {
+							Self::release(job_id, &job);
+						}
+					}
+					Audits::<T>::remove(job_id);
 					Jobs::<T>::remove(job_id);
 				},
 				None => {},
@@ -268,6 +400,28 @@ impl<T: Config> Pallet<T> {
 		}
 		used
 	}
+}
+
+/// `amount` in equal shares among `nodes`, the remainder to the first.
+pub(crate) fn split<AccountId: Clone, Balance: sp_runtime::traits::AtLeast32BitUnsigned + Copy>(
+	amount: Balance,
+	nodes: &[AccountId],
+) -> Vec<(AccountId, Balance)> {
+	let count: Balance = (nodes.len() as u32).max(1).into();
+	let share = amount / count;
+	let remainder = amount.saturating_sub(share.saturating_mul(count));
+	nodes
+		.iter()
+		.enumerate()
+		.map(|(i, node)| {
+			let due = if i == 0 {
+				share.saturating_add(remainder)
+			} else {
+				share
+			};
+			(node.clone(), due)
+		})
+		.collect()
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! Invariants of the pallet, checked by `try_state` and after every unit test.
 
 use crate::{
-	BalanceOf, Config, Deadlines, HoldReason, JobState, Jobs, NextJobId, Pallet, PendingJobs,
-	PruneQueue, PruneQueueRange,
+	Audits, BalanceOf, Config, Deadlines, Escrow, HoldReason, JobState, Jobs, NextJobId, Pallet,
+	PendingJobs, PruneQueue, PruneQueueRange,
 };
 use alloc::collections::{BTreeMap, BTreeSet};
 use frame_support::{
@@ -13,10 +13,12 @@ use inference_primitives::JobId;
 use sp_runtime::traits::Saturating;
 
 impl<T: Config> Pallet<T> {
-	/// Invariants: the fee held from each owner equals the fees of its pending jobs; the base
-	/// part never exceeds the fee; owners are never assignees; the per-node, deadline and prune
-	/// indexes match the jobs; assignees are distinct and within `MaxReplication`; reveals imply
-	/// commits.
+	/// Invariants: the fee held from each owner equals the fees of its pending and escrowed
+	/// jobs, and the deposit held from each challenger those of its open audits; the base part
+	/// never exceeds the fee; owners are never assignees; auditors are distinct and never the
+	/// job's assignees or owner; the per-node, deadline and prune indexes match the jobs and
+	/// open audits; only completed jobs are escrowed; assignees are distinct and within
+	/// `MaxReplication`; reveals imply commits.
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		let reason: <T as Config>::RuntimeHoldReason = HoldReason::JobFee.into();
 		let next = NextJobId::<T>::get();
@@ -63,11 +65,65 @@ impl<T: Config> Pallet<T> {
 				ensure!(job.settled_at.is_some(), "settled job without settled_at");
 				settled.insert(id);
 			}
+			if Escrow::<T>::contains_key(id) {
+				ensure!(
+					matches!(job.status, JobState::Completed { .. }),
+					"escrow of a job that is not completed"
+				);
+				let sum = held.entry(job.owner.clone()).or_default();
+				*sum = sum.saturating_add(job.fee);
+			}
+		}
+		ensure!(
+			Escrow::<T>::iter_keys().all(Jobs::<T>::contains_key),
+			"escrow of a missing job"
+		);
+		let deposit_reason: <T as Config>::RuntimeHoldReason = HoldReason::ChallengeDeposit.into();
+		let mut deposits = BTreeMap::<T::AccountId, BalanceOf<T>>::new();
+		let mut open_audits = BTreeMap::<JobId, _>::new();
+		for (id, audit) in Audits::<T>::iter() {
+			let job = Jobs::<T>::get(id).ok_or("audit of a missing job")?;
+			ensure!(job.status != JobState::Pending, "audit of a pending job");
+			ensure!(
+				!audit.auditors.is_empty()
+					&& audit.auditors.len() as u32 <= T::MaxReplication::get(),
+				"auditors out of bounds"
+			);
+			for (i, a) in audit.auditors.iter().enumerate() {
+				ensure!(
+					a.node != job.owner && job.assignees.iter().all(|b| b.node != a.node),
+					"an auditor was an assignee or the owner"
+				);
+				ensure!(
+					audit.auditors.iter().skip(i + 1).all(|b| b.node != a.node),
+					"auditors not distinct"
+				);
+				ensure!(
+					a.revealed.is_none() || a.commitment.is_some(),
+					"auditor reveal without commit"
+				);
+			}
+			if audit.verdict.is_none() {
+				for a in &audit.auditors {
+					per_node.entry(a.node.clone()).or_default().insert(id);
+				}
+				if let Some((who, deposit)) = &audit.challenger {
+					let sum = deposits.entry(who.clone()).or_default();
+					*sum = sum.saturating_add(*deposit);
+				}
+				open_audits.insert(id, audit.reveal_deadline);
+			}
+		}
+		for (who, sum) in deposits {
+			ensure!(
+				T::Currency::balance_on_hold(&deposit_reason, &who) == sum,
+				"held deposit differs from the open challenges' deposits"
+			);
 		}
 		for (owner, sum) in held {
 			ensure!(
 				T::Currency::balance_on_hold(&reason, &owner) == sum,
-				"held fee differs from the pending jobs' fees"
+				"held fee differs from the pending and escrowed jobs' fees"
 			);
 		}
 		let mut indexed = BTreeMap::<T::AccountId, BTreeSet<JobId>>::new();
@@ -98,15 +154,20 @@ impl<T: Config> Pallet<T> {
 		for (at, list) in Deadlines::<T>::iter() {
 			ensure!(!list.is_empty(), "empty deadline bucket stored");
 			for id in list.iter() {
+				let pending_there = Jobs::<T>::get(id)
+					.is_some_and(|j| j.status == JobState::Pending && j.reveal_deadline == at);
+				let audited_there = open_audits.get(id) == Some(&at);
 				ensure!(
-					Jobs::<T>::get(id)
-						.is_some_and(|j| j.status == JobState::Pending && j.reveal_deadline == at),
-					"deadline bucket holds a job that is not pending there"
+					pending_there || audited_there,
+					"deadline bucket holds a job that is neither pending nor audited there"
 				);
 				bucketed += 1;
 			}
 		}
-		ensure!(bucketed == pending, "deadline buckets out of sync");
+		ensure!(
+			bucketed == pending + open_audits.len(),
+			"deadline buckets out of sync"
+		);
 		let (head, tail) = PruneQueueRange::<T>::get();
 		ensure!(head <= tail, "prune queue range inverted");
 		let mut queued = BTreeSet::<JobId>::new();

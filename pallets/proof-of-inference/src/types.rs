@@ -146,6 +146,9 @@ pub enum SlashReason {
 	/// It committed and never opened its commitment: silence after a commit is no cheaper than
 	/// a wrong reveal, so a node cannot commit a guess and reveal only if it matches.
 	Unopened,
+	/// It was in a job's majority that an audit overturned: it revealed a hash the auditors'
+	/// majority contradicted (slashed by `audit_slash_fraction`).
+	Overturned,
 }
 
 /// Where a job is in its life.
@@ -171,6 +174,14 @@ pub enum JobState {
 	},
 	/// Settled without an agreed result.
 	Failed(FailureReason),
+	/// A majority agreed on `settled_hash`, and an audit's majority re-executed the job to
+	/// `audited_hash`: the settled majority was slashed and the fee went back to the owner.
+	Overturned {
+		/// The hash the job's majority revealed.
+		settled_hash: Hash256,
+		/// The hash the auditors' majority revealed.
+		audited_hash: Hash256,
+	},
 }
 
 /// One assigned node and what it sent.
@@ -184,6 +195,112 @@ pub struct Assignment<AccountId> {
 	pub commitment: Option<Hash256>,
 	/// Its result hash, once revealed (a reveal matching the commitment).
 	pub revealed: Option<Hash256>,
+}
+
+/// Which commit-reveal round of a job: its assignment, or an audit of its result.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum RoundKind {
+	/// The job's assignees.
+	Assignment,
+	/// The auditors re-executing a settled job.
+	Audit,
+}
+
+/// One commit-reveal round: its members and deadlines. Both the job's assignment and an audit
+/// of it run the same protocol — the same job digest, commit and reveal payloads and
+/// signatures — so the checks and the off-chain worker see only this.
+#[derive(Clone, Copy, Debug)]
+pub struct Round<'a, AccountId, BlockNumber> {
+	/// Assignment or audit.
+	pub kind: RoundKind,
+	/// The members and what they sent.
+	pub members: &'a [Assignment<AccountId>],
+	/// Commits are accepted in blocks before this one.
+	pub commit_deadline: BlockNumber,
+	/// Reveals are accepted in blocks before this one.
+	pub reveal_deadline: BlockNumber,
+}
+
+impl<AccountId: PartialEq, BlockNumber: PartialOrd> Round<'_, AccountId, BlockNumber> {
+	/// The position and slot of `node` among the members.
+	pub fn member(&self, node: &AccountId) -> Option<(usize, &Assignment<AccountId>)> {
+		self.members
+			.iter()
+			.enumerate()
+			.find(|(_, a)| &a.node == node)
+	}
+
+	/// Whether reveals may begin at `now`: every member committed, or the commit deadline
+	/// passed.
+	pub fn commit_phase_over(&self, now: &BlockNumber) -> bool {
+		now >= &self.commit_deadline || self.members.iter().all(|a| a.commitment.is_some())
+	}
+}
+
+/// What an audit found.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum Verdict {
+	/// The auditors' majority revealed the settled hash.
+	Confirmed,
+	/// The auditors' majority revealed another hash.
+	Overturned {
+		/// The hash the auditors agreed on.
+		audited_hash: Hash256,
+	},
+	/// No hash was revealed by more than half of the auditors: the settlement stands.
+	Inconclusive,
+}
+
+/// A re-execution of a completed job by nodes that were not assigned to it, after a challenge
+/// or drawn at random at settlement.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	DebugNoBound,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+#[scale_info(skip_type_params(T))]
+#[codec(mel_bound())]
+pub struct Audit<T: Config> {
+	/// Who challenged and the deposit held from them; `None` for an automatic audit.
+	pub challenger: Option<(T::AccountId, BalanceOf<T>)>,
+	/// The auditors and what they sent (`Params::auditors` of them).
+	pub auditors: BoundedVec<Assignment<T::AccountId>, T::MaxReplication>,
+	/// Auditors' commits are accepted in blocks before this one.
+	pub commit_deadline: BlockNumberFor<T>,
+	/// Auditors' reveals are accepted in blocks before this one; the audit concludes at the
+	/// start of this block at the latest.
+	pub reveal_deadline: BlockNumberFor<T>,
+	/// The outcome, once concluded.
+	pub verdict: Option<Verdict>,
+}
+
+impl<T: Config> Audit<T> {
+	/// The audit's commit-reveal round.
+	pub fn round(&self) -> Round<'_, T::AccountId, BlockNumberFor<T>> {
+		Round {
+			kind: RoundKind::Audit,
+			members: &self.auditors,
+			commit_deadline: self.commit_deadline,
+			reveal_deadline: self.reveal_deadline,
+		}
+	}
 }
 
 /// An inference job.
@@ -238,6 +355,16 @@ pub struct Job<T: Config> {
 }
 
 impl<T: Config> Job<T> {
+	/// The assignment's commit-reveal round.
+	pub fn round(&self) -> Round<'_, T::AccountId, BlockNumberFor<T>> {
+		Round {
+			kind: RoundKind::Assignment,
+			members: &self.assignees,
+			commit_deadline: self.commit_deadline,
+			reveal_deadline: self.reveal_deadline,
+		}
+	}
+
 	/// [`inference_primitives::job_digest`] of this job: what results and host slots are keyed
 	/// by, so a job id that names another job after a reorg is never answered with this one's
 	/// result.
@@ -360,6 +487,39 @@ pub struct Parameters<Balance, BlockNumber> {
 	/// Assignment weight of a node without verified work (a score below it counts as it;
 	/// at least [`MIN_NEWCOMER_WEIGHT`]).
 	pub newcomer_weight: Perbill,
+	/// Blocks after settlement during which a completed job may be challenged; its fee stays
+	/// held from the owner until then (0: no challenges and no automatic audits, the fee is
+	/// paid at settlement). When non-zero, `challenge_period + commit_period + reveal_period`
+	/// is at most `RetentionPeriod`, so an audit always concludes before the job is pruned.
+	pub challenge_period: BlockNumber,
+	/// Deposit held from a challenger until the verdict (at most
+	/// `Config::MaxChallengeDeposit`): returned, with a share of the slash, if the auditors
+	/// overturn the result; paid to the auditors if they confirm it.
+	pub challenge_deposit: Balance,
+	/// Auditors drawn per audit (`K`, from 1 to `MaxReplication`).
+	pub auditors: u8,
+	/// Probability that a completed job is audited without a challenge.
+	pub audit_rate: Perbill,
+	/// Share of its bond a node loses when an audit overturns the majority it was in (at least
+	/// `slash_fraction`: a lie that got through costs more than one that did not).
+	pub audit_slash_fraction: Perbill,
+}
+
+/// The bounds [`Parameters::is_valid`] checks against, from the runtime's constants.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ParameterBounds<Balance, BlockNumber> {
+	/// `Config::MinCommitPeriod`.
+	pub min_commit_period: BlockNumber,
+	/// `Config::MaxBaseFee`.
+	pub max_base_fee: Balance,
+	/// `Config::MaxPricePerToken`.
+	pub max_price_per_token: Balance,
+	/// `Config::MaxChallengeDeposit`.
+	pub max_challenge_deposit: Balance,
+	/// `Config::RetentionPeriod`.
+	pub retention_period: BlockNumber,
+	/// `Config::MaxReplication`.
+	pub max_replication: u32,
 }
 
 /// Longest commit period plus reveal period [`Parameters::is_valid`] accepts (12 hours of
@@ -376,6 +536,12 @@ impl<Balance: Default, BlockNumber: From<u32>> Default for Parameters<Balance, B
 			reveal_period: 10u32.into(),
 			slash_fraction: Perbill::from_percent(1),
 			newcomer_weight: Perbill::from_percent(10),
+			// Off unless a runtime chooses a window: it must fit the runtime's retention.
+			challenge_period: 0u32.into(),
+			challenge_deposit: Balance::default(),
+			auditors: 3,
+			audit_rate: Perbill::from_percent(5),
+			audit_slash_fraction: Perbill::from_percent(10),
 		}
 	}
 }
@@ -384,21 +550,26 @@ impl<Balance: PartialOrd, BlockNumber: sp_runtime::traits::AtLeast32BitUnsigned 
 	Parameters<Balance, BlockNumber>
 {
 	/// A commit period of at least `min_commit_period` blocks, a non-zero reveal period, both
-	/// summing to at most [`MAX_JOB_LIFETIME`], and every other value inside its bound.
-	pub fn is_valid(
-		&self,
-		min_commit_period: BlockNumber,
-		max_base_fee: &Balance,
-		max_price_per_token: &Balance,
-	) -> bool {
-		self.commit_period >= min_commit_period
+	/// summing to at most [`MAX_JOB_LIFETIME`] and, with a non-zero challenge period, to at most
+	/// the retention period (an audit, which lasts a commit and a reveal period and starts
+	/// within the challenge period, then ends before the job is pruned); between 1 and `max_replication` auditors; an audit slash at least the
+	/// ordinary one; and every other value inside its bound.
+	pub fn is_valid(&self, bounds: &ParameterBounds<Balance, BlockNumber>) -> bool {
+		let lifetime = self.commit_period.saturating_add(self.reveal_period);
+		self.commit_period >= bounds.min_commit_period
 			&& !self.commit_period.is_zero()
 			&& !self.reveal_period.is_zero()
-			&& self.commit_period.saturating_add(self.reveal_period) <= MAX_JOB_LIFETIME.into()
+			&& lifetime <= MAX_JOB_LIFETIME.into()
+			&& (self.challenge_period.is_zero()
+				|| lifetime.saturating_add(self.challenge_period) <= bounds.retention_period)
 			&& self.slash_fraction <= MAX_SLASH_FRACTION
+			&& self.audit_slash_fraction >= self.slash_fraction
 			&& self.newcomer_weight >= MIN_NEWCOMER_WEIGHT
-			&& &self.base_fee <= max_base_fee
-			&& &self.price_per_token <= max_price_per_token
+			&& self.base_fee <= bounds.max_base_fee
+			&& self.price_per_token <= bounds.max_price_per_token
+			&& self.challenge_deposit <= bounds.max_challenge_deposit
+			&& self.auditors >= 1
+			&& u32::from(self.auditors) <= bounds.max_replication
 	}
 }
 
@@ -493,4 +664,27 @@ pub struct JobView<AccountId, Balance, BlockNumber> {
 	pub reveal_deadline: BlockNumber,
 	/// Block of settlement, once settled.
 	pub settled_at: Option<BlockNumber>,
+	/// A completed job may be challenged in blocks before this one (`None` when it cannot be:
+	/// not completed, already audited, or the window closed).
+	pub challengeable_until: Option<BlockNumber>,
+	/// Whether the fee is still held from the owner (a completed job until its challenge
+	/// window closes and any audit concluded).
+	pub fee_held: bool,
+	/// The audit of the job, if one was started.
+	pub audit: Option<AuditView<AccountId, Balance, BlockNumber>>,
+}
+
+/// An audit as the runtime API shows it.
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo)]
+pub struct AuditView<AccountId, Balance, BlockNumber> {
+	/// Who challenged and the deposit held; `None` for an automatic audit.
+	pub challenger: Option<(AccountId, Balance)>,
+	/// The auditors with their commitments and revealed hashes.
+	pub auditors: alloc::vec::Vec<AssigneeView<AccountId>>,
+	/// Auditors' commits are accepted in blocks before this one.
+	pub commit_deadline: BlockNumber,
+	/// Auditors' reveals are accepted in blocks before this one.
+	pub reveal_deadline: BlockNumber,
+	/// The outcome, once concluded.
+	pub verdict: Option<Verdict>,
 }

@@ -412,6 +412,7 @@ fn status_name(status: &JobState) -> &'static str {
 		JobState::Pending => "pending",
 		JobState::Completed { .. } => "completed",
 		JobState::Failed(_) => "failed",
+		JobState::Overturned { .. } => "overturned",
 	}
 }
 
@@ -614,7 +615,9 @@ where
 			.ok_or(Error::JobOutputUnavailable(job_id))?;
 		let phase = match job.status {
 			JobState::Pending => JobPhase::Pending,
-			JobState::Completed { .. } | JobState::Failed(_) => JobPhase::Settled,
+			JobState::Completed { .. } | JobState::Failed(_) | JobState::Overturned { .. } => {
+				JobPhase::Settled
+			},
 		};
 		let pending_at_best = match phase {
 			JobPhase::Pending => true,
@@ -640,8 +643,10 @@ where
 			&info.genesis_hash.0,
 			self.signer.public_key().as_ref(),
 		)?;
+		// After an overturn the auditors' hash is the chain's answer.
 		let chain_hash = match job.status {
 			JobState::Completed { result_hash } => Some(result_hash),
+			JobState::Overturned { audited_hash, .. } => Some(audited_hash),
 			_ => None,
 		};
 		Ok(JobResultView {

@@ -114,8 +114,13 @@ fn heartbeat_random(rng: &mut Rng) -> sp_runtime::DispatchResult {
 fn commit_or_reveal(rng: &mut Rng) -> sp_runtime::DispatchResult {
 	let next = NextJobId::<Test>::get();
 	let id = rng.below(next + 1);
-	let node = match Jobs::<Test>::get(id) {
-		Some(job) if rng.chance(85) && !job.assignees.is_empty() => {
+	let audit = Audits::<Test>::get(id).filter(|a| a.verdict.is_none());
+	let node = match (Jobs::<Test>::get(id), audit) {
+		// An open audit's auditors, half the time.
+		(_, Some(a)) if rng.chance(50) && !a.auditors.is_empty() => {
+			a.auditors[rng.below(a.auditors.len() as u64) as usize].node
+		},
+		(Some(job), _) if rng.chance(85) && !job.assignees.is_empty() => {
 			job.assignees[rng.below(job.assignees.len() as u64) as usize].node
 		},
 		_ => rng.pick(&ACCOUNTS),
@@ -144,7 +149,7 @@ fn commit_or_reveal(rng: &mut Rng) -> sp_runtime::DispatchResult {
 }
 
 fn step(rng: &mut Rng) -> sp_runtime::DispatchResult {
-	match rng.below(19) {
+	match rng.below(20) {
 		0 => {
 			let mut info: ModelInfo = sample_model(10 + rng.below(5) as u32);
 			if rng.chance(30) {
@@ -202,11 +207,19 @@ fn step(rng: &mut Rng) -> sp_runtime::DispatchResult {
 			},
 		),
 		16 | 17 => commit_or_reveal(rng),
+		18 => ProofOfInference::challenge(
+			origin(rng),
+			rng.below(NextJobId::<Test>::get().saturating_add(2)),
+		),
 		_ => {
 			let mut p = test_parameters();
 			p.base_fee = rng.pick(&[0, BASE_FEE, MAX_BASE_FEE + 1]);
 			p.commit_period = rng.below(12);
 			p.slash_fraction = sp_runtime::Perbill::from_percent(rng.below(60) as u32);
+			// Disputes on (within the mock's retention, or just past it) and automatic audits
+			// never, sometimes or always.
+			p.challenge_period = rng.pick(&[0, 3, 5, 6]);
+			p.audit_rate = sp_runtime::Perbill::from_percent(rng.pick(&[0, 50, 100]));
 			ProofOfInference::set_parameters(origin(rng), p)
 		},
 	}

@@ -67,3 +67,51 @@ fn version_1_jobs_become_greedy_jobs() {
 		assert_eq!(job(pending).max_tokens, before.max_tokens + 1);
 	});
 }
+
+/// Version 2 parameters gain the dispute settings: the old values stay, the new ones are the
+/// runtime's window and deposit and the defaults, inside the bounds (the mock's short retention
+/// shortens the 100-block window).
+#[test]
+fn version_2_parameters_gain_the_dispute_settings() {
+	use crate::migrations::v3::{MigrateV2ToV3, ParametersV2};
+	new_test_ext().execute_with(|| {
+		let old = ParametersV2::<Balance, u64> {
+			base_fee: 7,
+			price_per_token: 3,
+			commit_period: COMMIT_PERIOD,
+			reveal_period: REVEAL_PERIOD,
+			slash_fraction: sp_runtime::Perbill::from_percent(30),
+			newcomer_weight: sp_runtime::Perbill::from_percent(20),
+		};
+		frame_support::storage::unhashed::put_raw(&Params::<Test>::hashed_key(), &old.encode());
+		StorageVersion::new(2).put::<ProofOfInference>();
+
+		MigrateV2ToV3::<
+			Test,
+			frame_support::traits::ConstU64<100>,
+			frame_support::traits::ConstU128<777>,
+		>::on_runtime_upgrade();
+		assert_eq!(
+			ProofOfInference::on_chain_storage_version(),
+			StorageVersion::new(3)
+		);
+		let p = Params::<Test>::get();
+		assert_eq!((p.base_fee, p.price_per_token), (7, 3));
+		assert_eq!(
+			(p.commit_period, p.reveal_period),
+			(COMMIT_PERIOD, REVEAL_PERIOD)
+		);
+		assert_eq!(p.challenge_deposit, 777);
+		assert_eq!(p.auditors, 3);
+		assert_eq!(
+			p.challenge_period,
+			RETENTION - COMMIT_PERIOD - REVEAL_PERIOD
+		);
+		assert_eq!(
+			p.audit_slash_fraction,
+			sp_runtime::Perbill::from_percent(30),
+			"raised to the ordinary slash"
+		);
+		assert!(p.is_valid(&ProofOfInference::parameter_bounds()));
+	});
+}

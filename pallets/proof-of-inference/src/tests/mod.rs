@@ -5,6 +5,7 @@
 
 mod assignment;
 mod authorize;
+mod disputes;
 mod economics;
 mod fuzz;
 mod migration;

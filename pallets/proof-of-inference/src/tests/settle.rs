@@ -39,7 +39,8 @@ fn unanimous_result_completes_and_pays_everyone() {
 		assert!(events().contains(&Event::JobCompleted {
 			job_id: id,
 			result_hash: hash(1),
-			paid: nodes.iter().map(|n| (*n, share)).collect(),
+			shares: nodes.iter().map(|n| (*n, share)).collect(),
+			release_at: None,
 		}));
 		// Nothing is left for the deadline.
 		run_to(j.reveal_deadline + 1);
@@ -104,7 +105,8 @@ fn dissenter_is_slashed_and_the_remainder_goes_to_the_first() {
 		assert!(events().contains(&Event::JobCompleted {
 			job_id: id,
 			result_hash: hash(1),
-			paid: expected
+			shares: expected,
+			release_at: None,
 		}));
 		check();
 	});
@@ -287,15 +289,9 @@ fn missing_commits_open_the_reveal_phase_at_the_deadline_and_late_reveals_fail()
 		commit_as(id, nodes[0], hash(1));
 		let j = job(id);
 		run_to(j.commit_deadline - 1);
-		assert!(!ProofOfInference::commit_phase_over(
-			&job(id),
-			j.commit_deadline - 1
-		));
+		assert!(!job(id).round().commit_phase_over(&(j.commit_deadline - 1)));
 		run_to(j.commit_deadline);
-		assert!(ProofOfInference::commit_phase_over(
-			&job(id),
-			j.commit_deadline
-		));
+		assert!(job(id).round().commit_phase_over(&j.commit_deadline));
 		// One reveal of three is no majority: the work part is refunded at the deadline, the
 		// revealer earns the base fee, the silent nodes missed the job.
 		reveal_as(id, nodes[0], hash(1));
