@@ -208,6 +208,9 @@ if [ ! -d "$REPO_ROOT/zombienet/interop/node_modules/helia" ] ||
 	[ "$REPO_ROOT/zombienet/interop/package-lock.json" -nt "$REPO_ROOT/zombienet/interop/node_modules/.package-lock.json" ]; then
 	(cd "$REPO_ROOT/zombienet/interop" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# The Python client example (docs/examples/verify_job.py: PyPI substrate-interface, into the
+# cache, no root), which the end-to-end tests run against a dev node.
+bash "$REPO_ROOT/docs/examples/deps.sh" >/dev/null
 
 # ---- The platform ------------------------------------------------------------------------------
 # The OS image's build and its boot test under qemu (os/deps.sh: mmdebstrap, erofs and FAT tools,

@@ -103,6 +103,16 @@ pub enum ModelCmd {
 		#[clap(flatten)]
 		store: StoreArgs,
 	},
+	/// Print what a whitelist entry records about a stored model: name, sha256, CID, size and
+	/// the sha256 of its chat template (`none` when the file has none, and then the model
+	/// takes no chat jobs).
+	Inspect {
+		/// The model's name or sha256 (hex).
+		model: String,
+		/// Where the store is.
+		#[clap(flatten)]
+		store: StoreArgs,
+	},
 	/// Delete a model (by name or sha256) from the store.
 	Rm {
 		/// The model's name or sha256 (hex).
@@ -160,6 +170,20 @@ impl ModelCmd {
 				for model in store.open()?.list().map_err(|e| e.to_string())? {
 					println!("{}", describe(&model));
 				}
+			},
+			Self::Inspect { model, store } => {
+				let store = store.open()?;
+				let entry = store.resolve(model).map_err(|e| e.to_string())?;
+				let hash = entry
+					.hash()
+					.ok_or_else(|| format!("{} has no sha256 in the store", entry.name))?;
+				let template = inference_engine::chat_template_sha256(&store.file_path(&hash))
+					.map_err(|e| e.to_string())?;
+				println!("{}", describe(&entry));
+				println!(
+					"chat template sha256 {}",
+					template.map_or_else(|| "none".to_string(), hex::encode)
+				);
 			},
 			Self::Rm { model, store } => {
 				let entry = store.open()?.remove(model).map_err(|e| e.to_string())?;

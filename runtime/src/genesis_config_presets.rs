@@ -64,6 +64,9 @@ struct ProfileFacts {
 	n_ctx: u32,
 	n_batch: u32,
 	n_ubatch: u32,
+	/// sha256 (hex) of the file's chat template; absent when it has none.
+	#[serde(default)]
+	chat_template_sha256: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -97,6 +100,10 @@ fn sha256_from_hex(hex: &str) -> Option<[u8; 32]> {
 
 fn model_info(facts: &ModelFacts) -> Option<ModelInfo> {
 	let p = &facts.profile;
+	let chat_template = match &p.chat_template_sha256 {
+		Some(hex) => Some(sha256_from_hex(hex)?),
+		None => None,
+	};
 	Some(ModelInfo {
 		name: text(&facts.name),
 		cid: text(&facts.cid),
@@ -115,8 +122,22 @@ fn model_info(facts: &ModelFacts) -> Option<ModelInfo> {
 			n_ubatch: p.n_ubatch,
 			flash_attention: false,
 			sampler: Sampler::Greedy,
+			chat_template,
 		},
 	})
+}
+
+/// The chat templates of the known models, `(model sha256, template sha256)`: what the model
+/// registry's version-1 migration records for models whitelisted before profiles had them.
+pub struct KnownChatTemplates;
+
+impl frame_support::traits::Get<Vec<([u8; 32], [u8; 32])>> for KnownChatTemplates {
+	fn get() -> Vec<([u8; 32], [u8; 32])> {
+		known_models()
+			.into_iter()
+			.filter_map(|(_, info)| Some((info.sha256, info.profile.chat_template?)))
+			.collect()
+	}
 }
 
 /// Every model of `runtime/models.json`, whitelisted at genesis or not, in file order. Empty

@@ -72,10 +72,10 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: Cow::Borrowed("cognitive-internet"),
 	impl_name: Cow::Borrowed("cognitive-internet"),
 	authoring_version: 1,
-	spec_version: 202,
+	spec_version: 203,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
-	transaction_version: 5,
+	transaction_version: 6,
 	system_version: 1,
 };
 
@@ -187,6 +187,11 @@ type Migrations = (
 		Runtime,
 		frame_support::traits::ConstU32<{ 10 * MINUTES }>,
 		frame_support::traits::ConstU128<CHALLENGE_DEPOSIT>,
+	>,
+	pallet_proof_of_inference::migrations::v4::MigrateV3ToV4<Runtime>,
+	pallet_model_registry::migrations::v1::MigrateV0ToV1<
+		Runtime,
+		genesis_config_presets::KnownChatTemplates,
 	>,
 );
 

@@ -119,7 +119,7 @@ fn verified_job() {
 	ProofOfInference::submit_job(
 		RuntimeOrigin::signed(Sr25519Keyring::Dave.to_account_id()),
 		0,
-		b"What is a validator?".to_vec(),
+		pallet_proof_of_inference::JobPrompt::Text(b"What is a validator?".to_vec()),
 		32,
 		3,
 		pallet_proof_of_inference::SamplingRequest::Greedy,

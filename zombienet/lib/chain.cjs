@@ -118,6 +118,36 @@ function commitment(api, resultHashHex, saltHex, address) {
 }
 
 /** The fee `R × (base_fee + price_per_token × (prompt bytes + max_tokens))` under `params`. */
+/**
+ * A job's prompt as `proofOfInference.submitJob` takes it (`JobPrompt`): a string is a text
+ * prompt the model continues; an array of `{ role: 'system' | 'user' | 'assistant', content }`
+ * is a chat the model's own chat template renders, so the model answers the last message.
+ */
+function jobPrompt(prompt) {
+  if (typeof prompt === 'string') return { Text: prompt };
+  return {
+    Chat: prompt.map(({ role, content }) => ({
+      role: role.charAt(0).toUpperCase() + role.slice(1),
+      content,
+    })),
+  };
+}
+
+/**
+ * The prompt length a job is charged for and bounded by (`JobPrompt::billed_len`): a text's
+ * UTF-8 bytes; a chat's SCALE-encoded messages plus the runtime's `chatTurnAllowance` per
+ * message and once more for the assistant's turn.
+ */
+function billedPromptLen(api, prompt) {
+  const wrapped = jobPrompt(prompt);
+  if (wrapped.Text !== undefined) return Buffer.byteLength(wrapped.Text);
+  const roles = ['System', 'User', 'Assistant'];
+  const encoded = api.createType('Vec<(u8, Bytes)>',
+    wrapped.Chat.map(({ role, content }) => [roles.indexOf(role), content])).encodedLength;
+  const allowance = api.consts.proofOfInference.chatTurnAllowance.toNumber();
+  return encoded + (wrapped.Chat.length + 1) * allowance;
+}
+
 function jobFee(params, promptBytes, maxTokens, r) {
   const perNode = params.baseFee.toBigInt()
     + params.pricePerToken.toBigInt() * BigInt(promptBytes + maxTokens);
@@ -249,6 +279,8 @@ module.exports = {
   registerTx,
   resultHash,
   verifyJob,
+  jobPrompt,
+  billedPromptLen,
   commitment,
   jobFee,
   sleep,

@@ -77,14 +77,15 @@ async function sendOk(api, tx, signer) {
 }
 
 /**
- * Submits a job and returns `{ jobId, assignees, fee, blockHash, submittedAt }`. `sampling` is
+ * Submits a job and returns `{ jobId, assignees, fee, blockHash, submittedAt }`. `prompt` is a
+ * string (text) or an array of `{ role, content }` messages (a chat; `chain.jobPrompt`). `sampling` is
  * `'Greedy'` or `{ Sampled: { temperatureMilli, topPPpm } }` (temperature in thousandths, top-p
  * in millionths); the chain adds a sampled job's seed.
  */
 async function submitJob(api, owner, { model = 0, prompt, maxTokens = 24, replication = 3, sampling = 'Greedy' }) {
   const submittedAt = Date.now();
   const { blockHash, events } = await sendOk(api,
-    api.tx.proofOfInference.submitJob(model, prompt, maxTokens, replication, sampling), owner);
+    api.tx.proofOfInference.submitJob(model, chain.jobPrompt(prompt), maxTokens, replication, sampling), owner);
   const ev = events.find(({ event }) => api.events.proofOfInference.JobSubmitted.is(event));
   assert.ok(ev, 'JobSubmitted event');
   return {

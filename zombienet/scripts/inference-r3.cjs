@@ -4,7 +4,9 @@
 // balances), their reputations rise, and
 // `inference_jobResult` on each node returns the same text, whose hash matches the chain.
 // Then a sampled job (temperature 0.7, top-p 0.95): the chain fixes its seed, and the
-// three validators draw the same tokens and agree too.
+// three validators draw the same tokens and agree too; and beside it a chat job (messages, not
+// a prompt), which each validator renders with the model's own chat template, whose sha256 the
+// whitelist records, and on which all three agree.
 'use strict';
 
 const c = require('./common.cjs');
@@ -95,6 +97,12 @@ async function run(nodeName, networkInfo) {
       replication: 3,
       sampling: { Sampled: { temperatureMilli: 700, topPPpm: 950_000 } },
     });
+    // A chat job beside it: messages, rendered by each node with the model's own template.
+    const messages = [
+      { role: 'system', content: 'You answer in one short sentence.' },
+      { role: 'user', content: 'What is the capital of France?' },
+    ];
+    const chat = await c.submitJob(api, ferdie, { prompt: messages, maxTokens: 24, replication: 3 });
 
     // The window closes: FeeReleased pays each validator its share into its free balance.
     await c.until(`block #${releaseAt}`, async () =>
@@ -111,22 +119,38 @@ async function run(nodeName, networkInfo) {
       const free1 = (await afterRelease.query.system.account(who)).data.free.toBigInt();
       assert.equal(free1 - free0, paid.get(who), `${who}'s free balance grew by its share`);
     }
-    const sView = await c.settled(api, sampled.jobId);
-    assert.ok(sView.status.isCompleted, `sampled job settled as ${sView.status.type}`);
-    const sHash = sView.status.asCompleted.resultHash.toHex();
-    assert.equal(sView.assignees.length, 3);
-    for (const a of sView.assignees) {
-      assert.equal(a.revealed.unwrap().toHex(), sHash, `${a.node} revealed the sampled job's hash`);
+    /** Waits for `jobId` to settle and checks that all three assignees revealed the agreed hash
+     * and serve tokens that hash to it; returns the job's view. */
+    async function agreed(jobId, label) {
+      const view = await c.settled(api, jobId);
+      assert.ok(view.status.isCompleted, `${label} job settled as ${view.status.type}`);
+      const hash = view.status.asCompleted.resultHash.toHex();
+      assert.equal(view.assignees.length, 3);
+      for (const a of view.assignees) {
+        assert.equal(a.revealed.unwrap().toHex(), hash, `${a.node} revealed the ${label} job's hash`);
+      }
+      for (const name of c.VALIDATORS) {
+        const { result, error } = await c.rpc(uris[name], 'inference_jobResult', [jobId]);
+        assert.equal(error, undefined, `${name}: ${JSON.stringify(error)}`);
+        assert.equal(c.resultHash(api, jobId, c.SMOLLM2, result.promptTokenIds, result.outputTokenIds),
+          hash, `${name}'s ${label} tokens hash to the on-chain result`);
+        if (name === c.VALIDATORS[0]) c.log(`${label} job ${jobId}: ${JSON.stringify(result.text)}`);
+      }
+      return view;
     }
-    const { seed } = sView.sampling.asSampled;
-    for (const name of c.VALIDATORS) {
-      const { result, error } = await c.rpc(uris[name], 'inference_jobResult', [sampled.jobId]);
-      assert.equal(error, undefined, `${name}: ${JSON.stringify(error)}`);
-      assert.equal(c.resultHash(api, sampled.jobId, c.SMOLLM2, result.promptTokenIds, result.outputTokenIds),
-        sHash, `${name}'s sampled tokens hash to the on-chain result`);
-      if (name === c.VALIDATORS[0]) c.log(`sampled job ${sampled.jobId} (seed ${seed}) agreed by 3 of 3: ${JSON.stringify(result.text)}`);
-    }
+
+    const sView = await agreed(sampled.jobId, 'sampled');
+    c.log(`sampled job ${sampled.jobId} (seed ${sView.sampling.asSampled.seed}) agreed by 3 of 3`);
+
+    // The chat job: the view names the template of the model's whitelist entry (the GGUF's),
+    // the fee counts the template's allowance, and all three agree on the rendered prompt.
+    const cView = await agreed(chat.jobId, 'chat');
+    assert.ok(cView.format.isChat, `the chat job's format is ${cView.format.type}`);
+    assert.equal(cView.format.asChat.templateSha256.toHex(), `0x${c.modelFacts('smollm2').profile.chatTemplateSha256}`,
+      'rendered with the template the whitelist records');
+    assert.equal(chat.fee, c.jobFee(params, c.billedPromptLen(api, messages), 24, 3), 'chat fee = R × (base + price × (billed length + max tokens))');
   });
+
 }
 
 module.exports = { run };

@@ -101,9 +101,15 @@ class ScriptedNode {
  */
 async function reexecute(api, rpcUri, jobId) {
   const view = (await api.call.proofOfInferenceApi.job(jobId)).unwrap();
-  const prompt = Buffer.from(view.prompt.toU8a(true)).toString('utf8');
+  const stored = view.prompt.toU8a(true);
+  // A text job's bytes are its prompt; a chat job's are its SCALE-encoded messages, which the
+  // engine renders with the model's template as it does for the chain.
+  const input = view.format.isChat
+    ? { messages: api.createType('Vec<(u8, Bytes)>', stored).map(([role, content]) => ({
+      role: ['system', 'user', 'assistant'][role.toNumber()], content: content.toUtf8() })) }
+    : { prompt: Buffer.from(stored).toString('utf8') };
   const { result, error } = await c.rpc(rpcUri, 'inference_generate', [{
-    model: view.modelSha256.toHex(), prompt, maxTokens: view.maxTokens.toNumber(), deterministic: true,
+    model: view.modelSha256.toHex(), ...input, maxTokens: view.maxTokens.toNumber(), deterministic: true,
   }], 120_000);
   if (error) throw new Error(`re-execution of job ${jobId}: ${JSON.stringify(error)}`);
   return c.resultHash(api, jobId, view.modelSha256.toHex(), result.promptTokenIds, result.tokenIds);
@@ -116,7 +122,7 @@ async function commitPhaseOver(api, r) {
 }
 
 /**
- * Makes `nodes` answer every greedy job and audit they are drawn for honestly — re-executing
+ * Makes `nodes` answer every greedy job and audit (text or chat) they are drawn for honestly — re-executing
  * it on `rpcUri`'s engine, committing, and revealing once the round's commit phase is over —
  * except the rounds for which `skip(jobId, round)` is true (which the script drives itself).
  * Returns the stop function.

@@ -203,7 +203,7 @@ test('the off-chain worker reports its engine ready; silent nodes go offline; no
 test('verified work (R = 3) earns reputation; a job with fewer assignees earns none', DEADLINE, async () => {
   const prompt = '<|im_start|>user\nWhat does a validator do?<|im_end|>\n<|im_start|>assistant\n';
   for (let i = 0; i < 2; i += 1) {
-    const { events } = await sendOk(api.tx.proofOfInference.submitJob(0, prompt, 100, 3, 'Greedy'), ferdie);
+    const { events } = await sendOk(api.tx.proofOfInference.submitJob(0, chain.jobPrompt(prompt), 100, 3, 'Greedy'), ferdie);
     const submitted = events.find(({ event }) => api.events.proofOfInference.JobSubmitted.is(event));
     const assignees = submitted.event.data.assignees.map((a) => a.toString()).sort();
     assert.deepEqual(assignees, [alice, bob, charlie].map((k) => k.address).sort(), 'the three ready nodes');

@@ -27,6 +27,11 @@ import { dispatchErrorName, submit } from './lib/tx.mjs';
 const { SMOLLM2, modelFacts } = chain;
 const DEADLINE = { timeout: 240_000 };
 const JOB_RESULT_CONTEXT = 'cognitive-internet/job-result/v1';
+/** The client example in docs/examples and its installer. */
+const EXAMPLES = {
+  deps: new URL('../../docs/examples/deps.sh', import.meta.url).pathname,
+  verifyJob: new URL('../../docs/examples/verify_job.py', import.meta.url).pathname,
+};
 
 let node;
 let api;
@@ -87,7 +92,7 @@ async function settled(jobId) {
 
 /** Submits a job as Bob and returns { jobId, blockHash (of the block that included it) }. */
 async function submitJob(prompt, maxTokens) {
-  const r = await sendOk(api.tx.proofOfInference.submitJob(0, prompt, maxTokens, 1, 'Greedy'), bob);
+  const r = await sendOk(api.tx.proofOfInference.submitJob(0, chain.jobPrompt(prompt), maxTokens, 1, 'Greedy'), bob);
   const submitted = r.events.find(({ event }) => api.events.proofOfInference.JobSubmitted.is(event));
   assert.ok(submitted, 'JobSubmitted event');
   assert.deepEqual(submitted.event.data.assignees.map((a) => a.toString()), [alice.address]);
@@ -156,7 +161,7 @@ test('a job submitted with Polkadot.js is run by the off-chain worker and settle
 
 test('a sampled job (temperature 0.7, top-p 0.95) runs with the seed the chain fixed and settles', DEADLINE, async () => {
   const prompt = '<|im_start|>user\nWrite one sentence about the sea.<|im_end|>\n<|im_start|>assistant\n';
-  const r = await sendOk(api.tx.proofOfInference.submitJob(0, prompt, 24, 1,
+  const r = await sendOk(api.tx.proofOfInference.submitJob(0, chain.jobPrompt(prompt), 24, 1,
     { Sampled: { temperatureMilli: 700, topPPpm: 950_000 } }), bob);
   const submitted = r.events.find(({ event }) => api.events.proofOfInference.JobSubmitted.is(event));
   const jobId = submitted.event.data.jobId.toNumber();
@@ -172,6 +177,52 @@ test('a sampled job (temperature 0.7, top-p 0.95) runs with the seed the chain f
   assert.equal(chain.resultHash(api, jobId, SMOLLM2, result.promptTokenIds, result.outputTokenIds),
     job.status.asCompleted.resultHash.toHex(), 'the sampled tokens hash to the on-chain result');
   assert.equal(result.matchesChain, true);
+});
+
+test('a chat job renders the model\'s template; the Python example and verifyJob check it against the chain', DEADLINE, async () => {
+  const messages = [{ role: 'user', content: 'What is the capital of France?' }];
+  const r = await sendOk(api.tx.proofOfInference.submitJob(0, chain.jobPrompt(messages), 24, 1, 'Greedy'), bob);
+  const jobId = r.events.find(({ event }) => api.events.proofOfInference.JobSubmitted.is(event))
+    .event.data.jobId.toNumber();
+  const job = await settled(jobId);
+  assert.ok(job.status.isCompleted, `job settled as ${job.status.type}`);
+  assert.equal(job.format.asChat.templateSha256.toHex(), `0x${modelFacts('smollm2').profile.chatTemplateSha256}`);
+  // The node read the ChatML rendering: the same tokens as that text sent directly.
+  const { result } = await rpc('inference_jobResult', [jobId]);
+  const direct = (await publicRpc('inference_generate', [{ model: SMOLLM2,
+    prompt: '<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n', maxTokens: 24 }])).result;
+  assert.deepEqual(result.promptTokenIds, direct.promptTokenIds, 'rendered as ChatML');
+  assert.deepEqual(result.outputTokenIds, direct.tokenIds);
+
+  // The JavaScript helper and the Python example (docs/examples) agree on the verdict.
+  const url = `http://127.0.0.1:${node.rpcPort}`;
+  const js = await chain.verifyJob(api, jobId, [url]);
+  assert.equal(js.verified, true);
+  const lib = execFileSync('bash', [EXAMPLES.deps], { encoding: 'utf8' }).trim();
+  const python = (args) => {
+    try {
+      return { code: 0, report: JSON.parse(execFileSync('python3', [EXAMPLES.verifyJob, ...args],
+        { encoding: 'utf8', env: { ...process.env, PYTHONPATH: lib } })) };
+    } catch (e) {
+      return { code: e.status, report: JSON.parse(e.stdout) };
+    }
+  };
+  const ok = python(['--chain', `ws://127.0.0.1:${node.rpcPort}`, '--node', url, String(jobId)]);
+  assert.equal(ok.code, 0, JSON.stringify(ok.report));
+  assert.equal(ok.report.verified, true);
+  assert.equal(ok.report.chain_hash, js.chainHash);
+  assert.equal(ok.report.computed_hash, js.computedHash);
+  // The window may close between the two reads, never move.
+  assert.ok(Number.isInteger(js.challengeableUntil), 'the window is open right after settlement');
+  assert.ok([js.challengeableUntil, null].includes(ok.report.challengeable_until), JSON.stringify(ok.report));
+  assert.equal(ok.report.text, js.text);
+  // A node that does not serve the output, and a job that does not exist, are not verified.
+  const noNode = python(['--chain', `ws://127.0.0.1:${node.rpcPort}`, '--node', 'http://127.0.0.1:9', String(jobId)]);
+  assert.equal(noNode.code, 1);
+  assert.equal(noNode.report.verified, false);
+  const missing = python(['--chain', `ws://127.0.0.1:${node.rpcPort}`, '--node', url, '999999']);
+  assert.equal(missing.code, 1);
+  assert.match(missing.report.error, /not on chain/);
 });
 
 test('inference_generate answers with a version 2 proof that an independent verifier accepts', DEADLINE, async () => {
@@ -255,11 +306,11 @@ test('streaming, models, nodeInfo, and distinct error codes for bad requests', D
   assert.equal(await code({ model: SMOLLM2 }), 4006);
   assert.equal((await rpc('inference_jobResult', [999_999])).error?.code, 4008);
   // An oversized on-chain prompt is refused by the runtime and costs only the transaction fee.
-  const r = await submit(api.tx.proofOfInference.submitJob(0, 'x'.repeat(1537), 8, 1, 'Greedy'), bob);
+  const r = await submit(api.tx.proofOfInference.submitJob(0, chain.jobPrompt('x'.repeat(1537)), 8, 1, 'Greedy'), bob);
   assert.equal(dispatchErrorName(api, r.events), 'proofOfInference.PromptTooLong');
-  const unknown = await submit(api.tx.proofOfInference.submitJob(77, 'hi', 8, 1, 'Greedy'), bob);
+  const unknown = await submit(api.tx.proofOfInference.submitJob(77, chain.jobPrompt('hi'), 8, 1, 'Greedy'), bob);
   assert.equal(dispatchErrorName(api, unknown.events), 'proofOfInference.UnknownModel');
-  const hot = await submit(api.tx.proofOfInference.submitJob(0, 'hi', 8, 1, { Sampled: { temperatureMilli: 2001, topPPpm: 950_000 } }), bob);
+  const hot = await submit(api.tx.proofOfInference.submitJob(0, chain.jobPrompt('hi'), 8, 1, { Sampled: { temperatureMilli: 2001, topPPpm: 950_000 } }), bob);
   assert.equal(dispatchErrorName(api, hot.events), 'proofOfInference.InvalidSampling');
 });
 

@@ -32,11 +32,13 @@ use crate::{
 	engine_class,
 	pool::Engine,
 	types::{
-		CancelToken, EngineError, GenerateRequest, Generation, GenerationReceiver, Input, Lane,
+		CancelToken, ChatMessage, EngineError, GenerateRequest, Generation, GenerationReceiver,
+		Input, Lane,
 	},
 };
 use inference_primitives::{
-	EngineClass, Hash256, HostJobStatus, InferenceHost, JobFailure, JobOutput, JobRequest, Sha256,
+	EngineClass, Hash256, HostJobStatus, InferenceHost, JobFailure, JobOutput, JobPrompt,
+	JobRequest, PromptFormat, Sha256,
 };
 use parking_lot::Mutex;
 use std::{
@@ -136,8 +138,38 @@ fn passed(deadline: u64, now: u64) -> bool {
 	now > deadline
 }
 
+/// The engine's input for a job's stored prompt: text, or chat messages pinned to the template
+/// the chain recorded (the engine refuses to render them with any other).
+fn job_input(format: &PromptFormat, prompt: Vec<u8>) -> Result<Input, JobFailure> {
+	let utf8 = |bytes: Vec<u8>| {
+		String::from_utf8(bytes).map_err(|_| JobFailure::Engine(b"prompt is not UTF-8".to_vec()))
+	};
+	match (format, JobPrompt::from_stored(format, &prompt)) {
+		(PromptFormat::Text, _) => Ok(Input::Text(utf8(prompt)?)),
+		(PromptFormat::Chat { template_sha256 }, Some(JobPrompt::Chat(turns))) => {
+			let messages = turns
+				.into_iter()
+				.map(|turn| {
+					Ok(ChatMessage {
+						role: turn.role.as_str().to_owned(),
+						content: utf8(turn.content)?,
+					})
+				})
+				.collect::<Result<_, JobFailure>>()?;
+			Ok(Input::Chat {
+				messages,
+				template_sha256: Some(*template_sha256),
+			})
+		},
+		(PromptFormat::Chat { .. }, _) => Err(JobFailure::ChatTemplate(
+			b"the stored chat messages do not decode".to_vec(),
+		)),
+	}
+}
+
 fn failure(error: EngineError) -> JobFailure {
 	match error {
+		EngineError::Template(message) => JobFailure::ChatTemplate(message.into_bytes()),
 		EngineError::UnknownModel(_) => JobFailure::UnknownModel,
 		EngineError::ContextOverflow { .. } | EngineError::PromptTooLarge { .. } => {
 			JobFailure::PromptTooLong
@@ -215,14 +247,15 @@ impl InferenceHost for JobHost {
 			);
 			status
 		};
-		let Ok(prompt) = String::from_utf8(request.prompt) else {
-			// The chain only accepts UTF-8 prompts; anything else is a bug worth a record.
-			let status = HostJobStatus::Failed(JobFailure::Engine(b"prompt is not UTF-8".to_vec()));
-			return remember(&mut jobs, status);
+		let input = match job_input(&request.format, request.prompt) {
+			Ok(input) => input,
+			// The chain only stores prompts that read back; anything else is a bug worth a
+			// record, and every node of the class refuses it alike.
+			Err(failure) => return remember(&mut jobs, HostJobStatus::Failed(failure)),
 		};
 		let generate = GenerateRequest {
 			model: request.model_sha256,
-			input: Input::Text(prompt),
+			input,
 			max_tokens: request.max_tokens,
 			profile: request.profile,
 			sampling: request.sampling.into(),

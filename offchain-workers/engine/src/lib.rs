@@ -30,6 +30,7 @@ pub mod types;
 pub mod utf8;
 
 pub use host::JobHost;
+pub use llama::chat_template_sha256;
 pub use pool::Engine;
 pub use store::{ModelHash, ModelStore, StoreError, StoredModel, VerifiedModel};
 pub use types::{

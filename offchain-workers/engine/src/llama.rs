@@ -26,9 +26,11 @@ use llama_cpp_2::{
 	token::LlamaToken,
 };
 use parking_lot::Mutex;
+use sha2::{Digest, Sha256};
 use std::{
 	collections::HashMap,
 	num::NonZeroU32,
+	path::Path,
 	sync::{Arc, OnceLock},
 	time::Instant,
 };
@@ -166,13 +168,39 @@ impl ModelCache {
 	}
 }
 
+/// sha256 of the chat template in a GGUF file (its `tokenizer.chat_template`), or `None` when
+/// it has none: the value a model's whitelist entry records. Reads the vocabulary only, not the
+/// weights.
+pub fn chat_template_sha256(path: &Path) -> Result<Option<[u8; 32]>, EngineError> {
+	let params = LlamaModelParams::default().with_vocab_only(true);
+	let model = LlamaModel::load_from_file(backend()?, path, &params)
+		.map_err(|e| EngineError::Llama(format!("reading {}: {e}", path.display())))?;
+	Ok(model
+		.chat_template(None)
+		.ok()
+		.map(|t| Sha256::digest(t.as_c_str().to_bytes()).into()))
+}
+
 fn render_prompt(model: &LlamaModel, input: &Input) -> Result<String, EngineError> {
 	match input {
 		Input::Text(text) => Ok(text.clone()),
-		Input::Chat(messages) => {
+		Input::Chat {
+			messages,
+			template_sha256,
+		} => {
 			let template = model
 				.chat_template(None)
 				.map_err(|e| EngineError::Template(format!("the model has none: {e}")))?;
+			if let Some(expected) = template_sha256 {
+				let actual: [u8; 32] = Sha256::digest(template.as_c_str().to_bytes()).into();
+				if actual != *expected {
+					return Err(EngineError::Template(format!(
+						"the model's template has sha256 {}, the job names {}",
+						hex::encode(actual),
+						hex::encode(expected)
+					)));
+				}
+			}
 			let chat = messages
 				.iter()
 				.map(|m| LlamaChatMessage::new(m.role.clone(), m.content.clone()))

@@ -225,7 +225,9 @@ impl Engine {
 		}
 		let bytes = match &request.input {
 			Input::Text(t) => t.len(),
-			Input::Chat(m) => m.iter().map(|m| m.role.len() + m.content.len()).sum(),
+			Input::Chat { messages: m, .. } => {
+				m.iter().map(|m| m.role.len() + m.content.len()).sum()
+			},
 		};
 		if bytes > config.max_prompt_bytes {
 			return Err(EngineError::PromptTooLarge {

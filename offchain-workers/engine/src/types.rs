@@ -87,7 +87,15 @@ pub enum Input {
 	/// A raw prompt, tokenized as is.
 	Text(String),
 	/// Messages, rendered with the model's chat template (assistant turn opened).
-	Chat(Vec<ChatMessage>),
+	Chat {
+		/// The conversation so far.
+		messages: Vec<ChatMessage>,
+		/// sha256 of the template they must be rendered with (an on-chain job's, from the
+		/// model's whitelist entry): a model file with another template, or none, fails the
+		/// request instead of rendering it differently from other nodes. `None`: whatever
+		/// template the file has.
+		template_sha256: Option<[u8; 32]>,
+	},
 }
 
 /// One generation request.

@@ -15,23 +15,11 @@ use inference_engine::{
 };
 use inference_primitives::{
 	job_digest, result_hash, ExecutionProfile, HostJobStatus, InferenceHost, JobRequest,
-	JobSampling,
+	JobSampling, PromptFormat,
 };
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
-/// sha256 of SmolLM2, from `runtime/models.json` (the one source of the models' facts).
-fn smollm2_sha256() -> String {
-	let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../runtime/models.json");
-	let file: serde_json::Value =
-		serde_json::from_str(&std::fs::read_to_string(path).expect("runtime/models.json"))
-			.expect("models.json parses");
-	file["models"]
-		.as_array()
-		.and_then(|m| m.iter().find(|m| m["key"] == "smollm2"))
-		.and_then(|m| m["sha256"].as_str())
-		.expect("smollm2's sha256")
-		.to_string()
-}
+mod common;
 
 /// Thread counts × (n_batch, n_ubatch). The prompt is longer than the smallest batches, so the
 /// prompt is evaluated in different chunkings.
@@ -132,9 +120,18 @@ fn run_as_job(
 	let job = JobRequest {
 		job_id: 1,
 		job_digest: job_digest(
-			1, &0u64, &model, &profile, &prompt, max_tokens, &sampling, &1u32,
+			1,
+			&0u64,
+			&model,
+			&profile,
+			&PromptFormat::Text,
+			&prompt,
+			max_tokens,
+			&sampling,
+			&1u32,
 		),
 		model_sha256: model,
+		format: PromptFormat::Text,
 		prompt,
 		max_tokens,
 		sampling,
@@ -188,20 +185,7 @@ fn tiny_model_hash_is_identical_across_threads_and_batches() {
 
 #[test]
 fn smollm2_hash_is_identical_across_threads_and_batches() {
-	let store_dir = std::env::var_os("COGNITIVE_MODEL_STORE")
-		.map(PathBuf::from)
-		.unwrap_or_else(|| {
-			PathBuf::from(std::env::var_os("HOME").expect("HOME"))
-				.join(".local/share/cognitive-internet/models")
-		});
-	let model = inference_engine::store::parse_hash(&smollm2_sha256()).expect("hash");
-	assert!(
-		ModelStore::open(&store_dir)
-			.expect("store")
-			.contains(&model),
-		"SmolLM2 is not in {}: run scripts/install-models.sh",
-		store_dir.display()
-	);
+	let (store_dir, model) = common::smollm2_in_store();
 	let greedy = hashes_for(store_dir.clone(), model, 32, JobSampling::Greedy);
 	assert_all_equal(&greedy);
 	let sampled = hashes_for(store_dir, model, 32, SAMPLED);

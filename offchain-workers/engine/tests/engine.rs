@@ -8,7 +8,7 @@ use inference_engine::{
 };
 use inference_primitives::{
 	job_digest, result_hash, EngineClass, ExecutionProfile, HostJobStatus, InferenceHost,
-	JobFailure, JobRequest, JobSampling,
+	JobFailure, JobRequest, JobSampling, PromptFormat,
 };
 use std::{
 	path::PathBuf,
@@ -189,10 +189,13 @@ fn bad_requests_get_distinct_errors() {
 		EngineError::BadProfile(_)
 	));
 	// The tiny model has no chat template.
-	let chat = Input::Chat(vec![ChatMessage {
-		role: "user".into(),
-		content: "hi".into(),
-	}]);
+	let chat = Input::Chat {
+		messages: vec![ChatMessage {
+			role: "user".into(),
+			content: "hi".into(),
+		}],
+		template_sha256: None,
+	};
 	assert!(matches!(
 		err(GenerateRequest {
 			input: chat,
@@ -388,12 +391,14 @@ fn job_request(
 			&0u64,
 			&model,
 			&PROFILE,
+			&PromptFormat::Text,
 			prompt,
 			max_tokens,
 			&JobSampling::Greedy,
 			&1u32,
 		),
 		model_sha256: model,
+		format: PromptFormat::Text,
 		prompt: prompt.to_vec(),
 		max_tokens,
 		sampling: JobSampling::Greedy,

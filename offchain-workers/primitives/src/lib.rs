@@ -5,6 +5,8 @@
 //!
 //! - the [`JobRequest`] an off-chain worker hands to the host and the [`HostJobStatus`] it gets
 //!   back;
+//! - [`JobPrompt`], a job's text or chat messages, and [`PromptFormat`], how the chain stores
+//!   them;
 //! - [`job_digest`], the digest of a job's content that keys results and host slots (a job id
 //!   reused on another fork names another job);
 //! - [`result_hash`], the value validators commit to and reveal;
@@ -25,6 +27,11 @@ extern crate alloc;
 
 #[cfg(feature = "fuzz")]
 pub mod fuzz;
+mod prompt;
+
+pub use prompt::{
+	ChatRole, ChatTurn, InvalidPrompt, JobPrompt, PromptFormat, CHAT_TURN_ALLOWANCE, MAX_CHAT_TURNS,
+};
 
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
@@ -166,7 +173,11 @@ pub struct JobRequest {
 	pub job_digest: Hash256,
 	/// sha256 of the model file to run.
 	pub model_sha256: Sha256,
-	/// The prompt, UTF-8 text tokenized with BOS added and special tokens parsed.
+	/// How `prompt` is read: text, or chat messages with the sha256 of the template to render
+	/// them with.
+	pub format: PromptFormat,
+	/// The prompt as the chain stores it ([`JobPrompt::from_stored`]); the text the model reads
+	/// is tokenized with BOS added and special tokens parsed.
 	pub prompt: Vec<u8>,
 	/// Generation stops after this many tokens, at an end-of-generation token, or when the
 	/// context is full.
@@ -211,6 +222,9 @@ pub enum JobFailure {
 	ClassMismatch,
 	/// llama.cpp failed; the message says how.
 	Engine(Vec<u8>),
+	/// A chat job's messages could not be rendered: the model file has no chat template or
+	/// another one than the job names, or the stored messages do not decode.
+	ChatTemplate(Vec<u8>),
 }
 
 /// What the host knows about a job.
@@ -229,11 +243,12 @@ pub enum HostJobStatus {
 }
 
 /// Domain separator of [`job_digest`].
-pub const JOB_DIGEST_CONTEXT: &[u8] = b"cognitive-internet/job/v2";
+pub const JOB_DIGEST_CONTEXT: &[u8] = b"cognitive-internet/job/v3";
 
 /// The digest of everything that defines a job's work and identity:
-/// `blake2_256(SCALE((JOB_DIGEST_CONTEXT, job_id, owner, model_sha256, profile, prompt, max_tokens,
-/// sampling, submitted_at)))`.
+/// `blake2_256(SCALE((JOB_DIGEST_CONTEXT, job_id, owner, model_sha256, profile, format, prompt,
+/// max_tokens, sampling, submitted_at)))`, where `prompt` is the stored form of
+/// [`JobPrompt::stored_bytes`].
 ///
 /// The same job id can name two different jobs on two forks; their digests differ, so a result
 /// computed on one fork is never committed on the other.
@@ -243,6 +258,7 @@ pub fn job_digest<AccountId: Encode, BlockNumber: Encode>(
 	owner: &AccountId,
 	model_sha256: &Sha256,
 	profile: &ExecutionProfile,
+	format: &PromptFormat,
 	prompt: &[u8],
 	max_tokens: u32,
 	sampling: &JobSampling,
@@ -255,6 +271,7 @@ pub fn job_digest<AccountId: Encode, BlockNumber: Encode>(
 			owner,
 			model_sha256,
 			profile,
+			format,
 			prompt,
 			max_tokens,
 			sampling,
@@ -421,46 +438,54 @@ mod tests {
 			n_ubatch: 512,
 		};
 		let g = JobSampling::Greedy;
-		let base = job_digest(1, &7u64, &[1; 32], &p, b"hi", 8, &g, &5u32);
+		let t = PromptFormat::Text;
+		let base = job_digest(1, &7u64, &[1; 32], &p, &t, b"hi", 8, &g, &5u32);
 		assert_eq!(
 			base,
-			job_digest(1, &7u64, &[1; 32], &p, b"hi", 8, &g, &5u32)
+			job_digest(1, &7u64, &[1; 32], &p, &t, b"hi", 8, &g, &5u32)
 		);
 		assert_ne!(
 			base,
-			job_digest(2, &7u64, &[1; 32], &p, b"hi", 8, &g, &5u32)
+			job_digest(2, &7u64, &[1; 32], &p, &t, b"hi", 8, &g, &5u32)
 		);
 		assert_ne!(
 			base,
-			job_digest(1, &8u64, &[1; 32], &p, b"hi", 8, &g, &5u32)
+			job_digest(1, &8u64, &[1; 32], &p, &t, b"hi", 8, &g, &5u32)
 		);
 		assert_ne!(
 			base,
-			job_digest(1, &7u64, &[2; 32], &p, b"hi", 8, &g, &5u32)
+			job_digest(1, &7u64, &[2; 32], &p, &t, b"hi", 8, &g, &5u32)
 		);
 		let q = ExecutionProfile { n_batch: 256, ..p };
 		assert_ne!(
 			base,
-			job_digest(1, &7u64, &[1; 32], &q, b"hi", 8, &g, &5u32)
+			job_digest(1, &7u64, &[1; 32], &q, &t, b"hi", 8, &g, &5u32)
 		);
 		assert_ne!(
 			base,
-			job_digest(1, &7u64, &[1; 32], &p, b"ho", 8, &g, &5u32)
+			job_digest(1, &7u64, &[1; 32], &p, &t, b"ho", 8, &g, &5u32)
 		);
 		assert_ne!(
 			base,
-			job_digest(1, &7u64, &[1; 32], &p, b"hi", 9, &g, &5u32)
+			job_digest(1, &7u64, &[1; 32], &p, &t, b"hi", 9, &g, &5u32)
 		);
 		assert_ne!(
 			base,
-			job_digest(1, &7u64, &[1; 32], &p, b"hi", 8, &g, &6u32)
+			job_digest(1, &7u64, &[1; 32], &p, &t, b"hi", 8, &g, &6u32)
+		);
+		let chat = PromptFormat::Chat {
+			template_sha256: [3; 32],
+		};
+		assert_ne!(
+			base,
+			job_digest(1, &7u64, &[1; 32], &p, &chat, b"hi", 8, &g, &5u32)
 		);
 		let s = JobSampling::Sampled {
 			temperature_milli: 700,
 			top_p_ppm: 950_000,
 			seed: 1,
 		};
-		let sampled = job_digest(1, &7u64, &[1; 32], &p, b"hi", 8, &s, &5u32);
+		let sampled = job_digest(1, &7u64, &[1; 32], &p, &t, b"hi", 8, &s, &5u32);
 		assert_ne!(base, sampled);
 		let other_seed = JobSampling::Sampled {
 			temperature_milli: 700,
@@ -469,7 +494,7 @@ mod tests {
 		};
 		assert_ne!(
 			sampled,
-			job_digest(1, &7u64, &[1; 32], &p, b"hi", 8, &other_seed, &5u32)
+			job_digest(1, &7u64, &[1; 32], &p, &t, b"hi", 8, &other_seed, &5u32)
 		);
 	}
 

@@ -26,6 +26,7 @@ pub fn sample_model(seed: u32) -> ModelInfo {
 			n_ubatch: 512,
 			flash_attention: false,
 			sampler: Sampler::Greedy,
+			chat_template: Some([7; 32]),
 		},
 	}
 }

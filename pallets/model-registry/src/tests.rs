@@ -277,3 +277,76 @@ fn genesis_models_get_ids_in_order() {
 		check();
 	});
 }
+
+#[test]
+fn migration_v1_records_known_chat_templates_and_keeps_every_entry() {
+	use crate::migrations::v1::{EntryV0, MigrateV0ToV1, ProfileV0};
+	use codec::Encode;
+	use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+
+	new_test_ext().execute_with(|| {
+		// Two entries written as version 0 stored them: one the runtime knows a template for,
+		// one it does not.
+		let v0 = |seed: u32| {
+			let m = sample_model(seed);
+			let p = m.profile;
+			EntryV0::<u64> {
+				name: m.name,
+				cid: m.cid,
+				sha256: m.sha256,
+				size_bytes: m.size_bytes,
+				format: m.format,
+				architecture: m.architecture,
+				quantization: m.quantization,
+				license: m.license,
+				profile: ProfileV0 {
+					engine: p.engine,
+					engine_version: p.engine_version,
+					cpu_target: p.cpu_target,
+					n_ctx: p.n_ctx,
+					n_batch: p.n_batch,
+					n_ubatch: p.n_ubatch,
+					flash_attention: p.flash_attention,
+					sampler: p.sampler,
+				},
+				status: ModelStatus::Active,
+				whitelisted_at: 4,
+			}
+		};
+		for (id, seed) in [(0u32, 1u32), (1, 2)] {
+			Models::<Test>::insert(
+				id,
+				ModelEntry::<u64> {
+					info: sample_model(seed),
+					status: ModelStatus::Active,
+					whitelisted_at: 0,
+				},
+			);
+			frame_support::storage::unhashed::put_raw(
+				&Models::<Test>::hashed_key_for(id),
+				&v0(seed).encode(),
+			);
+			ModelBySha256::<Test>::insert(sample_model(seed).sha256, id);
+		}
+		NextModelId::<Test>::put(2);
+		StorageVersion::new(0).put::<ModelRegistry>();
+
+		frame_support::parameter_types! {
+			pub Known: Vec<([u8; 32], [u8; 32])> = vec![(sample_model(1).sha256, [9; 32])];
+		}
+		MigrateV0ToV1::<Test, Known>::on_runtime_upgrade();
+
+		assert_eq!(ModelRegistry::on_chain_storage_version(), 1);
+		let first = Models::<Test>::get(0).expect("kept");
+		assert_eq!(first.info.profile.chat_template, Some([9; 32]));
+		assert_eq!(first.whitelisted_at, 4);
+		let second = Models::<Test>::get(1).expect("kept");
+		assert_eq!(second.info.profile.chat_template, None);
+		assert_eq!(second.info.name, sample_model(2).name);
+		assert_eq!(Models::<Test>::count(), 2);
+		check();
+		// A second run is a no-op (the version is 1 now).
+		MigrateV0ToV1::<Test, Known>::on_runtime_upgrade();
+		assert_eq!(Models::<Test>::get(0), Some(first));
+	});
+}

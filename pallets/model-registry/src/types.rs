@@ -87,6 +87,12 @@ pub struct DeterminismProfile {
 	pub flash_attention: bool,
 	/// Token selection.
 	pub sampler: Sampler,
+	/// sha256 of the model file's chat template (its GGUF key `tokenizer.chat_template`;
+	/// `cognitive-node model add` prints it), or `None` when the file has none. Chat jobs are
+	/// rendered with it on every node, and refused for a model without one; a node whose file
+	/// carries another template refuses the job rather than render it differently.
+	#[serde(default)]
+	pub chat_template: Option<[u8; 32]>,
 }
 
 /// Smallest context a profile may ask for (the engine refuses less).

@@ -75,9 +75,12 @@ impl<T: Config> Pallet<T> {
 		}
 		let (randomness, _) = T::Randomness::random(&(AUTO_AUDIT_CONTEXT, job_id).encode());
 		let digest = sp_io::hashing::blake2_256(&(AUTO_AUDIT_CONTEXT, randomness, job_id).encode());
-		let mut bytes = [0u8; 4];
-		bytes.copy_from_slice(&digest[..4]);
-		u32::from_le_bytes(bytes) % 1_000_000_000 < rate
+		// 64 bits reduced modulo 10⁹ (Perbill's denominator): the remainder's bias is below
+		// 10⁹ / 2⁶⁴ ≈ 5 × 10⁻¹¹. (32 bits would favour remainders below 2³² mod 10⁹ five to
+		// four, drawing a 5% rate 5.8% of the time.)
+		let mut bytes = [0u8; 8];
+		bytes.copy_from_slice(&digest[..8]);
+		u64::from_le_bytes(bytes) % 1_000_000_000 < u64::from(rate)
 	}
 
 	/// The block before which `job_id` may be challenged: the end of its escrow, if its fee is
@@ -133,7 +136,7 @@ impl<T: Config> Pallet<T> {
 		if let Some((who, _)) = &challenger {
 			exclude.push(who);
 		}
-		let work = Self::job_work(job.prompt.len() as u32, job.max_tokens);
+		let work = Self::job_work(job.billed_prompt_len(), job.max_tokens);
 		let nodes = Self::draw(
 			Self::audit_seed(job_id),
 			job.model,
@@ -282,7 +285,7 @@ impl<T: Config> Pallet<T> {
 			},
 		}
 
-		let work = Self::job_work(job.prompt.len() as u32, job.max_tokens);
+		let work = Self::job_work(job.billed_prompt_len(), job.max_tokens);
 		Self::unindex(job_id, work, audit.reveal_deadline, &audit.auditors);
 		audit.verdict = Some(verdict);
 		Audits::<T>::insert(job_id, audit);

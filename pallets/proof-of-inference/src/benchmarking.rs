@@ -54,6 +54,30 @@ fn max_tokens<T: Config>() -> u32 {
 	T::MaxTokens::get().min(n_ctx.saturating_sub(T::MaxPromptBytes::get().saturating_add(1)))
 }
 
+/// The costliest prompt to check and store: the most chat messages that fit the length bound,
+/// as long as they can be.
+fn longest_chat<T: Config>() -> JobPrompt {
+	let max = T::MaxPromptBytes::get();
+	let chat = |turns: usize, len: usize| {
+		JobPrompt::Chat(vec![
+			ChatTurn {
+				role: ChatRole::User,
+				content: vec![b'a'; len],
+			};
+			turns
+		])
+	};
+	let mut turns = inference_primitives::MAX_CHAT_TURNS as usize;
+	while turns > 1 && chat(turns, 1).billed_len() > max {
+		turns -= 1;
+	}
+	let mut len = 1;
+	while chat(turns, len + 1).billed_len() <= max {
+		len += 1;
+	}
+	chat(turns, len)
+}
+
 /// Registers `n` nodes and submits a job with replication `r` and a maximal prompt.
 fn job<T: Config>(n: u32, r: u32) -> Result<JobId, BenchmarkError> {
 	for i in 0..n {
@@ -63,7 +87,7 @@ fn job<T: Config>(n: u32, r: u32) -> Result<JobId, BenchmarkError> {
 	Pallet::<T>::submit_job(
 		RawOrigin::Signed(client::<T>()).into(),
 		model::<T>(),
-		vec![b'a'; T::MaxPromptBytes::get() as usize],
+		JobPrompt::Text(vec![b'a'; T::MaxPromptBytes::get() as usize]),
 		max_tokens::<T>(),
 		r as u8,
 		SamplingRequest::Greedy,
@@ -180,7 +204,7 @@ mod benchmarks {
 		}
 		let r = T::MaxReplication::get().min(n);
 		let client = client::<T>();
-		let prompt = vec![b'a'; T::MaxPromptBytes::get() as usize];
+		let prompt = longest_chat::<T>();
 		#[extrinsic_call]
 		_(
 			RawOrigin::Signed(client),

@@ -49,7 +49,9 @@ pub use pallet::*;
 pub use types::*;
 pub use weights::WeightInfo;
 
-pub use inference_primitives::{Hash256, JobId, JobSampling, Sha256};
+pub use inference_primitives::{
+	ChatRole, ChatTurn, Hash256, JobId, JobPrompt, JobSampling, PromptFormat, Sha256,
+};
 pub use pallet_node_registry::{InferenceKey, InferenceSignature};
 
 pub mod assignment;
@@ -100,7 +102,7 @@ pub mod pallet {
 		JobView<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 	pub(crate) type WeightsOf<T> = <T as Config>::WeightInfo;
 
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(3);
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(4);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -394,7 +396,7 @@ pub mod pallet {
 		EmptyPrompt,
 		/// The prompt is not valid UTF-8.
 		InvalidPrompt,
-		/// The prompt is longer than `MaxPromptBytes`.
+		/// The prompt's billed length ([`JobPrompt::billed_len`]) is above `MaxPromptBytes`.
 		PromptTooLong,
 		/// `max_tokens` is zero or above `MaxTokens`.
 		InvalidMaxTokens,
@@ -455,6 +457,26 @@ pub mod pallet {
 		NotEnoughAuditors,
 		/// The challenger's free balance cannot cover the deposit.
 		InsufficientDeposit,
+		/// A chat job has more than `MAX_CHAT_TURNS` messages.
+		TooManyChatTurns,
+		/// A chat job names a model whose whitelist entry records no chat template.
+		NoChatTemplate,
+	}
+
+	#[pallet::extra_constants]
+	impl<T: Config> Pallet<T> {
+		/// Most messages in a chat job (`inference_primitives::MAX_CHAT_TURNS`).
+		#[pallet::constant_name(MaxChatTurns)]
+		fn max_chat_turns() -> u32 {
+			inference_primitives::MAX_CHAT_TURNS
+		}
+
+		/// Prompt bytes a chat job is charged per message and once more for the assistant's
+		/// turn, for the template's own markers (`inference_primitives::CHAT_TURN_ALLOWANCE`).
+		#[pallet::constant_name(ChatTurnAllowance)]
+		fn chat_turn_allowance() -> u32 {
+			inference_primitives::CHAT_TURN_ALLOWANCE
+		}
 	}
 
 	#[pallet::hooks]
@@ -530,7 +552,12 @@ pub mod pallet {
 	impl<T: Config> Pallet<T> {
 		/// Submit an inference job: hold the fee and assign `replication` nodes.
 		///
-		/// The model must be whitelisted and active; the prompt non-empty UTF-8 of at most
+		/// The model must be whitelisted and active. The prompt is text (non-empty UTF-8, the
+		/// model continues it) or chat messages (1 to `MAX_CHAT_TURNS`, each non-empty UTF-8;
+		/// the model's chat template, whose hash its whitelist entry records, renders them with
+		/// the assistant's turn opened, so the model answers; a model without a template takes
+		/// no chat). Its billed length ([`JobPrompt::billed_len`]: the bytes, plus
+		/// `CHAT_TURN_ALLOWANCE` per message and once more for a chat) is at most
 		/// `MaxPromptBytes`; `1 <= max_tokens <= MaxTokens` with
 		/// `MaxPromptBytes + 1 + max_tokens <= n_ctx` of the model;
 		/// `1 <= replication <= MaxReplication`. `sampling` is greedy, or a temperature (in
@@ -544,7 +571,7 @@ pub mod pallet {
 		pub fn submit_job(
 			origin: OriginFor<T>,
 			model: ModelId,
-			prompt: Vec<u8>,
+			prompt: JobPrompt,
 			max_tokens: u32,
 			replication: u8,
 			sampling: SamplingRequest,
@@ -577,16 +604,12 @@ pub mod pallet {
 			match Self::open_audit(commit.job_id, &job)? {
 				None => {
 					let index = Self::check_commit(&job.round(), &digest, &commit, now)?;
-					if let Some(slot) = job.assignees.get_mut(index) {
-						slot.commitment = Some(commit.commitment);
-					}
+					record_commitment(&mut job.assignees, index, commit.commitment);
 					Jobs::<T>::insert(commit.job_id, job);
 				},
 				Some(mut audit) => {
 					let index = Self::check_commit(&audit.round(), &digest, &commit, now)?;
-					if let Some(slot) = audit.auditors.get_mut(index) {
-						slot.commitment = Some(commit.commitment);
-					}
+					record_commitment(&mut audit.auditors, index, commit.commitment);
 					Audits::<T>::insert(commit.job_id, audit);
 				},
 			}
@@ -624,18 +647,17 @@ pub mod pallet {
 			let job_id = reveal.job_id;
 			let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
 			let mut weight = WeightsOf::<T>::reveal();
+			let revealed = Event::Revealed {
+				job_id,
+				node: reveal.node.clone(),
+				result_hash: reveal.result_hash,
+			};
 			match Self::open_audit(job_id, &job)? {
 				None => {
 					let index = Self::check_reveal(&job.round(), &reveal, now)?;
-					if let Some(slot) = job.assignees.get_mut(index) {
-						slot.revealed = Some(reveal.result_hash);
-					}
-					Self::deposit_event(Event::Revealed {
-						job_id,
-						node: reveal.node,
-						result_hash: reveal.result_hash,
-					});
-					if job.assignees.iter().all(|a| a.revealed.is_some()) {
+					let all = record_reveal(&mut job.assignees, index, reveal.result_hash);
+					Self::deposit_event(revealed);
+					if all {
 						weight
 							.saturating_accrue(WeightsOf::<T>::settle(job.assignees.len() as u32));
 						if Self::settle(job_id, job) {
@@ -649,15 +671,9 @@ pub mod pallet {
 				},
 				Some(mut audit) => {
 					let index = Self::check_reveal(&audit.round(), &reveal, now)?;
-					if let Some(slot) = audit.auditors.get_mut(index) {
-						slot.revealed = Some(reveal.result_hash);
-					}
-					Self::deposit_event(Event::Revealed {
-						job_id,
-						node: reveal.node,
-						result_hash: reveal.result_hash,
-					});
-					if audit.auditors.iter().all(|a| a.revealed.is_some()) {
+					let all = record_reveal(&mut audit.auditors, index, reveal.result_hash);
+					Self::deposit_event(revealed);
+					if all {
 						weight.saturating_accrue(WeightsOf::<T>::conclude_audit(
 							audit.auditors.len() as u32,
 						));
@@ -735,6 +751,7 @@ pub mod pallet {
 				model: job.model,
 				model_sha256: job.model_sha256,
 				profile: job.profile,
+				format: job.format,
 				prompt: job.prompt.into_inner(),
 				max_tokens: job.max_tokens,
 				sampling: job.sampling,

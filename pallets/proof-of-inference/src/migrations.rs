@@ -12,9 +12,15 @@ use frame_support::{
 pub mod v2 {
 	use super::*;
 	use crate::{Assignment, BalanceOf, JobState};
+	use v4::JobV3;
+
+	/// The jobs map as versions 2 and 3 stored it (the layout this migration writes).
+	#[frame_support::storage_alias]
+	type Jobs<T: Config> = StorageMap<Pallet<T>, frame_support::Twox64Concat, JobId, JobV3<T>>;
 	use codec::{Decode, Encode};
 	use frame_support::{traits::Get, BoundedVec};
 	use frame_system::pallet_prelude::BlockNumberFor;
+	use inference_primitives::JobId;
 	use inference_primitives::{ExecutionProfile, JobSampling, Sha256};
 	use pallet_model_registry::{DeterminismClass, ModelId};
 
@@ -54,9 +60,9 @@ pub mod v2 {
 	}
 
 	impl<T: Config> JobV1<T> {
-		/// The same job with greedy sampling.
-		pub fn upgraded(self) -> Job<T> {
-			Job {
+		/// The same job with greedy sampling, in the version-2 layout.
+		pub fn upgraded(self) -> JobV3<T> {
+			JobV3 {
 				owner: self.owner,
 				model: self.model,
 				model_sha256: self.model_sha256,
@@ -210,6 +216,121 @@ pub mod v3 {
 		2,
 		3,
 		InnerMigrateV2ToV3<T, Period, Deposit>,
+		Pallet<T>,
+		<T as frame_system::Config>::DbWeight,
+	>;
+}
+
+/// Version 3 → 4: jobs gained [`Job::format`]. Every job stored before it had a text prompt.
+pub mod v4 {
+	use super::*;
+	use crate::{Assignment, BalanceOf, JobState};
+	use codec::{Decode, Encode};
+	use frame_support::{traits::Get, BoundedVec};
+	use frame_system::pallet_prelude::BlockNumberFor;
+	use inference_primitives::{ExecutionProfile, JobSampling, PromptFormat, Sha256};
+	use pallet_model_registry::{DeterminismClass, ModelId};
+
+	/// A job as versions 2 and 3 stored it: [`Job`] without `format`.
+	#[derive(Encode, Decode)]
+	pub struct JobV3<T: Config> {
+		/// See [`Job::owner`].
+		pub owner: T::AccountId,
+		/// See [`Job::model`].
+		pub model: ModelId,
+		/// See [`Job::model_sha256`].
+		pub model_sha256: Sha256,
+		/// See [`Job::profile`].
+		pub profile: ExecutionProfile,
+		/// See [`Job::class`].
+		pub class: DeterminismClass,
+		/// See [`Job::prompt`].
+		pub prompt: BoundedVec<u8, T::MaxPromptBytes>,
+		/// See [`Job::max_tokens`].
+		pub max_tokens: u32,
+		/// See [`Job::sampling`].
+		pub sampling: JobSampling,
+		/// See [`Job::fee`].
+		pub fee: BalanceOf<T>,
+		/// See [`Job::base_fee`].
+		pub base_fee: BalanceOf<T>,
+		/// See [`Job::assignees`].
+		pub assignees: BoundedVec<Assignment<T::AccountId>, T::MaxReplication>,
+		/// See [`Job::submitted_at`].
+		pub submitted_at: BlockNumberFor<T>,
+		/// See [`Job::commit_deadline`].
+		pub commit_deadline: BlockNumberFor<T>,
+		/// See [`Job::reveal_deadline`].
+		pub reveal_deadline: BlockNumberFor<T>,
+		/// See [`Job::status`].
+		pub status: JobState,
+		/// See [`Job::settled_at`].
+		pub settled_at: Option<BlockNumberFor<T>>,
+	}
+
+	impl<T: Config> JobV3<T> {
+		/// The same job with a text prompt.
+		pub fn upgraded(self) -> Job<T> {
+			Job {
+				owner: self.owner,
+				model: self.model,
+				model_sha256: self.model_sha256,
+				profile: self.profile,
+				class: self.class,
+				format: PromptFormat::Text,
+				prompt: self.prompt,
+				max_tokens: self.max_tokens,
+				sampling: self.sampling,
+				fee: self.fee,
+				base_fee: self.base_fee,
+				assignees: self.assignees,
+				submitted_at: self.submitted_at,
+				commit_deadline: self.commit_deadline,
+				reveal_deadline: self.reveal_deadline,
+				status: self.status,
+				settled_at: self.settled_at,
+			}
+		}
+	}
+
+	/// Rewrites every stored job with `format: Text`; bounded like [`v2::InnerMigrateV1ToV2`].
+	/// A stored job's digest changes (it covers the format, under a new domain tag), so the
+	/// assignees of a job pending across the upgrade run it again under the new digest, and a
+	/// commit signed under the old one is refused as [`crate::Error::WrongJob`]: upgrade when
+	/// few jobs are pending.
+	pub struct InnerMigrateV3ToV4<T>(core::marker::PhantomData<T>);
+
+	impl<T: Config> UncheckedOnRuntimeUpgrade for InnerMigrateV3ToV4<T> {
+		fn on_runtime_upgrade() -> Weight {
+			let mut count = 0u64;
+			Jobs::<T>::translate_values::<JobV3<T>, _>(|old| {
+				count = count.saturating_add(1);
+				Some(old.upgraded())
+			});
+			log::info!(target: crate::LOG_TARGET, "migrated {count} job(s) to storage version 4");
+			T::DbWeight::get().reads_writes(count, count)
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn pre_upgrade() -> Result<alloc::vec::Vec<u8>, sp_runtime::TryRuntimeError> {
+			Ok((Jobs::<T>::iter_keys().count() as u64).encode())
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn post_upgrade(state: alloc::vec::Vec<u8>) -> Result<(), sp_runtime::TryRuntimeError> {
+			let before = u64::decode(&mut &state[..])
+				.map_err(|_| sp_runtime::TryRuntimeError::Other("pre-upgrade state"))?;
+			let after = Jobs::<T>::iter_values().count() as u64;
+			frame_support::ensure!(before == after, "jobs lost in the migration");
+			Ok(())
+		}
+	}
+
+	/// [`InnerMigrateV3ToV4`], run only at storage version 3.
+	pub type MigrateV3ToV4<T> = VersionedMigration<
+		3,
+		4,
+		InnerMigrateV3ToV4<T>,
 		Pallet<T>,
 		<T as frame_system::Config>::DbWeight,
 	>;

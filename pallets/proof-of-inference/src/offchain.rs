@@ -258,6 +258,7 @@ fn run_job<T: Config>(
 		job_id,
 		job_digest: *digest,
 		model_sha256: job.model_sha256,
+		format: job.format,
 		prompt: job.prompt.to_vec(),
 		max_tokens: job.max_tokens,
 		sampling: job.sampling,

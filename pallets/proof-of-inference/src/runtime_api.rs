@@ -9,7 +9,8 @@ sp_api::decl_runtime_apis! {
 	///
 	/// Version 2: [`JobView`] names the job's sampling settings (and a sampled job's seed).
 	/// Version 3: it shows the challenge window, whether the fee is held, and the audit.
-	#[api_version(3)]
+	/// Version 4: it shows the prompt's format (text, or chat messages and their template).
+	#[api_version(4)]
 	pub trait ProofOfInferenceApi<AccountId, Balance, BlockNumber> where
 		AccountId: codec::Codec,
 		Balance: codec::Codec,

@@ -153,7 +153,7 @@ impl<T: Config> Pallet<T> {
 			},
 		}
 		job.settled_at = Some(now);
-		let work = Self::job_work(job.prompt.len() as u32, job.max_tokens);
+		let work = Self::job_work(job.billed_prompt_len(), job.max_tokens);
 		Self::unindex(job_id, work, job.reveal_deadline, &job.assignees);
 		let (head, tail) = PruneQueueRange::<T>::get();
 		PruneQueue::<T>::insert(

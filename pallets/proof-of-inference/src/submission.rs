@@ -4,13 +4,12 @@ use crate::{
 	Assignment, BalanceOf, Config, Deadlines, Error, Event, HoldReason, Job, JobState, Jobs,
 	NextJobId, Pallet, Params, PendingJobs, SamplingRequest,
 };
-use alloc::vec::Vec;
 use frame_support::{
 	ensure,
 	traits::{fungible::MutateHold, Get},
 	BoundedVec,
 };
-use inference_primitives::ExecutionProfile;
+use inference_primitives::{ExecutionProfile, InvalidPrompt, JobPrompt, PromptFormat};
 use pallet_model_registry::{ModelId, ModelInspect};
 use sp_runtime::{
 	traits::{CheckedAdd, CheckedMul, Saturating},
@@ -41,20 +40,38 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_submit_job(
 		owner: T::AccountId,
 		model: ModelId,
-		prompt: Vec<u8>,
+		prompt: JobPrompt,
 		max_tokens: u32,
 		replication: u8,
 		sampling: SamplingRequest,
 	) -> DispatchResult {
 		let spec = T::Models::job_spec(model).ok_or(Error::<T>::UnknownModel)?;
 		ensure!(spec.active, Error::<T>::ModelNotActive);
-		ensure!(!prompt.is_empty(), Error::<T>::EmptyPrompt);
-		let prompt: BoundedVec<u8, T::MaxPromptBytes> =
-			prompt.try_into().map_err(|_| Error::<T>::PromptTooLong)?;
+		// The length first: it bounds the work of every other check.
+		let billed_len = prompt.billed_len();
 		ensure!(
-			core::str::from_utf8(&prompt).is_ok(),
-			Error::<T>::InvalidPrompt
+			billed_len <= T::MaxPromptBytes::get(),
+			Error::<T>::PromptTooLong
 		);
+		prompt.validate().map_err(|e| match e {
+			InvalidPrompt::Empty => Error::<T>::EmptyPrompt,
+			InvalidPrompt::NotUtf8 => Error::<T>::InvalidPrompt,
+			InvalidPrompt::TooManyTurns => Error::<T>::TooManyChatTurns,
+		})?;
+		let format = match prompt {
+			JobPrompt::Text(_) => PromptFormat::Text,
+			JobPrompt::Chat(_) => PromptFormat::Chat {
+				template_sha256: spec
+					.profile
+					.chat_template
+					.ok_or(Error::<T>::NoChatTemplate)?,
+			},
+		};
+		// Fits: the stored bytes are at most the billed length.
+		let stored: BoundedVec<u8, T::MaxPromptBytes> = prompt
+			.stored_bytes()
+			.try_into()
+			.map_err(|_| Error::<T>::PromptTooLong)?;
 		ensure!(
 			max_tokens >= 1 && max_tokens <= T::MaxTokens::get(),
 			Error::<T>::InvalidMaxTokens
@@ -69,19 +86,20 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::InvalidSampling
 		);
 		let profile = &spec.profile;
-		// Every valid prompt must fit whatever the tokenizer does: at most one token per byte,
+		// Every valid prompt must fit whatever the tokenizer does: at most one token per byte
+		// (a chat's template markers are inside its billed length, [`JobPrompt::billed_len`]),
 		// plus BOS.
 		let needed = T::MaxPromptBytes::get()
 			.saturating_add(1)
 			.saturating_add(max_tokens);
 		ensure!(needed <= profile.n_ctx, Error::<T>::ContextOverflow);
 
-		let (fee, base_fee) = Self::job_fee(prompt.len() as u32, max_tokens, replication)
-			.ok_or(Error::<T>::FeeOverflow)?;
+		let (fee, base_fee) =
+			Self::job_fee(billed_len, max_tokens, replication).ok_or(Error::<T>::FeeOverflow)?;
 		let job_id = NextJobId::<T>::get();
 		let next = job_id.checked_add(1).ok_or(Error::<T>::TooManyJobs)?;
 		let class = profile.class();
-		let work = Self::job_work(prompt.len() as u32, max_tokens);
+		let work = Self::job_work(billed_len, max_tokens);
 		let nodes = Self::assign(job_id, &owner, model, &class, replication, work)?;
 		// A greedy job draws nothing: no seed to derive.
 		let seed = match sampling {
@@ -127,7 +145,8 @@ impl<T: Config> Pallet<T> {
 					n_ubatch: profile.n_ubatch,
 				},
 				class,
-				prompt,
+				format,
+				prompt: stored,
 				max_tokens,
 				sampling,
 				fee,

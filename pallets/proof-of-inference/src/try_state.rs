@@ -136,7 +136,7 @@ impl<T: Config> Pallet<T> {
 			);
 			let work = set.iter().try_fold(0u32, |sum, id| {
 				Jobs::<T>::get(id).map(|j| {
-					sum.saturating_add(Self::job_work(j.prompt.len() as u32, j.max_tokens))
+					sum.saturating_add(Self::job_work(j.billed_prompt_len(), j.max_tokens))
 				})
 			});
 			ensure!(

@@ -5,7 +5,11 @@ use crate::{BalanceOf, Config};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound};
 use frame_system::pallet_prelude::BlockNumberFor;
-use inference_primitives::{ExecutionProfile, Hash256, JobId, JobOutput, JobSampling, Sha256};
+#[cfg(doc)]
+use inference_primitives::JobPrompt;
+use inference_primitives::{
+	ExecutionProfile, Hash256, JobId, JobOutput, JobSampling, PromptFormat, Sha256,
+};
 use pallet_model_registry::{DeterminismClass, ModelId};
 use scale_info::TypeInfo;
 use sp_runtime::Perbill;
@@ -197,6 +201,30 @@ pub struct Assignment<AccountId> {
 	pub revealed: Option<Hash256>,
 }
 
+/// Records the commitment of the member at `index` of a round (an index `check_commit` gave).
+pub(crate) fn record_commitment<A, S>(
+	members: &mut BoundedVec<Assignment<A>, S>,
+	index: usize,
+	commitment: Hash256,
+) {
+	if let Some(member) = members.get_mut(index) {
+		member.commitment = Some(commitment);
+	}
+}
+
+/// Records the revealed hash of the member at `index` of a round (an index `check_reveal`
+/// gave); whether every member has now revealed, so the round can be decided.
+pub(crate) fn record_reveal<A, S>(
+	members: &mut BoundedVec<Assignment<A>, S>,
+	index: usize,
+	hash: Hash256,
+) -> bool {
+	if let Some(member) = members.get_mut(index) {
+		member.revealed = Some(hash);
+	}
+	members.iter().all(|m| m.revealed.is_some())
+}
+
 /// Which commit-reveal round of a job: its assignment, or an audit of its result.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum RoundKind {
@@ -328,7 +356,10 @@ pub struct Job<T: Config> {
 	pub profile: ExecutionProfile,
 	/// The engine class the model's results are compared under, copied at submission.
 	pub class: DeterminismClass,
-	/// The prompt (UTF-8).
+	/// How `prompt` is read: text, or chat messages with the template they are rendered with.
+	pub format: PromptFormat,
+	/// The prompt as [`JobPrompt::stored_bytes`] stores it: UTF-8 text, or the SCALE encoding of
+	/// the chat messages.
 	pub prompt: BoundedVec<u8, T::MaxPromptBytes>,
 	/// Most tokens to generate.
 	pub max_tokens: u32,
@@ -365,6 +396,12 @@ impl<T: Config> Job<T> {
 		}
 	}
 
+	/// The prompt length the job was charged for and its work counts
+	/// ([`JobPrompt::billed_len`]).
+	pub fn billed_prompt_len(&self) -> u32 {
+		self.format.billed_len(&self.prompt)
+	}
+
 	/// [`inference_primitives::job_digest`] of this job: what results and host slots are keyed
 	/// by, so a job id that names another job after a reorg is never answered with this one's
 	/// result.
@@ -374,6 +411,7 @@ impl<T: Config> Job<T> {
 			&self.owner,
 			&self.model_sha256,
 			&self.profile,
+			&self.format,
 			&self.prompt,
 			self.max_tokens,
 			&self.sampling,
@@ -640,7 +678,10 @@ pub struct JobView<AccountId, Balance, BlockNumber> {
 	pub model_sha256: Sha256,
 	/// The determinism settings the job runs with.
 	pub profile: ExecutionProfile,
-	/// The prompt bytes (UTF-8).
+	/// How `prompt` is read (text, or chat messages and their template's sha256).
+	pub format: PromptFormat,
+	/// The prompt as stored: UTF-8 text, or SCALE-encoded chat messages
+	/// ([`JobPrompt::from_stored`] reads either).
 	pub prompt: alloc::vec::Vec<u8>,
 	/// Most tokens to generate.
 	pub max_tokens: u32,

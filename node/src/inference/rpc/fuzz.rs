@@ -240,7 +240,7 @@ fn generate_case(text: &str, clock: u64) -> Result<(), i32> {
 	assert!(request.max_tokens >= 1 && request.max_tokens <= LIMITS.max_tokens);
 	let bytes = match &request.input {
 		inference_engine::Input::Text(t) => t.len(),
-		inference_engine::Input::Chat(m) => {
+		inference_engine::Input::Chat { messages: m, .. } => {
 			assert!(!m.is_empty());
 			m.iter().map(|m| m.role.len() + m.content.len()).sum()
 		},

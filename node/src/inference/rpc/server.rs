@@ -110,15 +110,16 @@ pub fn prepare(
 					limits.max_prompt_bytes
 				)));
 			}
-			Input::Chat(
-				messages
+			Input::Chat {
+				messages: messages
 					.into_iter()
 					.map(|m| ChatMessage {
 						role: m.role,
 						content: m.content,
 					})
 					.collect(),
-			)
+				template_sha256: None,
+			}
 		},
 		_ => return Err(Error::BadInput),
 	};

@@ -49,7 +49,7 @@ fn assignment_skips_ineligible_nodes() {
 			ProofOfInference::submit_job(
 				RuntimeOrigin::signed(CLIENT),
 				0,
-				PROMPT.to_vec(),
+				text(PROMPT),
 				MAX,
 				4,
 				SamplingRequest::Greedy
@@ -71,7 +71,7 @@ fn owner_is_never_assigned_to_its_own_job() {
 			assert_ok!(ProofOfInference::submit_job(
 				RuntimeOrigin::signed(1),
 				0,
-				PROMPT.to_vec(),
+				text(PROMPT),
 				MAX,
 				2,
 				SamplingRequest::Greedy
@@ -83,7 +83,7 @@ fn owner_is_never_assigned_to_its_own_job() {
 			ProofOfInference::submit_job(
 				RuntimeOrigin::signed(1),
 				0,
-				PROMPT.to_vec(),
+				text(PROMPT),
 				MAX,
 				3,
 				SamplingRequest::Greedy

@@ -31,7 +31,7 @@ fn a_flood_of_unanswered_jobs_costs_the_attacker_and_not_the_honest_nodes() {
 			match ProofOfInference::submit_job(
 				RuntimeOrigin::signed(CLIENT),
 				0,
-				vec![b'a'; MAX_PROMPT as usize],
+				JobPrompt::Text(vec![b'a'; MAX_PROMPT as usize]),
 				MAX_TOKENS,
 				3,
 				SamplingRequest::Greedy,
@@ -95,7 +95,7 @@ fn pending_work_bounds_what_a_node_is_assigned() {
 			ProofOfInference::submit_job(
 				RuntimeOrigin::signed(CLIENT),
 				0,
-				vec![b'a'; MAX_PROMPT as usize],
+				JobPrompt::Text(vec![b'a'; MAX_PROMPT as usize]),
 				MAX_TOKENS,
 				3,
 				SamplingRequest::Greedy,
@@ -111,7 +111,7 @@ fn pending_work_bounds_what_a_node_is_assigned() {
 			ProofOfInference::submit_job(
 				RuntimeOrigin::signed(CLIENT),
 				0,
-				PROMPT.to_vec(),
+				text(PROMPT),
 				1,
 				1,
 				SamplingRequest::Greedy
@@ -132,7 +132,7 @@ fn pending_work_bounds_what_a_node_is_assigned() {
 			ProofOfInference::submit_job(
 				RuntimeOrigin::signed(CLIENT),
 				0,
-				PROMPT.to_vec(),
+				text(PROMPT),
 				1,
 				1,
 				SamplingRequest::Greedy

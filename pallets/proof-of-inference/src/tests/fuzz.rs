@@ -23,13 +23,29 @@ fn origin(rng: &mut Rng) -> RuntimeOrigin {
 	}
 }
 
-fn prompt(rng: &mut Rng) -> Vec<u8> {
+fn prompt_bytes(rng: &mut Rng) -> Vec<u8> {
 	if rng.chance(70) {
 		let len = rng.below(MAX_PROMPT as u64 + 4) as usize;
 		vec![b'a' + (rng.below(26) as u8); len]
 	} else {
 		rng.bytes(MAX_PROMPT as usize + 8)
 	}
+}
+
+/// Text, or chat messages of random roles (sometimes more than allowed, sometimes empty).
+fn prompt(rng: &mut Rng) -> JobPrompt {
+	if rng.chance(70) {
+		return JobPrompt::Text(prompt_bytes(rng));
+	}
+	let turns = rng.below(u64::from(inference_primitives::MAX_CHAT_TURNS) + 2) as usize;
+	JobPrompt::Chat(
+		(0..turns)
+			.map(|_| ChatTurn {
+				role: rng.pick(&[ChatRole::System, ChatRole::User, ChatRole::Assistant]),
+				content: rng.bytes(MAX_PROMPT as usize / 4),
+			})
+			.collect(),
+	)
 }
 
 fn register_random(rng: &mut Rng) -> sp_runtime::DispatchResult {

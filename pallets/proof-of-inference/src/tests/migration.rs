@@ -1,12 +1,15 @@
 //! Storage migrations.
 
 use super::*;
-use crate::migrations::v2::{JobV1, MigrateV1ToV2};
+use crate::migrations::{
+	v2::{JobV1, MigrateV1ToV2},
+	v4::{JobV3, MigrateV3ToV4},
+};
 use codec::Encode;
 use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
 
-/// Jobs stored by version 1 (no sampling) read back as greedy jobs after the upgrade, with
-/// everything else, their digest included, unchanged; the migration runs once.
+/// Jobs stored by version 1 (no sampling) read back as greedy text jobs after the upgrades to
+/// versions 2 and 4, with everything else unchanged; each migration runs once.
 #[test]
 fn version_1_jobs_become_greedy_jobs() {
 	new_test_ext().execute_with(|| {
@@ -49,6 +52,9 @@ fn version_1_jobs_become_greedy_jobs() {
 			ProofOfInference::on_chain_storage_version(),
 			StorageVersion::new(2)
 		);
+		// Version 2 wrote the version-2 layout, which version 4 reads.
+		StorageVersion::new(3).put::<ProofOfInference>();
+		MigrateV3ToV4::<Test>::on_runtime_upgrade();
 		for (id, original) in [pending, second].into_iter().zip(originals) {
 			let migrated = job(id);
 			assert_eq!(migrated.sampling, JobSampling::Greedy);
@@ -56,7 +62,7 @@ fn version_1_jobs_become_greedy_jobs() {
 		}
 		check();
 
-		// A second run finds version 2 and touches nothing.
+		// A second run finds version 4 and touches nothing.
 		let before = job(pending);
 		Jobs::<Test>::mutate(pending, |j| {
 			if let Some(j) = j {
@@ -65,6 +71,69 @@ fn version_1_jobs_become_greedy_jobs() {
 		});
 		MigrateV1ToV2::<Test>::on_runtime_upgrade();
 		assert_eq!(job(pending).max_tokens, before.max_tokens + 1);
+	});
+}
+
+/// Jobs stored by version 3 (no prompt format) read back as text jobs, with everything else
+/// unchanged, a sampled one keeping its seed; the migration runs once.
+#[test]
+fn version_3_jobs_become_text_jobs() {
+	new_test_ext().execute_with(|| {
+		register_nodes(5);
+		let greedy = submit(3);
+		let sampled = NextJobId::<Test>::get();
+		assert_ok!(ProofOfInference::submit_job(
+			RuntimeOrigin::signed(CLIENT),
+			0,
+			text(PROMPT),
+			MAX,
+			3,
+			SamplingRequest::Sampled {
+				temperature_milli: 700,
+				top_p_ppm: 900_000,
+			},
+		));
+		let originals = [job(greedy), job(sampled)];
+		for (id, j) in [greedy, sampled].into_iter().zip(originals.iter()) {
+			let old = JobV3::<Test> {
+				owner: j.owner,
+				model: j.model,
+				model_sha256: j.model_sha256,
+				profile: j.profile,
+				class: j.class.clone(),
+				prompt: j.prompt.clone(),
+				max_tokens: j.max_tokens,
+				sampling: j.sampling,
+				fee: j.fee,
+				base_fee: j.base_fee,
+				assignees: j.assignees.clone(),
+				submitted_at: j.submitted_at,
+				commit_deadline: j.commit_deadline,
+				reveal_deadline: j.reveal_deadline,
+				status: j.status,
+				settled_at: j.settled_at,
+			};
+			frame_support::storage::unhashed::put_raw(
+				&Jobs::<Test>::hashed_key_for(id),
+				&old.encode(),
+			);
+			assert!(Jobs::<Test>::try_get(id).is_err());
+		}
+		StorageVersion::new(3).put::<ProofOfInference>();
+
+		MigrateV3ToV4::<Test>::on_runtime_upgrade();
+		assert_eq!(
+			ProofOfInference::on_chain_storage_version(),
+			StorageVersion::new(4)
+		);
+		for (id, original) in [greedy, sampled].into_iter().zip(originals) {
+			assert_eq!(job(id).format, PromptFormat::Text);
+			assert_eq!(job(id), original);
+		}
+		check();
+		let before = job(greedy);
+		MigrateV3ToV4::<Test>::on_runtime_upgrade();
+		assert_eq!(job(greedy), before);
 	});
 }
 

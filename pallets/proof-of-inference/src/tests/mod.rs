@@ -106,6 +106,19 @@ pub fn register_nodes(n: u64) {
 }
 
 pub const PROMPT: &[u8] = b"Hello, world";
+
+/// `prompt` as a text job's prompt.
+pub fn text(prompt: &[u8]) -> JobPrompt {
+	JobPrompt::Text(prompt.to_vec())
+}
+
+/// A chat job's prompt of one user message.
+pub fn chat(message: &[u8]) -> JobPrompt {
+	JobPrompt::Chat(vec![ChatTurn {
+		role: ChatRole::User,
+		content: message.to_vec(),
+	}])
+}
 pub const MAX: u32 = 8;
 
 /// The fee of a job of `PROMPT` with `max_tokens` and `r` assignees.
@@ -123,7 +136,7 @@ pub fn submit_with(max_tokens: u32, r: u8) -> JobId {
 	assert_ok!(ProofOfInference::submit_job(
 		RuntimeOrigin::signed(CLIENT),
 		0,
-		PROMPT.to_vec(),
+		text(PROMPT),
 		max_tokens,
 		r,
 		SamplingRequest::Greedy

@@ -267,7 +267,7 @@ fn a_sampled_job_reaches_the_engine_with_the_chain_s_seed() {
 		assert_ok!(ProofOfInference::submit_job(
 			RuntimeOrigin::signed(CLIENT),
 			0,
-			PROMPT.to_vec(),
+			text(PROMPT),
 			MAX,
 			3,
 			SamplingRequest::Sampled {

@@ -62,7 +62,7 @@ fn fee_follows_the_work_of_all_assignees() {
 			assert_ok!(ProofOfInference::submit_job(
 				RuntimeOrigin::signed(CLIENT),
 				0,
-				vec![b'a'; prompt],
+				JobPrompt::Text(vec![b'a'; prompt]),
 				max,
 				r,
 				SamplingRequest::Greedy
@@ -87,7 +87,7 @@ fn fee_follows_the_work_of_all_assignees() {
 fn submit_rejects_bad_input_without_state_change() {
 	new_test_ext().execute_with(|| {
 		register_nodes(3);
-		let call = |model: u32, prompt: Vec<u8>, max: u32, r: u8| {
+		let call = |model: u32, prompt: JobPrompt, max: u32, r: u8| {
 			ProofOfInference::submit_job(
 				RuntimeOrigin::signed(CLIENT),
 				model,
@@ -97,54 +97,72 @@ fn submit_rejects_bad_input_without_state_change() {
 				SamplingRequest::Greedy,
 			)
 		};
-		assert_noop!(
-			call(99, PROMPT.to_vec(), MAX, 3),
-			Error::<Test>::UnknownModel
-		);
+		assert_noop!(call(99, text(PROMPT), MAX, 3), Error::<Test>::UnknownModel);
 		assert_ok!(ModelRegistry::deprecate_model(RuntimeOrigin::root(), 1));
+		assert_noop!(call(1, text(PROMPT), MAX, 3), Error::<Test>::ModelNotActive);
+		assert_noop!(call(0, text(b""), MAX, 3), Error::<Test>::EmptyPrompt);
 		assert_noop!(
-			call(1, PROMPT.to_vec(), MAX, 3),
-			Error::<Test>::ModelNotActive
-		);
-		assert_noop!(call(0, vec![], MAX, 3), Error::<Test>::EmptyPrompt);
-		assert_noop!(
-			call(0, vec![b'a'; MAX_PROMPT as usize + 1], MAX, 3),
+			call(
+				0,
+				JobPrompt::Text(vec![b'a'; MAX_PROMPT as usize + 1]),
+				MAX,
+				3
+			),
 			Error::<Test>::PromptTooLong
 		);
 		assert_noop!(
-			call(0, vec![0xff, 0xfe, b'a'], MAX, 3),
+			call(0, text(&[0xff, 0xfe, b'a']), MAX, 3),
 			Error::<Test>::InvalidPrompt
 		);
+		// Chats: no message, an empty one, one that is not UTF-8, too many, too long once the
+		// template allowance is counted.
 		assert_noop!(
-			call(0, PROMPT.to_vec(), 0, 3),
+			call(0, JobPrompt::Chat(vec![]), MAX, 3),
+			Error::<Test>::EmptyPrompt
+		);
+		assert_noop!(call(0, chat(b""), MAX, 3), Error::<Test>::EmptyPrompt);
+		assert_noop!(call(0, chat(&[0xc3]), MAX, 3), Error::<Test>::InvalidPrompt);
+		let many = vec![
+			ChatTurn {
+				role: ChatRole::User,
+				content: b"hi".to_vec(),
+			};
+			inference_primitives::MAX_CHAT_TURNS as usize + 1
+		];
+		// The length is checked first (it bounds the other checks' work): 17 messages are too
+		// long for this mock's 64-byte bound before they are too many (the turn count is
+		// tested in `inference-primitives`, where the bound does not interfere).
+		assert_noop!(
+			call(0, JobPrompt::Chat(many), MAX, 3),
+			Error::<Test>::PromptTooLong
+		);
+		let fits_as_text = MAX_PROMPT as usize - 8;
+		assert_ok!(JobPrompt::Text(vec![b'a'; fits_as_text]).validate());
+		assert_noop!(
+			call(0, chat(&vec![b'a'; fits_as_text]), MAX, 3),
+			Error::<Test>::PromptTooLong
+		);
+		assert_noop!(call(0, text(PROMPT), 0, 3), Error::<Test>::InvalidMaxTokens);
+		assert_noop!(
+			call(0, text(PROMPT), MAX_TOKENS + 1, 3),
 			Error::<Test>::InvalidMaxTokens
 		);
 		assert_noop!(
-			call(0, PROMPT.to_vec(), MAX_TOKENS + 1, 3),
-			Error::<Test>::InvalidMaxTokens
-		);
-		assert_noop!(
-			call(0, PROMPT.to_vec(), MAX, 0),
+			call(0, text(PROMPT), MAX, 0),
 			Error::<Test>::InvalidReplication
 		);
 		assert_noop!(
-			call(0, PROMPT.to_vec(), MAX, MAX_R as u8 + 1),
+			call(0, text(PROMPT), MAX, MAX_R as u8 + 1),
 			Error::<Test>::InvalidReplication
 		);
 		// Model 2's context cannot hold MAX_PROMPT + 1 + max_tokens.
-		assert_noop!(
-			call(2, PROMPT.to_vec(), 1, 1),
-			Error::<Test>::ContextOverflow
-		);
-		assert_noop!(
-			call(0, PROMPT.to_vec(), MAX, 4),
-			Error::<Test>::NotEnoughNodes
-		);
+		assert_noop!(call(2, text(PROMPT), 1, 1), Error::<Test>::ContextOverflow);
+		assert_noop!(call(0, text(PROMPT), MAX, 4), Error::<Test>::NotEnoughNodes);
 		assert_noop!(
 			ProofOfInference::submit_job(
 				RuntimeOrigin::signed(POOR),
 				0,
-				PROMPT.to_vec(),
+				text(PROMPT),
 				MAX,
 				3,
 				SamplingRequest::Greedy
@@ -155,7 +173,7 @@ fn submit_rejects_bad_input_without_state_change() {
 			ProofOfInference::submit_job(
 				RuntimeOrigin::none(),
 				0,
-				PROMPT.to_vec(),
+				text(PROMPT),
 				MAX,
 				3,
 				SamplingRequest::Greedy
@@ -163,7 +181,12 @@ fn submit_rejects_bad_input_without_state_change() {
 			DispatchError::BadOrigin
 		);
 		// The limits themselves are accepted.
-		assert_ok!(call(0, vec![b'a'; MAX_PROMPT as usize], MAX_TOKENS, 3));
+		assert_ok!(call(
+			0,
+			JobPrompt::Text(vec![b'a'; MAX_PROMPT as usize]),
+			MAX_TOKENS,
+			3
+		));
 		check();
 	});
 }
@@ -180,7 +203,7 @@ fn full_nodes_and_full_deadline_blocks_are_refused() {
 			ProofOfInference::submit_job(
 				RuntimeOrigin::signed(CLIENT),
 				0,
-				PROMPT.to_vec(),
+				text(PROMPT),
 				MAX,
 				1,
 				SamplingRequest::Greedy
@@ -199,7 +222,7 @@ fn full_nodes_and_full_deadline_blocks_are_refused() {
 			ProofOfInference::submit_job(
 				RuntimeOrigin::signed(CLIENT),
 				0,
-				PROMPT.to_vec(),
+				text(PROMPT),
 				MAX,
 				1,
 				SamplingRequest::Greedy
@@ -278,7 +301,7 @@ fn submit_sampled(temperature_milli: u16, top_p_ppm: u32) -> DispatchResult {
 	ProofOfInference::submit_job(
 		RuntimeOrigin::signed(CLIENT),
 		0,
-		PROMPT.to_vec(),
+		text(PROMPT),
 		MAX,
 		3,
 		SamplingRequest::Sampled {
@@ -335,6 +358,78 @@ fn sampling_settings_out_of_range_are_refused() {
 		// The bounds themselves are accepted.
 		assert_ok!(submit_sampled(1, 1));
 		assert_ok!(submit_sampled(2_000, 1_000_000));
+		check();
+	});
+}
+
+/// A chat job stores its messages with the template hash of the model's whitelist entry, is
+/// charged the template allowance, and its digest differs from the same text sent raw; a model
+/// whose entry records no template takes no chat.
+#[test]
+fn chat_jobs_carry_their_template_and_pay_for_it() {
+	use inference_primitives::CHAT_TURN_ALLOWANCE;
+	new_test_ext().execute_with(|| {
+		register_nodes(3);
+		let submit_as = |prompt: JobPrompt| {
+			let id = NextJobId::<Test>::get();
+			assert_ok!(ProofOfInference::submit_job(
+				RuntimeOrigin::signed(CLIENT),
+				0,
+				prompt,
+				MAX,
+				3,
+				SamplingRequest::Greedy,
+			));
+			id
+		};
+		let raw = submit_as(text(PROMPT));
+		let messages = chat(PROMPT);
+		let asked = submit_as(messages.clone());
+		let (raw, asked) = (job(raw), job(asked));
+		let template = <ModelRegistry as pallet_model_registry::ModelInspect>::job_spec(0)
+			.unwrap()
+			.profile
+			.chat_template
+			.unwrap();
+		assert_eq!(
+			asked.format,
+			PromptFormat::Chat {
+				template_sha256: template
+			}
+		);
+		assert_eq!(raw.format, PromptFormat::Text);
+		assert_eq!(
+			JobPrompt::from_stored(&asked.format, &asked.prompt),
+			Some(messages.clone())
+		);
+		assert_ne!(raw.digest(0), asked.digest(1));
+		// Charged for the stored bytes and two turns of allowance (the message and the
+		// assistant's opened turn).
+		let billed = messages.billed_len();
+		assert_eq!(billed, asked.prompt.len() as u32 + 2 * CHAT_TURN_ALLOWANCE);
+		let per_node = |len: u32| BASE_FEE + PRICE * (len as Balance + MAX as Balance);
+		assert_eq!(asked.fee, 3 * per_node(billed));
+		assert_eq!(raw.fee, 3 * per_node(PROMPT.len() as u32));
+
+		// A model without a template.
+		let mut plain = pallet_model_registry::testing::sample_model(77);
+		plain.profile.chat_template = None;
+		let id = pallet_model_registry::NextModelId::<Test>::get();
+		assert_ok!(ModelRegistry::whitelist_model(
+			RuntimeOrigin::root(),
+			Box::new(plain)
+		));
+		assert_noop!(
+			ProofOfInference::submit_job(
+				RuntimeOrigin::signed(CLIENT),
+				id,
+				chat(PROMPT),
+				MAX,
+				3,
+				SamplingRequest::Greedy,
+			),
+			Error::<Test>::NoChatTemplate
+		);
 		check();
 	});
 }
