@@ -407,7 +407,7 @@ fn inference_port_serves_the_inference_methods() {
 	);
 }
 
-/// `model import | ls | rm` on a store directory: the import computes the CID that the
+/// `model import | ls | inspect | rm` on a store directory: the import computes the CID that the
 /// independent `scripts/model-cid.py` computes for the same file; bad input fails with one
 /// clear line and leaves the store as it was.
 #[test]
@@ -476,6 +476,10 @@ fn model_subcommands_import_list_and_remove() {
 	);
 	let listed = model(&["ls"]);
 	assert!(String::from_utf8_lossy(&listed.stdout).contains(&cid));
+	// Its bytes are no GGUF llama.cpp can read: `inspect` says so in one line, as it does for a
+	// model that is not there.
+	assert_clean_failure(&model(&["inspect", "little"]), "llama.cpp");
+	assert_clean_failure(&model(&["inspect", "nothing-here"]), "not in the store");
 	let removed = model(&["rm", "little"]);
 	assert!(removed.status.success());
 	assert!(String::from_utf8_lossy(&removed.stdout).starts_with("removed little"));

@@ -414,11 +414,20 @@ fn the_automatic_audit_draw_follows_its_rate() {
 		assert_eq!(rate, Perbill::from_percent(5), "the default rate");
 		disputes_on(rate);
 		const JOBS: u64 = 20_000;
-		let drawn = (0..JOBS).filter(|id| ProofOfInference::audit_drawn(*id)).count() as f64;
+		let drawn = (0..JOBS)
+			.filter(|id| ProofOfInference::audit_drawn(*id))
+			.count() as f64;
 		let share = drawn / JOBS as f64;
 		let sigma = (0.05 * 0.95 / JOBS as f64).sqrt();
-		println!("audits drawn at the default rate: {drawn} of {JOBS} jobs ({:.2}%)", share * 100.0);
-		assert!((share - 0.05).abs() < 3.0 * sigma, "drawn {share}, expected 0.05 ± {}", 3.0 * sigma);
+		println!(
+			"audits drawn at the default rate: {drawn} of {JOBS} jobs ({:.2}%)",
+			share * 100.0
+		);
+		assert!(
+			(share - 0.05).abs() < 3.0 * sigma,
+			"drawn {share}, expected 0.05 ± {}",
+			3.0 * sigma
+		);
 	});
 }
 

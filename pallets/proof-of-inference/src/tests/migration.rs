@@ -81,18 +81,7 @@ fn version_3_jobs_become_text_jobs() {
 	new_test_ext().execute_with(|| {
 		register_nodes(5);
 		let greedy = submit(3);
-		let sampled = NextJobId::<Test>::get();
-		assert_ok!(ProofOfInference::submit_job(
-			RuntimeOrigin::signed(CLIENT),
-			0,
-			text(PROMPT),
-			MAX,
-			3,
-			SamplingRequest::Sampled {
-				temperature_milli: 700,
-				top_p_ppm: 900_000,
-			},
-		));
+		let sampled = submit_sampled(3);
 		let originals = [job(greedy), job(sampled)];
 		for (id, j) in [greedy, sampled].into_iter().zip(originals.iter()) {
 			let old = JobV3::<Test> {

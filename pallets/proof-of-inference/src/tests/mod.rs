@@ -132,14 +132,28 @@ pub fn submit(r: u8) -> JobId {
 }
 
 pub fn submit_with(max_tokens: u32, r: u8) -> JobId {
+	submit_as(text(PROMPT), max_tokens, r, SamplingRequest::Greedy)
+}
+
+/// Submits `PROMPT` as a sampled job (temperature 0.7, top-p 0.95) with `r` assignees.
+pub fn submit_sampled(r: u8) -> JobId {
+	let sampling = SamplingRequest::Sampled {
+		temperature_milli: 700,
+		top_p_ppm: 950_000,
+	};
+	submit_as(text(PROMPT), MAX, r, sampling)
+}
+
+/// Submits a job of model 0 as `CLIENT`; its id.
+pub fn submit_as(prompt: JobPrompt, max_tokens: u32, r: u8, sampling: SamplingRequest) -> JobId {
 	let id = NextJobId::<Test>::get();
 	assert_ok!(ProofOfInference::submit_job(
 		RuntimeOrigin::signed(CLIENT),
 		0,
-		text(PROMPT),
+		prompt,
 		max_tokens,
 		r,
-		SamplingRequest::Greedy
+		sampling
 	));
 	id
 }

@@ -263,18 +263,7 @@ fn a_sampled_job_reaches_the_engine_with_the_chain_s_seed() {
 	ext.execute_with(|| {
 		register_nodes(3);
 		make_local(1);
-		let id = NextJobId::<Test>::get();
-		assert_ok!(ProofOfInference::submit_job(
-			RuntimeOrigin::signed(CLIENT),
-			0,
-			text(PROMPT),
-			MAX,
-			3,
-			SamplingRequest::Sampled {
-				temperature_milli: 700,
-				top_p_ppm: 950_000,
-			}
-		));
+		let id = submit_sampled(3);
 		ProofOfInference::offchain_worker(1);
 		let request = host.requests.lock().unwrap()[0].clone();
 		assert_eq!(request.job_digest, digest(id));

@@ -370,21 +370,9 @@ fn chat_jobs_carry_their_template_and_pay_for_it() {
 	use inference_primitives::CHAT_TURN_ALLOWANCE;
 	new_test_ext().execute_with(|| {
 		register_nodes(3);
-		let submit_as = |prompt: JobPrompt| {
-			let id = NextJobId::<Test>::get();
-			assert_ok!(ProofOfInference::submit_job(
-				RuntimeOrigin::signed(CLIENT),
-				0,
-				prompt,
-				MAX,
-				3,
-				SamplingRequest::Greedy,
-			));
-			id
-		};
-		let raw = submit_as(text(PROMPT));
+		let raw = submit_as(text(PROMPT), MAX, 3, SamplingRequest::Greedy);
 		let messages = chat(PROMPT);
-		let asked = submit_as(messages.clone());
+		let asked = submit_as(messages.clone(), MAX, 3, SamplingRequest::Greedy);
 		let (raw, asked) = (job(raw), job(asked));
 		let template = <ModelRegistry as pallet_model_registry::ModelInspect>::job_spec(0)
 			.unwrap()
