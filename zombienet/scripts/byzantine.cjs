@@ -37,7 +37,7 @@ async function revealInBlocks(api, wsUri, from, jobId, node) {
       const call = api.createType('Call', callBytes);
       const r = call.args[0];
       if (r.jobId.toNumber() === jobId && r.node.toString() === node) {
-        return { resultHash: r.resultHash.toHex(), salt: r.salt.toHex() };
+        return { resultHash: r.resultHash.toHex(), salt: r.salt.toHex(), block: n };
       }
     }
   }
@@ -105,6 +105,10 @@ async function run(nodeName, networkInfo) {
       const copied = await daveNode.commitRaw(jobB.jobId, aliceCommitment);
       assert.equal(copied.error, undefined, `the copied commitment itself is accepted: ${JSON.stringify(copied.error)}`);
       const aliceReveal = await c.until("Alice's reveal of job B", () => revealInBlocks(api, wsUri, from, jobB.jobId, alice), 150_000, 3000);
+      // Replayed only once the block with Alice's reveal (and so Dave's copied commitment) is
+      // final: on a fork without Dave's commitment, the pool would hold the replay back as an
+      // early reveal waiting for it, rather than judge it against the commitment.
+      await c.until(`block #${aliceReveal.block} to be final`, async () => (await c.heights(api)).fin >= aliceReveal.block, 120_000, 1000);
       const replay = await daveNode.reveal(jobB.jobId, aliceReveal.resultHash, aliceReveal.salt);
       assert.ok(replay.error, 'the replayed reveal is refused');
       assert.match(`${replay.error.message} ${JSON.stringify(replay.error.data)}`, new RegExp(`Custom error: ${INVALID_REVEAL_MISMATCH}`),
