@@ -144,9 +144,13 @@ fn job_input(format: &PromptFormat, prompt: Vec<u8>) -> Result<Input, JobFailure
 	let utf8 = |bytes: Vec<u8>| {
 		String::from_utf8(bytes).map_err(|_| JobFailure::Engine(b"prompt is not UTF-8".to_vec()))
 	};
-	match (format, JobPrompt::from_stored(format, &prompt)) {
-		(PromptFormat::Text, _) => Ok(Input::Text(utf8(prompt)?)),
-		(PromptFormat::Chat { template_sha256 }, Some(JobPrompt::Chat(turns))) => {
+	let template_sha256 = match format {
+		// A text prompt goes as it is, without a copy.
+		PromptFormat::Text => return Ok(Input::Text(utf8(prompt)?)),
+		PromptFormat::Chat { template_sha256 } => template_sha256,
+	};
+	match JobPrompt::from_stored(format, &prompt) {
+		Some(JobPrompt::Chat(turns)) => {
 			let messages = turns
 				.into_iter()
 				.map(|turn| {
@@ -161,7 +165,7 @@ fn job_input(format: &PromptFormat, prompt: Vec<u8>) -> Result<Input, JobFailure
 				template_sha256: Some(*template_sha256),
 			})
 		},
-		(PromptFormat::Chat { .. }, _) => Err(JobFailure::ChatTemplate(
+		_ => Err(JobFailure::ChatTemplate(
 			b"the stored chat messages do not decode".to_vec(),
 		)),
 	}
