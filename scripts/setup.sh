@@ -211,6 +211,8 @@ fi
 # The Python client example (docs/examples/verify_job.py: PyPI substrate-interface, into the
 # cache, no root), which the end-to-end tests run against a dev node.
 bash "$REPO_ROOT/docs/examples/deps.sh" >/dev/null
+# The official `openai` Python package and PyNaCl for the OpenAI-compatible API's e2e test.
+bash "$REPO_ROOT/zombienet/tests/openai/deps.sh" >/dev/null
 
 # ---- The platform ------------------------------------------------------------------------------
 # The OS image's build and its boot test under qemu (os/deps.sh: mmdebstrap, erofs and FAT tools,

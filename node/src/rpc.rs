@@ -43,7 +43,26 @@ pub struct InferenceDeps<S> {
 	pub models: Option<model_transfer::ModelNet>,
 }
 
-/// The `inference_*` methods, with counters of their own: each RPC server gets a fresh module.
+/// The `inference_*` methods' implementation, with counters of its own: each server (the RPC
+/// ports, the OpenAI API) gets a fresh one.
+pub fn inference_rpc<C, S>(client: Arc<C>, deps: InferenceDeps<S>) -> InferenceRpc<C, S>
+where
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
+	C::Api: ProofOfInferenceApi<Block, AccountId, Balance, BlockNumber>,
+	S: sp_core::offchain::OffchainStorage + 'static,
+{
+	InferenceRpc::new(RpcDeps {
+		inference: deps.engine,
+		signer: KeystoreSigner::new(deps.keystore),
+		client,
+		offchain: deps.offchain,
+		limits: deps.limits,
+		inference_port: deps.port,
+		models: deps.models,
+	})
+}
+
+/// The `inference_*` methods as an RPC module of their own ([`inference_rpc`]).
 pub fn inference_module<C, S>(
 	client: Arc<C>,
 	deps: InferenceDeps<S>,
@@ -53,17 +72,8 @@ where
 	C::Api: ProofOfInferenceApi<Block, AccountId, Balance, BlockNumber>,
 	S: sp_core::offchain::OffchainStorage + 'static,
 {
-	let rpc = InferenceRpc::new(RpcDeps {
-		inference: deps.engine,
-		signer: KeystoreSigner::new(deps.keystore),
-		client,
-		offchain: deps.offchain,
-		limits: deps.limits,
-		inference_port: deps.port,
-		models: deps.models,
-	});
 	let mut module = RpcModule::new(());
-	module.merge(rpc.into_rpc())?;
+	module.merge(inference_rpc(client, deps).into_rpc())?;
 	Ok(module)
 }
 

@@ -384,6 +384,20 @@ pub fn new_full<
 	})?;
 
 	let max_request_bytes = inference_rpc.max_request_bytes();
+	if let Some(listener) = inference_rpc.openai_listener {
+		let gateway = std::sync::Arc::new(crate::inference::openai::Gateway::new(
+			crate::rpc::inference_rpc(client.clone(), inference_deps.clone()),
+		));
+		// A task of the task manager: it stops, and its connections with it, with the node.
+		task_manager
+			.spawn_handle()
+			.spawn("openai-api", None, async move {
+				match tokio::net::TcpListener::from_std(listener) {
+					Ok(listener) => crate::inference::openai::serve(listener, gateway).await,
+					Err(e) => log::error!(target: "inference", "OpenAI API: {e}"),
+				}
+			});
+	}
 	if let Some(listener) = inference_rpc.listener {
 		let module = crate::rpc::inference_module(client.clone(), inference_deps)
 			.map_err(|e| ServiceError::Other(e.to_string()))?;

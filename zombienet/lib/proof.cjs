@@ -19,12 +19,6 @@ function u32le(n) {
   return b;
 }
 
-function u64le(n) {
-  const b = new Uint8Array(8);
-  new DataView(b.buffer).setBigUint64(0, BigInt(n), true);
-  return b;
-}
-
 /** The bits of `x` rounded to an IEEE-754 single, as Rust's `f32::to_bits`. */
 function f32Bits(x) {
   const b = new DataView(new ArrayBuffer(4));

@@ -9,6 +9,7 @@
 //!   and on a dedicated inference port for the public, where generation is limited per client
 //!   address.
 
+pub mod openai;
 pub mod rpc;
 
 use inference_engine::{proof::ProofSigner, Engine, EngineConfig, JobHost, ModelStore};
@@ -103,6 +104,16 @@ pub struct InferenceParams {
 	/// Generation requests one client address may start per minute on the inference port.
 	#[arg(long, value_name = "N", default_value_t = 30)]
 	pub inference_rpc_rate_per_ip: u32,
+
+	/// Serve the OpenAI-compatible HTTP API (`/v1/chat/completions`, `/v1/completions`,
+	/// `/v1/models`) on this port, with the inference port's per-address limits. Off unless
+	/// given (and with `--no-inference`); a busy port stops the node.
+	#[arg(long, value_name = "PORT")]
+	pub openai_port: Option<u16>,
+
+	/// Listen on every interface (0.0.0.0) with the OpenAI API, not only on 127.0.0.1.
+	#[arg(long, requires = "openai_port")]
+	pub openai_external: bool,
 }
 
 impl InferenceParams {
@@ -147,6 +158,19 @@ impl InferenceParams {
 	}
 }
 
+impl InferenceParams {
+	/// Where the OpenAI API listens, if it runs.
+	pub fn openai_addr(&self) -> Option<SocketAddr> {
+		let port = self.openai_port.filter(|_| !self.no_inference)?;
+		let ip = if self.openai_external {
+			Ipv4Addr::UNSPECIFIED
+		} else {
+			Ipv4Addr::LOCALHOST
+		};
+		Some(SocketAddr::from((ip, port)))
+	}
+}
+
 /// Where the dedicated inference RPC server listens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PortConfig {
@@ -166,6 +190,8 @@ pub struct RpcSetup {
 	pub limits: RpcLimits,
 	/// The inference port's listener.
 	pub listener: Option<std::net::TcpListener>,
+	/// The OpenAI API's listener.
+	pub openai_listener: Option<std::net::TcpListener>,
 }
 
 impl RpcSetup {
@@ -175,9 +201,18 @@ impl RpcSetup {
 			Some(port) => rpc::port::bind(&port)?,
 			None => None,
 		};
+		let openai_listener = match params.openai_addr() {
+			Some(addr) => Some(
+				std::net::TcpListener::bind(addr)
+					.and_then(|l| l.set_nonblocking(true).map(|()| l))
+					.map_err(|e| format!("the OpenAI API cannot listen on {addr}: {e}"))?,
+			),
+			None => None,
+		};
 		Ok(Self {
 			limits: params.rpc_limits(),
 			listener,
+			openai_listener,
 		})
 	}
 
@@ -428,6 +463,7 @@ mod tests {
 				..parse(&[]).expect("defaults").rpc_limits()
 			},
 			listener: None,
+			openai_listener: None,
 		};
 		assert_eq!(setup(8192).max_request_bytes(), 1 << 20);
 		assert_eq!(setup(1 << 20).max_request_bytes(), (6 << 20) + (64 << 10));

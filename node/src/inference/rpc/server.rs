@@ -198,14 +198,16 @@ fn now_ms() -> u64 {
 		.unwrap_or(0)
 }
 
-/// The slots a generation request holds until it ends.
+/// The slots a generation request holds until it ends: its JSON-RPC connection's (none for
+/// the OpenAI front end, which has no JSON-RPC connection) and its client address's.
 struct Admission {
-	_connection: ConnectionSlot,
+	_connection: Option<ConnectionSlot>,
 	_client: Option<IpSlot>,
 }
 
-/// A generation queued on the engine.
-struct Started {
+/// A generation queued on the engine. Dropping it cancels the generation and frees the
+/// caller's slots.
+pub struct Started {
 	receiver: GenerationReceiver,
 	answering: Answering,
 	/// Dropping it (the caller left) cancels the generation.
@@ -292,7 +294,7 @@ where
 			Caller::Trusted => None,
 		};
 		Ok(Admission {
-			_connection: connection,
+			_connection: Some(connection),
 			_client: client,
 		})
 	}
@@ -304,8 +306,50 @@ where
 		params: GenerateParams,
 		stream: Option<futures::channel::mpsc::UnboundedSender<TokenEvent>>,
 	) -> Result<Started, Error> {
-		let inference = self.inference()?;
+		self.inference()?;
 		let admission = self.admit(ext)?;
+		self.queue(admission, params, stream)
+	}
+
+	/// [`Self::start`] for a public client at `ip` that is not a JSON-RPC caller (the OpenAI
+	/// front end): limited per address like the inference port's callers.
+	pub fn start_for(
+		&self,
+		ip: std::net::IpAddr,
+		params: GenerateParams,
+		stream: Option<futures::channel::mpsc::UnboundedSender<TokenEvent>>,
+	) -> Result<Started, Error> {
+		self.inference()?;
+		let admission = Admission {
+			_connection: None,
+			_client: Some(self.clients.acquire(ip, Instant::now())?),
+		};
+		self.queue(admission, params, stream)
+	}
+
+	/// Waits for a started generation and answers with its proof.
+	pub async fn finish(&self, started: Started) -> Result<GenerateResult, Error> {
+		let Started {
+			receiver,
+			answering,
+			_cancel,
+			_admission,
+		} = started;
+		let generation = receiver
+			.await
+			.map_err(|_| Error::Engine("the engine stopped".into()))?
+			.map_err(Error::from)?;
+		Ok(self.answer(&answering, generation))
+	}
+
+	/// Validates and queues an admitted generation on the public lane.
+	fn queue(
+		&self,
+		admission: Admission,
+		params: GenerateParams,
+		stream: Option<futures::channel::mpsc::UnboundedSender<TokenEvent>>,
+	) -> Result<Started, Error> {
+		let inference = self.inference()?;
 		let engine = &inference.engine;
 		let prepared = prepare(
 			params,
@@ -356,6 +400,7 @@ where
 			completion_tokens: g.output_tokens.len(),
 			token_ids: g.output_tokens,
 			prompt_token_ids: g.prompt_tokens,
+			max_tokens: a.max_tokens,
 			finish_reason: match g.finish_reason {
 				FinishReason::Stop => "stop",
 				FinishReason::Length => "length",
@@ -429,19 +474,10 @@ where
 		ext: &Extensions,
 		params: GenerateParams,
 	) -> RpcResult<GenerateResult> {
-		// The guards live until the end of this function: the slots stay taken while the
-		// request runs, and a dropped future (client gone) cancels the generation.
-		let Started {
-			receiver,
-			answering,
-			_cancel,
-			_admission,
-		} = self.start(ext, params, None)?;
-		let generation = receiver
-			.await
-			.map_err(|_| Error::Engine("the engine stopped".into()))?
-			.map_err(Error::from)?;
-		Ok(self.answer(&answering, generation))
+		// The guards live until `finish` returns: the slots stay taken while the request
+		// runs, and a dropped future (client gone) cancels the generation.
+		let started = self.start(ext, params, None)?;
+		Ok(self.finish(started).await?)
 	}
 
 	async fn subscribe_generate(

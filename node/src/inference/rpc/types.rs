@@ -141,6 +141,9 @@ pub struct GenerateResult {
 	pub token_ids: Vec<u32>,
 	/// The prompt's token ids (covered by the proof's `outputHash`).
 	pub prompt_token_ids: Vec<u32>,
+	/// The `maxTokens` the generation ran with (the request's, or the default), as the proof's
+	/// `requestHash` covers it.
+	pub max_tokens: u32,
 	/// Prompt length in tokens.
 	pub prompt_tokens: usize,
 	/// Generated tokens.

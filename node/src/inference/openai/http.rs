@@ -1,0 +1,457 @@
+//! The OpenAI-compatible HTTP server: routes, bodies, server-sent events.
+//!
+//! Every generation goes through the same [`InferenceRpc`] as the `inference_*` methods (one
+//! instance of its own, so its per-address counters are this port's): the same validation, the
+//! same public lane of the engine (on-chain jobs keep their own workers and queue), the same
+//! per-address concurrency and rate limits, and the same signed proof, which every answer
+//! carries as its `receipt` (and, unstreamed, in the `x-cognitive-receipt` header).
+
+use super::{convert::*, wire::*};
+use crate::inference::rpc::{
+	api::InferenceApiServer,
+	error::Error,
+	server::InferenceRpc,
+	types::{GenerateParams, GenerateResult},
+};
+use cognitive_runtime::{opaque::Block, AccountId, Balance, BlockNumber};
+use futures::{channel::mpsc, SinkExt, StreamExt};
+use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full, Limited, StreamBody};
+use hyper::{
+	body::{Bytes, Frame, Incoming},
+	header, Method, Request, Response,
+};
+use inference_engine::TokenEvent;
+use pallet_proof_of_inference::runtime_api::ProofOfInferenceApi;
+use serde::Serialize;
+use sp_api::ProvideRuntimeApi;
+use sp_blockchain::HeaderBackend;
+use sp_core::offchain::OffchainStorage;
+use std::{
+	convert::Infallible,
+	net::IpAddr,
+	sync::{
+		atomic::{AtomicU64, Ordering},
+		Arc,
+	},
+};
+
+/// Largest request body: a full context of chat messages is well below it.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The header that carries an unstreamed answer's receipt: `v2 key=0x… sig=0x… msg=0x…`.
+pub const RECEIPT_HEADER: &str = "x-cognitive-receipt";
+
+/// What every answer is built with.
+pub type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+/// The receipt of an answer: the node's signed proof of the generation and everything a client
+/// needs to check it without the chain (docs/rpc.md, "proof").
+pub type Receipt = GenerateResult;
+
+/// The front end's shared state.
+pub struct Gateway<C, S> {
+	rpc: Arc<InferenceRpc<C, S>>,
+	fingerprint: String,
+	next_id: AtomicU64,
+}
+
+fn now_s() -> u64 {
+	std::time::SystemTime::now()
+		.duration_since(std::time::UNIX_EPOCH)
+		.map(|d| d.as_secs())
+		.unwrap_or(0)
+}
+
+fn json_response<T: Serialize>(status: u16, value: &T) -> Response<Body> {
+	let bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+	let mut response = Response::new(Full::new(Bytes::from(bytes)).boxed_unsync());
+	*response.status_mut() =
+		hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+	response.headers_mut().insert(
+		header::CONTENT_TYPE,
+		header::HeaderValue::from_static("application/json"),
+	);
+	response
+}
+
+fn error_response(e: ApiError) -> Response<Body> {
+	json_response(e.status, &e.body)
+}
+
+/// The receipt's header value.
+fn receipt_header(receipt: &Receipt) -> Option<header::HeaderValue> {
+	let proof = receipt.proof.as_ref()?;
+	header::HeaderValue::from_str(&format!(
+		"v{} key={} sig={} msg={}",
+		proof.version, proof.public_key, proof.signature, proof.message
+	))
+	.ok()
+}
+
+/// Reads and parses a JSON body of at most [`MAX_BODY_BYTES`].
+async fn read_json<T: serde::de::DeserializeOwned>(
+	request: Request<Incoming>,
+) -> Result<T, ApiError> {
+	let body = Limited::new(request.into_body(), MAX_BODY_BYTES)
+		.collect()
+		.await
+		.map_err(|e| {
+			if e.downcast_ref::<http_body_util::LengthLimitError>()
+				.is_some()
+			{
+				ApiError::too_large(MAX_BODY_BYTES)
+			} else {
+				ApiError::bad_json(format!("reading the body: {e}"))
+			}
+		})?
+		.to_bytes();
+	serde_json::from_slice(&body).map_err(|e| ApiError::bad_json(e.to_string()))
+}
+
+/// An SSE event with a JSON payload.
+fn event<T: Serialize>(value: &T) -> Bytes {
+	let json = serde_json::to_string(value).unwrap_or_else(|_| "{}".into());
+	Bytes::from(format!("data: {json}\n\n"))
+}
+
+/// Which of the two generation routes a request came by.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Route {
+	Chat,
+	Completion,
+}
+
+impl<C, S> Gateway<C, S>
+where
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
+	C::Api: ProofOfInferenceApi<Block, AccountId, Balance, BlockNumber>,
+	S: OffchainStorage + 'static,
+{
+	/// A front end over `rpc` (an instance of its own).
+	pub fn new(rpc: InferenceRpc<C, S>) -> Self {
+		Self {
+			rpc: Arc::new(rpc),
+			fingerprint: format!(
+				"{}/{}",
+				inference_engine::ENGINE_VERSION,
+				inference_engine::CPU_TARGET
+			),
+			next_id: AtomicU64::new(1),
+		}
+	}
+
+	fn id(&self, prefix: &str) -> String {
+		format!(
+			"{prefix}-{:x}-{}",
+			now_s(),
+			self.next_id.fetch_add(1, Ordering::Relaxed)
+		)
+	}
+
+	/// Answers one HTTP request from `ip`.
+	pub async fn handle(self: Arc<Self>, request: Request<Incoming>, ip: IpAddr) -> Response<Body> {
+		let route = (request.method().clone(), request.uri().path().to_string());
+		let outcome = match (&route.0, route.1.as_str()) {
+			(&Method::GET, "/v1/models") => self.models(),
+			(&Method::POST, "/v1/chat/completions") => {
+				match read_json::<ChatCompletionRequest>(request).await {
+					Ok(body) => {
+						let (model, stream) = (
+							body.model.clone(),
+							streaming(body.stream, &body.stream_options),
+						);
+						match chat_params(body) {
+							Ok(params) => {
+								self.generate(ip, Route::Chat, model, params, stream).await
+							},
+							Err(e) => Err(e),
+						}
+					},
+					Err(e) => Err(e),
+				}
+			},
+			(&Method::POST, "/v1/completions") => {
+				match read_json::<CompletionRequest>(request).await {
+					Ok(body) => {
+						let (model, stream) = (
+							body.model.clone(),
+							streaming(body.stream, &body.stream_options),
+						);
+						match completion_params(body) {
+							Ok(params) => {
+								self.generate(ip, Route::Completion, model, params, stream)
+									.await
+							},
+							Err(e) => Err(e),
+						}
+					},
+					Err(e) => Err(e),
+				}
+			},
+			(method, path) => Err(ApiError::not_found(&format!("{method} {path}"))),
+		};
+		outcome.unwrap_or_else(error_response)
+	}
+
+	fn models(&self) -> Result<Response<Body>, ApiError> {
+		let models = InferenceApiServer::<sp_core::H256>::models(&*self.rpc)
+			.map_err(|e| ApiError::from(Error::Engine(e.message().to_string())))?;
+		let data = models
+			.into_iter()
+			.map(|m| ModelEntry {
+				id: m.name,
+				object: "model",
+				created: 0,
+				owned_by: "cognitive-internet".into(),
+			})
+			.collect();
+		Ok(json_response(
+			200,
+			&ModelList {
+				object: "list",
+				data,
+			},
+		))
+	}
+
+	async fn generate(
+		self: &Arc<Self>,
+		ip: IpAddr,
+		route: Route,
+		model: String,
+		params: GenerateParams,
+		stream: Option<bool>,
+	) -> Result<Response<Body>, ApiError> {
+		match stream {
+			None => {
+				let started = self.rpc.start_for(ip, params, None)?;
+				let result = self.rpc.finish(started).await?;
+				let header = receipt_header(&result);
+				let mut response = match route {
+					Route::Chat => json_response(200, &self.chat_completion(model, result)),
+					Route::Completion => json_response(200, &self.completion(model, result)),
+				};
+				if let Some(value) = header {
+					response.headers_mut().insert(RECEIPT_HEADER, value);
+				}
+				Ok(response)
+			},
+			Some(include_usage) => {
+				let (tokens_tx, tokens_rx) = mpsc::unbounded::<TokenEvent>();
+				let started = self.rpc.start_for(ip, params, Some(tokens_tx))?;
+				let (frames_tx, frames_rx) = mpsc::channel::<Result<Frame<Bytes>, Infallible>>(16);
+				let gateway = self.clone();
+				tokio::spawn(async move {
+					gateway
+						.stream(route, model, started, tokens_rx, frames_tx, include_usage)
+						.await
+				});
+				let mut response = Response::new(BodyExt::boxed_unsync(StreamBody::new(frames_rx)));
+				let headers = response.headers_mut();
+				headers.insert(
+					header::CONTENT_TYPE,
+					header::HeaderValue::from_static("text/event-stream"),
+				);
+				headers.insert(
+					header::CACHE_CONTROL,
+					header::HeaderValue::from_static("no-cache"),
+				);
+				Ok(response)
+			},
+		}
+	}
+
+	/// Sends a generation's tokens as SSE chunks, then the finishing chunk with the receipt,
+	/// the usage chunk if asked for, and `[DONE]`. A closed connection ends the task, which
+	/// drops `started` and so cancels the generation and frees the client's slot.
+	async fn stream(
+		&self,
+		route: Route,
+		model: String,
+		started: crate::inference::rpc::server::Started,
+		mut tokens: mpsc::UnboundedReceiver<TokenEvent>,
+		mut frames: mpsc::Sender<Result<Frame<Bytes>, Infallible>>,
+		include_usage: bool,
+	) {
+		let id = self.id(if route == Route::Chat {
+			"chatcmpl"
+		} else {
+			"cmpl"
+		});
+		let created = now_s();
+		let send = |bytes: Bytes| {
+			let mut frames = frames.clone();
+			async move { frames.send(Ok(Frame::data(bytes))).await.is_ok() }
+		};
+		let chunk = |delta: Delta,
+		             finish: Option<&'static str>,
+		             usage: Option<Usage>,
+		             receipt: Option<Receipt>| match route {
+			Route::Chat => event(&ChatCompletionChunk {
+				id: id.clone(),
+				object: "chat.completion.chunk",
+				created,
+				model: model.clone(),
+				system_fingerprint: self.fingerprint.clone(),
+				choices: if usage.is_some() && finish.is_none() && delta.content.is_none() {
+					vec![]
+				} else {
+					vec![ChunkChoice {
+						index: 0,
+						delta,
+						logprobs: None,
+						finish_reason: finish,
+					}]
+				},
+				usage,
+				receipt,
+			}),
+			Route::Completion => event(&Completion {
+				id: id.clone(),
+				object: "text_completion",
+				created,
+				model: model.clone(),
+				system_fingerprint: self.fingerprint.clone(),
+				choices: if usage.is_some() && finish.is_none() && delta.content.is_none() {
+					vec![]
+				} else {
+					vec![CompletionChoice {
+						text: delta.content.unwrap_or_default(),
+						index: 0,
+						logprobs: None,
+						finish_reason: finish,
+					}]
+				},
+				usage,
+				receipt,
+			}),
+		};
+		if route == Route::Chat
+			&& !send(chunk(
+				Delta {
+					role: Some("assistant"),
+					content: Some(String::new()),
+				},
+				None,
+				None,
+				None,
+			))
+			.await
+		{
+			return;
+		}
+		while let Some(token) = tokens.next().await {
+			let delta = Delta {
+				role: None,
+				content: Some(token.text),
+			};
+			if !send(chunk(delta, None, None, None)).await {
+				return;
+			}
+		}
+		match self.rpc.finish(started).await {
+			Ok(result) => {
+				let usage = Usage::new(result.prompt_tokens, result.completion_tokens);
+				let finish = finish_reason(result.finish_reason);
+				let delta = if route == Route::Chat {
+					Delta::default()
+				} else {
+					Delta {
+						role: None,
+						content: Some(String::new()),
+					}
+				};
+				if !send(chunk(delta, Some(finish), None, Some(result))).await {
+					return;
+				}
+				if include_usage && !send(chunk(Delta::default(), None, Some(usage), None)).await {
+					return;
+				}
+			},
+			Err(e) => {
+				// Headers are gone: the error travels as an event, as OpenAI's servers do.
+				let _ = send(event(&ApiError::from(e).body)).await;
+			},
+		}
+		let _ = send(Bytes::from_static(b"data: [DONE]\n\n")).await;
+		frames.close_channel();
+	}
+
+	fn chat_completion(&self, model: String, result: Receipt) -> ChatCompletion<Receipt> {
+		ChatCompletion {
+			id: self.id("chatcmpl"),
+			object: "chat.completion",
+			created: now_s(),
+			model,
+			system_fingerprint: self.fingerprint.clone(),
+			choices: vec![ChatChoice {
+				index: 0,
+				message: ChatMessageOut {
+					role: "assistant",
+					content: result.text.clone(),
+				},
+				logprobs: None,
+				finish_reason: finish_reason(result.finish_reason),
+			}],
+			usage: Usage::new(result.prompt_tokens, result.completion_tokens),
+			receipt: result,
+		}
+	}
+
+	fn completion(&self, model: String, result: Receipt) -> Completion<Receipt> {
+		Completion {
+			id: self.id("cmpl"),
+			object: "text_completion",
+			created: now_s(),
+			model,
+			system_fingerprint: self.fingerprint.clone(),
+			choices: vec![CompletionChoice {
+				text: result.text.clone(),
+				index: 0,
+				logprobs: None,
+				finish_reason: Some(finish_reason(result.finish_reason)),
+			}],
+			usage: Some(Usage::new(result.prompt_tokens, result.completion_tokens)),
+			receipt: Some(result),
+		}
+	}
+}
+
+/// `None` for an unstreamed request, else whether to send the usage chunk.
+fn streaming(stream: bool, options: &Option<StreamOptions>) -> Option<bool> {
+	stream.then(|| options.as_ref().is_some_and(|o| o.include_usage))
+}
+
+/// Serves `gateway` on `listener` until the task is dropped: one task per connection, HTTP/1.1
+/// with keep-alive; a connection that errs is closed, the others go on.
+pub async fn serve<C, S>(listener: tokio::net::TcpListener, gateway: Arc<Gateway<C, S>>)
+where
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
+	C::Api: ProofOfInferenceApi<Block, AccountId, Balance, BlockNumber>,
+	S: OffchainStorage + 'static,
+{
+	loop {
+		let (socket, addr) = match listener.accept().await {
+			Ok(accepted) => accepted,
+			Err(e) => {
+				log::warn!(target: "inference", "openai port: accept failed: {e}");
+				tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+				continue;
+			},
+		};
+		let gateway = gateway.clone();
+		tokio::spawn(async move {
+			let service = hyper::service::service_fn(move |request| {
+				let gateway = gateway.clone();
+				async move { Ok::<_, Infallible>(gateway.handle(request, addr.ip()).await) }
+			});
+			let io = hyper_util::rt::TokioIo::new(socket);
+			if let Err(e) = hyper::server::conn::http1::Builder::new()
+				.serve_connection(io, service)
+				.await
+			{
+				log::debug!(target: "inference", "openai port: connection from {addr}: {e}");
+			}
+		});
+	}
+}
