@@ -266,6 +266,7 @@ fn bench(spec: &Spec, machine: &Machine, store: &StoreArgs) -> Result<Benchmark,
 			n_ubatch: model.profile.n_ubatch,
 		},
 		sampling: Sampling::Greedy,
+		stop: Vec::new(),
 	};
 	engine
 		.generate_blocking(request.clone())

@@ -42,16 +42,19 @@ function vecU32(values) {
  * `request_hash = blake2_256(SCALE((prompt bytes, max_tokens u32, sampling, profile)))`, where
  * `sampling` is `null` for greedy decoding (index 0) or `{ temperature, topP, seed }` (index 2:
  * the temperature and top-p as f32 bits, the seed as u64; index 1 is retired) and `profile` is
- * `{ nCtx, nBatch, nUbatch }`.
+ * `{ nCtx, nBatch, nUbatch }`. Stop sequences, if any, are a fifth element: SCALE
+ * `Vec<Vec<u8>>` (a compact count, then each as compact length and UTF-8 bytes).
  */
-function requestHash(prompt, maxTokens, sampling, profile) {
+function requestHash(prompt, maxTokens, sampling, profile, stop = []) {
   const bytes = stringToU8a(prompt);
   const samplingBytes = sampling
     ? u8aConcat(new Uint8Array([2]), u32le(f32Bits(sampling.temperature)), u32le(f32Bits(sampling.topP)),
       u64le(sampling.seed))
     : new Uint8Array([0]);
+  const stopBytes = stop.length === 0 ? new Uint8Array() : u8aConcat(compactToU8a(stop.length),
+    ...stop.map((s) => { const b = stringToU8a(s); return u8aConcat(compactToU8a(b.length), b); }));
   return blake2AsU8a(u8aConcat(compactToU8a(bytes.length), bytes, u32le(maxTokens), samplingBytes,
-    u32le(profile.nCtx), u32le(profile.nBatch), u32le(profile.nUbatch)), 256);
+    u32le(profile.nCtx), u32le(profile.nBatch), u32le(profile.nUbatch), stopBytes), 256);
 }
 
 /** `output_hash = blake2_256(SCALE((prompt token ids, output token ids)))`. */
@@ -90,8 +93,8 @@ function checkGenerateResult(result, maxTokens) {
   const sampling = result.temperature === null
     ? null
     : { temperature: result.temperature, topP: result.topP, seed: result.seed };
-  if (u8aToHex(requestHash(result.prompt, maxTokens, sampling, result.profile)) !== proof.requestHash) {
-    problems.push('requestHash does not match the prompt, maxTokens, sampling and profile');
+  if (u8aToHex(requestHash(result.prompt, maxTokens, sampling, result.profile, result.stop ?? [])) !== proof.requestHash) {
+    problems.push('requestHash does not match the prompt, maxTokens, sampling, profile and stop sequences');
   }
   if (u8aToHex(outputHash(result.promptTokenIds, result.tokenIds)) !== proof.outputHash) {
     problems.push('outputHash does not match the token ids');

@@ -70,6 +70,28 @@ test('the official openai npm package streams a chat; the receipt of the last ch
   assert.equal(receipt.proof.outputHash, whole.receipt.proof.outputHash, 'the same tokens, the same output hash');
 });
 
+test('a stop sequence ends the answer before it; the receipt names it and verifies', DEADLINE, async () => {
+  const client = new OpenAI({ baseURL: base, apiKey: 'unused' });
+  const request = { model: MODEL, messages: [{ role: 'user', content: 'What is the capital of France?' }], temperature: 0, max_tokens: 16 };
+  const whole = (await client.chat.completions.create(request)).choices[0].message.content;
+  const at = whole.indexOf('Paris');
+  assert.ok(at > 0, `the greedy answer names Paris: ${whole}`);
+  const cut = await client.chat.completions.create({ ...request, stop: ['Paris', '\n\n'] });
+  assert.equal(cut.choices[0].message.content, whole.slice(0, at));
+  assert.equal(cut.choices[0].finish_reason, 'stop');
+  assert.equal(cut.receipt.finishReason, 'stopSequence');
+  assert.deepEqual(cut.receipt.stop, ['Paris', '\n\n']);
+  assert.deepEqual(checkGenerateResult(cut.receipt, cut.receipt.maxTokens), []);
+  // Streamed, no chunk shows any of the sequence.
+  let text = '';
+  for await (const chunk of await client.chat.completions.create({ ...request, stop: 'Paris', stream: true })) {
+    text += chunk.choices[0]?.delta?.content ?? '';
+  }
+  assert.equal(text, whole.slice(0, at));
+  // The receipt's requestHash binds the sequences: the same receipt read without them fails.
+  assert.notDeepEqual(checkGenerateResult({ ...cut.receipt, stop: [] }, cut.receipt.maxTokens), []);
+});
+
 test('bad requests get OpenAI-shaped errors', DEADLINE, async () => {
   const error = async (r) => ({ status: r.status, ...(await r.json()).error });
   const route = await error(await fetch(`${base}/nothing`));
@@ -84,6 +106,8 @@ test('bad requests get OpenAI-shaped errors', DEADLINE, async () => {
   assert.deepEqual([n.status, n.type, n.param], [400, 'invalid_request_error', 'n']);
   const hot = await error(await post('/chat/completions', { model: MODEL, temperature: 3, messages: [{ role: 'user', content: 'hi' }] }));
   assert.equal(hot.param, 'temperature');
+  const stops = await error(await post('/chat/completions', { model: MODEL, stop: ['a', 'b', 'c', 'd', 'e'], messages: [{ role: 'user', content: 'hi' }] }));
+  assert.deepEqual([stops.status, stops.param], [400, 'stop']);
   const long = await error(await post('/completions', { model: MODEL, prompt: 'x'.repeat(9000) }));
   assert.equal(long.code, 'context_length_exceeded');
 });

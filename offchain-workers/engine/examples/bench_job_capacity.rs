@@ -101,6 +101,7 @@ fn run() -> Result<(), String> {
 		max_tokens,
 		profile,
 		sampling: Sampling::Greedy,
+		stop: Vec::new(),
 	};
 	let digits: String = (0..max_prompt)
 		.map(|i| char::from(b'0' + (i * 7 % 10) as u8))

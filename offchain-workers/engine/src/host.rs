@@ -263,6 +263,7 @@ impl InferenceHost for JobHost {
 			max_tokens: request.max_tokens,
 			profile: request.profile,
 			sampling: request.sampling.into(),
+			stop: Vec::new(),
 		};
 		let cancel = CancelToken::new();
 		match self

@@ -25,6 +25,7 @@ mod llama;
 pub mod pool;
 pub mod proof;
 pub mod sampler;
+pub mod stop;
 pub mod store;
 pub mod types;
 pub mod utf8;

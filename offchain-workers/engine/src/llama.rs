@@ -8,6 +8,7 @@
 //! build (docs/determinism.md).
 
 use crate::{
+	stop::StopWatch,
 	store::{ModelHash, ModelStore},
 	types::{
 		CancelToken, EngineConfig, EngineError, FinishReason, GenerateRequest, Generation, Input,
@@ -284,6 +285,7 @@ pub(crate) fn generate(
 	let mut greedy = LlamaSampler::greedy();
 	let mut sampler = request.sampling.sampler()?;
 	let mut decoder = Utf8Decoder::new();
+	let mut watch = StopWatch::new(&request.stop);
 	let mut output_tokens: Vec<LlamaToken> = Vec::new();
 	let mut output_bytes = Vec::new();
 	let mut position = prompt_tokens.len() as i32;
@@ -307,8 +309,13 @@ pub(crate) fn generate(
 		output_tokens.push(token);
 		let piece = model.vocab().token_to_piece(token, false, None);
 		output_bytes.extend_from_slice(&piece);
+		// Decoded only when someone reads it as it comes: a stream, or stop sequences.
+		let (text, stopped) = if stream.is_some() || !request.stop.is_empty() {
+			watch.push(&decoder.push(&piece))
+		} else {
+			(String::new(), false)
+		};
 		if let Some(stream) = stream {
-			let text = decoder.push(&piece);
 			// A closed stream means the client went away: stop spending CPU on it.
 			if stream
 				.unbounded_send(TokenEvent {
@@ -319,6 +326,9 @@ pub(crate) fn generate(
 			{
 				return Err(EngineError::Cancelled);
 			}
+		}
+		if stopped {
+			break FinishReason::StopSequence;
 		}
 		if output_tokens.len() >= request.max_tokens as usize {
 			break FinishReason::Length;
@@ -335,7 +345,8 @@ pub(crate) fn generate(
 			.map_err(|e| EngineError::Llama(format!("generation: {e}")))?;
 	};
 	if let Some(stream) = stream {
-		let tail = decoder.finish();
+		let (mut tail, _) = watch.push(&decoder.finish());
+		tail.push_str(&watch.finish());
 		if !tail.is_empty() {
 			let _ = stream.unbounded_send(TokenEvent {
 				id: None,
@@ -348,7 +359,14 @@ pub(crate) fn generate(
 	Ok(Generation {
 		prompt,
 		prompt_tokens: prompt_tokens.iter().map(|t| t.0 as u32).collect(),
-		text: String::from_utf8_lossy(&output_bytes).into_owned(),
+		text: if request.stop.is_empty() {
+			String::from_utf8_lossy(&output_bytes).into_owned()
+		} else {
+			if stream.is_none() {
+				watch.push(&decoder.finish());
+			}
+			watch.into_text()
+		},
 		timings: Timings {
 			queue_ms: 0.0,
 			load_ms,

@@ -237,6 +237,7 @@ impl Engine {
 		}
 		llama::check_profile(&request.profile)?;
 		request.sampling.sampler()?;
+		crate::stop::check(&request.stop)?;
 		if !self.store().contains(&request.model) {
 			return Err(EngineError::UnknownModel(hex::encode(request.model)));
 		}

@@ -24,7 +24,9 @@
 //!   `Greedy` (index 0) or `Sampled { temperature_bits: u32, top_p_bits: u32, seed: u64 }`
 //!   (index 2, the requested temperature and top-p as `f32::to_bits`; index 1 was llama.cpp's
 //!   own temperature sampler, retired because its draws differ between builds) and the profile
-//!   is `(n_ctx, n_batch, n_ubatch)` as three u32;
+//!   is `(n_ctx, n_batch, n_ubatch)` as three u32; a request with stop sequences
+//!   ([`crate::stop`]) appends them to the tuple as a `Vec<Vec<u8>>` (so a request without
+//!   any hashes exactly as before stop sequences existed);
 //! - `output_hash = blake2_256(SCALE((prompt_token_ids: Vec<u32>, output_token_ids:
 //!   Vec<u32>)))`.
 //!
@@ -111,17 +113,24 @@ pub struct ProofInput {
 	pub timestamp_ms: u64,
 }
 
-/// `blake2_256(SCALE((prompt_bytes, max_tokens, sampling, profile)))`, where `prompt` is the
-/// exact text the model was given (after the chat template) and `sampling` is encoded as
+/// `blake2_256(SCALE((prompt_bytes, max_tokens, sampling, profile)))`, or with `stop`
+/// appended as a fifth element when there are stop sequences, where `prompt` is the exact text
+/// the model was given (after the chat template) and `sampling` is encoded as
 /// [`SamplingParams`].
 pub fn request_hash(
 	prompt: &str,
 	max_tokens: u32,
 	sampling: &Sampling,
 	profile: &ExecutionProfile,
+	stop: &[String],
 ) -> [u8; 32] {
 	let sampling = SamplingParams::from(sampling);
-	sp_crypto_hashing::blake2_256(&(prompt.as_bytes(), max_tokens, sampling, profile).encode())
+	let mut encoded = (prompt.as_bytes(), max_tokens, sampling, profile).encode();
+	if !stop.is_empty() {
+		// SCALE of a tuple is its elements' encodings in a row: this is the 5-tuple's.
+		stop.encode_to(&mut encoded);
+	}
+	sp_crypto_hashing::blake2_256(&encoded)
 }
 
 /// `blake2_256(SCALE((prompt_tokens, output_tokens)))`: the token ids, so that the proof names
@@ -290,7 +299,13 @@ mod tests {
 			seed: 7,
 		};
 		assert_eq!(
-			request_hash("hi", 8, &sampling, &PROFILE),
+			request_hash("hi", 8, &sampling, &PROFILE, &[]),
+			sp_crypto_hashing::blake2_256(&bytes)
+		);
+		// With stop sequences: a compact count, then each as compact length and bytes.
+		bytes.extend_from_slice(&[2 << 2, 1 << 2, b'\n', 2 << 2, b'#', b'#']);
+		assert_eq!(
+			request_hash("hi", 8, &sampling, &PROFILE, &["\n".into(), "##".into()]),
 			sp_crypto_hashing::blake2_256(&bytes)
 		);
 	}
@@ -303,11 +318,11 @@ mod tests {
 			top_p: 1.0,
 			seed: 1,
 		};
-		let base = request_hash("hi", 8, &greedy, &PROFILE);
+		let base = request_hash("hi", 8, &greedy, &PROFILE, &[]);
 		let others = [
-			request_hash("ho", 8, &greedy, &PROFILE),
-			request_hash("hi", 9, &greedy, &PROFILE),
-			request_hash("hi", 8, &warm, &PROFILE),
+			request_hash("ho", 8, &greedy, &PROFILE, &[]),
+			request_hash("hi", 9, &greedy, &PROFILE, &[]),
+			request_hash("hi", 8, &warm, &PROFILE, &[]),
 			request_hash(
 				"hi",
 				8,
@@ -317,6 +332,7 @@ mod tests {
 					seed: 2,
 				},
 				&PROFILE,
+				&[],
 			),
 			request_hash(
 				"hi",
@@ -327,6 +343,7 @@ mod tests {
 					seed: 1,
 				},
 				&PROFILE,
+				&[],
 			),
 			request_hash(
 				"hi",
@@ -337,6 +354,7 @@ mod tests {
 					seed: 1,
 				},
 				&PROFILE,
+				&[],
 			),
 			request_hash(
 				"hi",
@@ -346,6 +364,7 @@ mod tests {
 					n_ctx: 1024,
 					..PROFILE
 				},
+				&[],
 			),
 			request_hash(
 				"hi",
@@ -355,6 +374,7 @@ mod tests {
 					n_batch: 256,
 					..PROFILE
 				},
+				&[],
 			),
 			request_hash(
 				"hi",
@@ -364,12 +384,27 @@ mod tests {
 					n_ubatch: 128,
 					..PROFILE
 				},
+				&[],
 			),
 		];
 		for (i, other) in others.iter().enumerate() {
 			assert_ne!(*other, base, "variant {i}");
 		}
-		assert_eq!(base, request_hash("hi", 8, &greedy, &PROFILE));
+		assert_eq!(base, request_hash("hi", 8, &greedy, &PROFILE, &[]));
+		// Stop sequences: each one, and their order, is bound; none hashes as before.
+		let stop = |s: &[&str]| {
+			let s: Vec<String> = s.iter().map(|s| s.to_string()).collect();
+			request_hash("hi", 8, &greedy, &PROFILE, &s)
+		};
+		let (a, b, ab, ba) = (
+			stop(&["a"]),
+			stop(&["b"]),
+			stop(&["a", "b"]),
+			stop(&["b", "a"]),
+		);
+		for (x, y) in [(a, b), (a, ab), (ab, ba), (a, base)] {
+			assert_ne!(x, y);
+		}
 	}
 
 	#[test]
@@ -392,7 +427,7 @@ mod tests {
 		let signer = KeySigner(SigningKey::from_bytes(&[7; 32]));
 		let public = signer.public_key().unwrap();
 		let msg = proof_message(&ProofInput {
-			request_hash: request_hash("hi", 4, &Sampling::Greedy, &PROFILE),
+			request_hash: request_hash("hi", 4, &Sampling::Greedy, &PROFILE, &[]),
 			output_hash: output_hash(&[1, 2], &[3, 4, 5, 6]),
 			..input()
 		});

@@ -111,6 +111,9 @@ pub struct GenerateRequest {
 	pub profile: ExecutionProfile,
 	/// How tokens are picked.
 	pub sampling: Sampling,
+	/// Stop sequences ([`crate::stop`]): generation ends where the text first contains one,
+	/// and the text ends before it. Empty for on-chain jobs, whose output is the tokens alone.
+	pub stop: Vec<String>,
 }
 
 /// Token selection.
@@ -169,6 +172,8 @@ impl From<JobSampling> for Sampling {
 pub enum FinishReason {
 	/// The model produced an end-of-generation token.
 	Stop,
+	/// The text reached one of the request's stop sequences.
+	StopSequence,
 	/// `max_tokens` were generated.
 	Length,
 	/// The context is full.
@@ -203,7 +208,8 @@ pub struct Generation {
 	pub output_tokens: Vec<u32>,
 	/// The pieces of `output_tokens`, concatenated.
 	pub output_bytes: Vec<u8>,
-	/// `output_bytes` as text (invalid UTF-8 replaced by U+FFFD).
+	/// `output_bytes` as text (invalid UTF-8 replaced by U+FFFD), cut before the first stop
+	/// sequence if one was found.
 	pub text: String,
 	/// Why it stopped.
 	pub finish_reason: FinishReason,
@@ -257,6 +263,9 @@ pub enum EngineError {
 	/// The temperature or `top_p` is out of range.
 	#[error(transparent)]
 	BadSampling(#[from] crate::sampler::InvalidSampling),
+	/// The stop sequences are too many, too long or empty ([`crate::stop::check`]).
+	#[error("stop: {0}")]
+	BadStop(String),
 	/// The queue of the request's [`Lane`] is full (the number is how many wait in it).
 	#[error("the inference queue is full ({0} waiting)")]
 	QueueFull(usize),

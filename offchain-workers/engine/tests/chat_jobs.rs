@@ -120,6 +120,7 @@ fn smollm2_chat_job_renders_the_recorded_template_identically() {
 			max_tokens: 16,
 			profile: PROFILE,
 			sampling: Sampling::Greedy,
+			stop: Vec::new(),
 		})
 		.expect("generate");
 	assert_eq!(outputs[0].prompt_tokens, direct.prompt_tokens);

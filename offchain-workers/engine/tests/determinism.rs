@@ -74,6 +74,7 @@ fn hashes_for(
 					max_tokens,
 					profile,
 					sampling,
+					stop: Vec::new(),
 				})
 				.expect("generate");
 			assert!(

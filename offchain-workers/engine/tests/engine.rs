@@ -70,6 +70,7 @@ fn text_request(model: ModelHash, prompt: &str, max_tokens: u32) -> GenerateRequ
 		max_tokens,
 		profile: PROFILE,
 		sampling: Sampling::Greedy,
+		stop: Vec::new(),
 	}
 }
 
@@ -872,4 +873,66 @@ fn reloads_use_the_verified_handle_not_the_store_path() {
 			inference_engine::StoreError::HashMismatch { .. }
 		))
 	));
+}
+
+#[test]
+fn a_stop_sequence_ends_generation_and_is_cut_from_text_and_stream() {
+	let (engine, model) = engine("stop", EngineConfig::default());
+	let whole = engine
+		.generate_blocking(text_request(model, "hello world", 24))
+		.expect("generate");
+	// A stop sequence taken from the middle of the greedy answer: two characters that first
+	// occur after at least a few characters of text.
+	let chars: Vec<char> = whole.text.chars().collect();
+	let (at, stop) = (4..chars.len() - 2)
+		.map(|i| (i, chars[i..i + 2].iter().collect::<String>()))
+		.find(|(i, s)| {
+			let before: String = chars[..*i].iter().collect();
+			!before.contains(s.as_str()) && !s.contains('\u{FFFD}')
+		})
+		.expect("a usable stop sequence in the answer");
+	let expected: String = chars[..at].iter().collect();
+
+	let (tx, rx) = futures::channel::mpsc::unbounded();
+	let request = GenerateRequest {
+		stop: vec![stop.clone(), "never appears \u{1F6D1}".into()],
+		..text_request(model, "hello world", 24)
+	};
+	let (receiver, _) = engine
+		.submit(request, Some(tx), CancelToken::new(), Lane::Public)
+		.expect("submit");
+	let stopped = futures::executor::block_on(receiver)
+		.expect("reply")
+		.expect("generate");
+	assert_eq!(stopped.finish_reason, FinishReason::StopSequence);
+	assert_eq!(
+		stopped.text, expected,
+		"the text ends before the stop sequence {stop:?}"
+	);
+	// The tokens are what the model computed, up to the one that completed the sequence.
+	assert!(stopped.output_tokens.len() < whole.output_tokens.len());
+	assert_eq!(
+		stopped.output_tokens[..],
+		whole.output_tokens[..stopped.output_tokens.len()]
+	);
+	let shown: String = futures::executor::block_on_stream(rx)
+		.map(|e| e.text)
+		.collect();
+	assert_eq!(shown, expected, "the stream never shows the stop sequence");
+
+	// Bad stop lists are refused before queueing.
+	for stop in [
+		vec![String::new()],
+		vec!["x".repeat(65)],
+		(0..5).map(|i| i.to_string()).collect(),
+	] {
+		let request = GenerateRequest {
+			stop,
+			..text_request(model, "hello", 4)
+		};
+		assert!(matches!(
+			engine.submit(request, None, CancelToken::new(), Lane::Public),
+			Err(EngineError::BadStop(_))
+		));
+	}
 }

@@ -127,6 +127,9 @@ impl From<Error> for ApiError {
 				Some("chat_template"),
 				message,
 			),
+			Error::BadStop(_) => {
+				Self::new(400, invalid, Some("stop"), Some("invalid_value"), message)
+			},
 			Error::BadSampling(_) => Self::new(
 				400,
 				invalid,
@@ -207,22 +210,22 @@ fn sampling(
 }
 
 /// Refuses what this node does not serve rather than answer something else.
-fn unsupported(n: Option<u32>, stop: &Option<Stop>) -> Result<(), ApiError> {
+fn unsupported(n: Option<u32>) -> Result<(), ApiError> {
 	if n.is_some_and(|n| n != 1) {
 		return Err(ApiError::invalid("n", "only n = 1 is served"));
 	}
-	let has_stop = match stop {
-		None => false,
-		Some(Stop::One(s)) => !s.is_empty(),
-		Some(Stop::Many(v)) => v.iter().any(|s| !s.is_empty()),
-	};
-	if has_stop {
-		return Err(ApiError::invalid(
-			"stop",
-			"stop sequences are not served yet",
-		));
-	}
 	Ok(())
+}
+
+/// OpenAI's `stop` (a string or a list) as the node's list; empty strings mean nothing, as an
+/// empty list does. The node checks the count and lengths ([`Error::BadStop`]).
+fn stop_sequences(stop: Option<Stop>) -> Option<Vec<String>> {
+	let stop: Vec<String> = match stop? {
+		Stop::One(s) => vec![s],
+		Stop::Many(v) => v,
+	};
+	let stop: Vec<String> = stop.into_iter().filter(|s| !s.is_empty()).collect();
+	(!stop.is_empty()).then_some(stop)
 }
 
 /// The text of a message's content: a string, or its text parts joined.
@@ -243,7 +246,7 @@ fn text_of(content: Option<Content>) -> Result<String, ApiError> {
 
 /// A chat completion request as the node's generation parameters.
 pub fn chat_params(request: ChatCompletionRequest) -> Result<GenerateParams, ApiError> {
-	unsupported(request.n, &request.stop)?;
+	unsupported(request.n)?;
 	if request.tools.as_ref().is_some_and(|t| !t.is_null()) {
 		return Err(ApiError::invalid("tools", "tools are not served"));
 	}
@@ -283,12 +286,13 @@ pub fn chat_params(request: ChatCompletionRequest) -> Result<GenerateParams, Api
 		temperature,
 		top_p,
 		seed,
+		stop: stop_sequences(request.stop),
 	})
 }
 
 /// A completion request as the node's generation parameters.
 pub fn completion_params(request: CompletionRequest) -> Result<GenerateParams, ApiError> {
-	unsupported(request.n, &request.stop)?;
+	unsupported(request.n)?;
 	let prompt = match request.prompt {
 		PromptIn::One(prompt) => prompt,
 		PromptIn::Many(mut prompts) if prompts.len() == 1 => prompts.remove(0),
@@ -309,13 +313,14 @@ pub fn completion_params(request: CompletionRequest) -> Result<GenerateParams, A
 		temperature,
 		top_p,
 		seed,
+		stop: stop_sequences(request.stop),
 	})
 }
 
 /// OpenAI's name of a finish reason of the node's answers.
 pub fn finish_reason(node: &str) -> &'static str {
 	match node {
-		"stop" => "stop",
+		"stop" | "stopSequence" => "stop",
 		_ => "length",
 	}
 }
@@ -369,7 +374,6 @@ mod tests {
 			chat(v).unwrap_err().body.error.param
 		};
 		assert_eq!(base(serde_json::json!({ "n": 2 })), Some("n"));
-		assert_eq!(base(serde_json::json!({ "stop": ["\n"] })), Some("stop"));
 		assert_eq!(base(serde_json::json!({ "tools": [{}] })), Some("tools"));
 		assert_eq!(
 			base(serde_json::json!({ "temperature": 2.5 })),
@@ -383,6 +387,19 @@ mod tests {
 		let image = chat(serde_json::json!({ "model": "m",
 			"messages": [{ "role": "user", "content": [{ "type": "image_url" }] }] }));
 		assert_eq!(image.unwrap_err().status, 400);
+		// Stop sequences pass through, a lone string as a list of one; empty ones mean nothing.
+		let stop = |v: serde_json::Value| {
+			chat(serde_json::json!({ "model": "m", "stop": v,
+				"messages": [{ "role": "user", "content": "Hi" }] }))
+			.unwrap()
+			.stop
+		};
+		assert_eq!(stop(serde_json::json!("\n")), Some(vec!["\n".to_string()]));
+		assert_eq!(
+			stop(serde_json::json!(["a", "", "b"])),
+			Some(vec!["a".into(), "b".into()])
+		);
+		assert_eq!(stop(serde_json::json!([""])), None);
 		// An empty stop list changes nothing.
 		assert!(chat(serde_json::json!({ "model": "m", "stop": [],
 			"messages": [{ "role": "user", "content": "Hi" }] }))

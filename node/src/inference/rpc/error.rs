@@ -57,6 +57,8 @@ pub mod codes {
 	pub const UNKNOWN_BLOCK: i32 = 4019;
 	/// `temperature` is negative or not a number, or `topP` is not in `(0, 1]`.
 	pub const BAD_SAMPLING: i32 = 4020;
+	/// More than 4 stop sequences, or one that is empty or longer than 64 bytes.
+	pub const BAD_STOP: i32 = 4021;
 }
 
 /// An error of an `inference_*` method.
@@ -104,6 +106,8 @@ pub enum Error {
 	UnknownBlock(String),
 	/// [`codes::BAD_SAMPLING`], with what is wrong.
 	BadSampling(String),
+	/// [`codes::BAD_STOP`], with what is wrong.
+	BadStop(String),
 	/// JSON-RPC's invalid params (`-32602`), for values that deserialize but mean nothing (an
 	/// account that is not SS58).
 	InvalidParams(String),
@@ -137,6 +141,7 @@ impl Error {
 			Self::NoInferenceKey => NO_INFERENCE_KEY,
 			Self::UnknownBlock(_) => UNKNOWN_BLOCK,
 			Self::BadSampling(_) => BAD_SAMPLING,
+			Self::BadStop(_) => BAD_STOP,
 			Self::InvalidParams(_) => ErrorCode::InvalidParams.code(),
 			Self::Unsafe => ErrorCode::MethodNotFound.code(),
 		}
@@ -192,7 +197,7 @@ impl Error {
 				"this node has no inference key (`infr`) in its keystore".into()
 			},
 			Self::UnknownBlock(hash) => format!("unknown block {hash} (or its state is pruned)"),
-			Self::BadSampling(details) => details.clone(),
+			Self::BadSampling(details) | Self::BadStop(details) => details.clone(),
 			Self::InvalidParams(details) => details.clone(),
 			Self::Unsafe => sc_rpc_api::UnsafeRpcError.to_string(),
 		}
@@ -221,6 +226,7 @@ impl From<EngineError> for Error {
 			},
 			EngineError::BadMaxTokens(limit) => Self::BadMaxTokens(limit),
 			EngineError::BadSampling(_) => Self::BadSampling(message),
+			EngineError::BadStop(_) => Self::BadStop(message),
 			EngineError::QueueFull(_) => Self::QueueFull(message),
 			EngineError::Template(_) => Self::Template(message),
 			EngineError::MemoryBudget { .. } => Self::MemoryBudget(message),
@@ -261,6 +267,7 @@ mod tests {
 			(Error::NoInferenceKey, 4018),
 			(Error::UnknownBlock(String::new()), 4019),
 			(Error::BadSampling(String::new()), 4020),
+			(Error::BadStop(String::new()), 4021),
 			(Error::InvalidParams(String::new()), -32602),
 			(Error::Unsafe, -32601),
 		];

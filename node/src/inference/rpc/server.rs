@@ -60,6 +60,7 @@ struct Answering {
 	max_tokens: u32,
 	sampling: Sampling,
 	profile: ExecutionProfile,
+	stop: Vec<String>,
 }
 
 impl Prepared {
@@ -71,6 +72,7 @@ impl Prepared {
 			max_tokens: self.request.max_tokens,
 			sampling: self.request.sampling,
 			profile: self.request.profile,
+			stop: self.request.stop.clone(),
 		};
 		(self.request, answering)
 	}
@@ -127,6 +129,8 @@ pub fn prepare(
 	if max_tokens == 0 || max_tokens > limits.max_tokens {
 		return Err(Error::BadMaxTokens(limits.max_tokens));
 	}
+	let stop = params.stop.unwrap_or_default();
+	inference_engine::stop::check(&stop).map_err(|e| Error::BadStop(e.to_string()))?;
 	let deterministic = params.deterministic.unwrap_or(true);
 	let sampling = if deterministic {
 		Sampling::Greedy
@@ -149,6 +153,7 @@ pub fn prepare(
 			max_tokens,
 			profile,
 			sampling,
+			stop,
 		},
 		model: ModelRef {
 			name,
@@ -378,7 +383,13 @@ where
 			block_hash: info.best_hash.0,
 			block_number: info.best_number,
 			model_sha256: a.model_hash,
-			request_hash: proof::request_hash(&g.prompt, a.max_tokens, &a.sampling, &a.profile),
+			request_hash: proof::request_hash(
+				&g.prompt,
+				a.max_tokens,
+				&a.sampling,
+				&a.profile,
+				&a.stop,
+			),
 			output_hash: proof::output_hash(&g.prompt_tokens, &g.output_tokens),
 			timestamp_ms: now_ms(),
 		};
@@ -403,9 +414,11 @@ where
 			max_tokens: a.max_tokens,
 			finish_reason: match g.finish_reason {
 				FinishReason::Stop => "stop",
+				FinishReason::StopSequence => "stopSequence",
 				FinishReason::Length => "length",
 				FinishReason::ContextFull => "contextFull",
 			},
+			stop: a.stop.clone(),
 			deterministic: a.deterministic,
 			temperature,
 			top_p,
@@ -898,7 +911,7 @@ pub(crate) mod tests {
 			block_hash: [2; 32],
 			block_number: 7,
 			model_sha256: [3; 32],
-			request_hash: proof::request_hash("hi", 4, &Sampling::Greedy, &PROFILE),
+			request_hash: proof::request_hash("hi", 4, &Sampling::Greedy, &PROFILE, &[]),
 			output_hash: proof::output_hash(&[1, 2], &[3]),
 			timestamp_ms: 1_795_000_000_000,
 		};

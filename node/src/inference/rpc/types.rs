@@ -48,6 +48,9 @@ pub struct GenerateParams {
 	/// Seed of the draws when `deterministic` is `false` (default: from the clock). With the
 	/// same seed and settings every node of the model's determinism class draws the same tokens.
 	pub seed: Option<u32>,
+	/// Up to 4 stop sequences of at most 64 bytes: generation ends where the text first
+	/// contains one, and `text` ends before it (the token ids keep the token that completed it).
+	pub stop: Option<Vec<String>>,
 }
 
 /// A model as reported by the node.
@@ -148,8 +151,10 @@ pub struct GenerateResult {
 	pub prompt_tokens: usize,
 	/// Generated tokens.
 	pub completion_tokens: usize,
-	/// `stop`, `length` or `contextFull`.
+	/// `stop` (an end-of-generation token), `stopSequence`, `length` or `contextFull`.
 	pub finish_reason: &'static str,
+	/// The request's stop sequences (covered by the proof's `requestHash`); empty if none.
+	pub stop: Vec<String>,
 	/// Whether greedy decoding was used.
 	pub deterministic: bool,
 	/// The sampling temperature (`null` with greedy decoding).
