@@ -213,6 +213,9 @@ fi
 bash "$REPO_ROOT/docs/examples/deps.sh" >/dev/null
 # The official `openai` Python package and PyNaCl for the OpenAI-compatible API's e2e test.
 bash "$REPO_ROOT/zombienet/tests/openai/deps.sh" >/dev/null
+# llama.cpp's own OpenAI-compatible server, the remote back end of that test: built from the
+# llama.cpp that PyPI's llama-cpp-python vendors, cached by version (about 10 minutes, once).
+bash "$REPO_ROOT/zombienet/tests/openai/llama-server.sh" >/dev/null
 
 # ---- The platform ------------------------------------------------------------------------------
 # The OS image's build and its boot test under qemu (os/deps.sh: mmdebstrap, erofs and FAT tools,

@@ -387,6 +387,7 @@ pub fn new_full<
 	if let Some(listener) = inference_rpc.openai_listener {
 		let gateway = std::sync::Arc::new(crate::inference::openai::Gateway::new(
 			crate::rpc::inference_rpc(client.clone(), inference_deps.clone()),
+			inference_rpc.openai_remotes,
 		));
 		// A task of the task manager: it stops, and its connections with it, with the node.
 		task_manager

@@ -114,6 +114,21 @@ pub struct InferenceParams {
 	/// Listen on every interface (0.0.0.0) with the OpenAI API, not only on 127.0.0.1.
 	#[arg(long, requires = "openai_port")]
 	pub openai_external: bool,
+
+	/// A model the OpenAI API answers by relaying to another OpenAI-compatible server
+	/// (llama.cpp's llama-server, Ollama, vLLM): `NAME=[UPSTREAM_MODEL@]http://HOST:PORT/v1`.
+	/// Repeatable. Its answers are marked as not deterministic and carry no receipt; on-chain
+	/// jobs never go there.
+	#[arg(long, value_name = "SPEC", requires = "openai_port")]
+	pub openai_remote: Vec<openai::remote::RemoteSpec>,
+
+	/// Requests in flight per remote back end; more are answered 503 `overloaded`.
+	#[arg(long, value_name = "N", default_value_t = 4)]
+	pub openai_remote_max_concurrent: u16,
+
+	/// Seconds to wait for a remote back end to connect and answer (its first byte).
+	#[arg(long, value_name = "SECS", default_value_t = 120)]
+	pub openai_remote_timeout_secs: u64,
 }
 
 impl InferenceParams {
@@ -192,6 +207,8 @@ pub struct RpcSetup {
 	pub listener: Option<std::net::TcpListener>,
 	/// The OpenAI API's listener.
 	pub openai_listener: Option<std::net::TcpListener>,
+	/// The OpenAI API's remote back ends.
+	pub openai_remotes: openai::remote::Remotes,
 }
 
 impl RpcSetup {
@@ -213,6 +230,11 @@ impl RpcSetup {
 			limits: params.rpc_limits(),
 			listener,
 			openai_listener,
+			openai_remotes: openai::remote::Remotes::new(
+				params.openai_remote.clone(),
+				usize::from(params.openai_remote_max_concurrent),
+				std::time::Duration::from_secs(params.openai_remote_timeout_secs.max(1)),
+			),
 		})
 	}
 
@@ -464,6 +486,7 @@ mod tests {
 			},
 			listener: None,
 			openai_listener: None,
+			openai_remotes: Default::default(),
 		};
 		assert_eq!(setup(8192).max_request_bytes(), 1 << 20);
 		assert_eq!(setup(1 << 20).max_request_bytes(), (6 << 20) + (64 << 10));

@@ -75,6 +75,11 @@ impl ApiError {
 		)
 	}
 
+	/// A failure of a remote back end, or its bound reached: `status` with `code`.
+	pub fn upstream(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+		Self::new(status, "server_error", None, Some(code), message)
+	}
+
 	/// 413 for a body above the server's limit.
 	pub fn too_large(limit: usize) -> Self {
 		Self::new(

@@ -6,7 +6,11 @@
 //! per-address concurrency and rate limits, and the same signed proof, which every answer
 //! carries as its `receipt` (and, unstreamed, in the `x-cognitive-receipt` header).
 
-use super::{convert::*, wire::*};
+use super::{
+	convert::*,
+	remote::{Remotes, BACKEND_HEADER, DETERMINISTIC_HEADER},
+	wire::*,
+};
 use crate::inference::rpc::{
 	api::InferenceApiServer,
 	error::Error,
@@ -51,6 +55,7 @@ pub type Receipt = GenerateResult;
 /// The front end's shared state.
 pub struct Gateway<C, S> {
 	rpc: Arc<InferenceRpc<C, S>>,
+	remotes: Remotes,
 	fingerprint: String,
 	next_id: AtomicU64,
 }
@@ -127,10 +132,11 @@ where
 	C::Api: ProofOfInferenceApi<Block, AccountId, Balance, BlockNumber>,
 	S: OffchainStorage + 'static,
 {
-	/// A front end over `rpc` (an instance of its own).
-	pub fn new(rpc: InferenceRpc<C, S>) -> Self {
+	/// A front end over `rpc` (an instance of its own) and the remote back ends.
+	pub fn new(rpc: InferenceRpc<C, S>, remotes: Remotes) -> Self {
 		Self {
 			rpc: Arc::new(rpc),
+			remotes,
 			fingerprint: format!(
 				"{}/{}",
 				inference_engine::ENGINE_VERSION,
@@ -153,44 +159,76 @@ where
 		let route = (request.method().clone(), request.uri().path().to_string());
 		let outcome = match (&route.0, route.1.as_str()) {
 			(&Method::GET, "/v1/models") => self.models(),
-			(&Method::POST, "/v1/chat/completions") => {
-				match read_json::<ChatCompletionRequest>(request).await {
-					Ok(body) => {
-						let (model, stream) = (
-							body.model.clone(),
-							streaming(body.stream, &body.stream_options),
-						);
-						match chat_params(body) {
-							Ok(params) => {
-								self.generate(ip, Route::Chat, model, params, stream).await
-							},
-							Err(e) => Err(e),
-						}
-					},
-					Err(e) => Err(e),
-				}
-			},
-			(&Method::POST, "/v1/completions") => {
-				match read_json::<CompletionRequest>(request).await {
-					Ok(body) => {
-						let (model, stream) = (
-							body.model.clone(),
-							streaming(body.stream, &body.stream_options),
-						);
-						match completion_params(body) {
-							Ok(params) => {
-								self.generate(ip, Route::Completion, model, params, stream)
-									.await
-							},
-							Err(e) => Err(e),
-						}
-					},
-					Err(e) => Err(e),
-				}
-			},
+			(&Method::POST, "/v1/chat/completions") => self.chat(request, ip).await,
+			(&Method::POST, "/v1/completions") => self.complete(request, ip).await,
 			(method, path) => Err(ApiError::not_found(&format!("{method} {path}"))),
 		};
 		outcome.unwrap_or_else(error_response)
+	}
+
+	/// `POST /v1/chat/completions`.
+	async fn chat(
+		self: &Arc<Self>,
+		request: Request<Incoming>,
+		ip: IpAddr,
+	) -> Result<Response<Body>, ApiError> {
+		let body: ChatCompletionRequest =
+			match self.read_local(request, ip, "/chat/completions").await? {
+				Ok(body) => body,
+				Err(relayed) => return Ok(relayed),
+			};
+		let (model, stream) = (
+			body.model.clone(),
+			streaming(body.stream, &body.stream_options),
+		);
+		self.generate(ip, Route::Chat, model, chat_params(body)?, stream)
+			.await
+	}
+
+	/// `POST /v1/completions`.
+	async fn complete(
+		self: &Arc<Self>,
+		request: Request<Incoming>,
+		ip: IpAddr,
+	) -> Result<Response<Body>, ApiError> {
+		let body: CompletionRequest = match self.read_local(request, ip, "/completions").await? {
+			Ok(body) => body,
+			Err(relayed) => return Ok(relayed),
+		};
+		let (model, stream) = (
+			body.model.clone(),
+			streaming(body.stream, &body.stream_options),
+		);
+		self.generate(
+			ip,
+			Route::Completion,
+			model,
+			completion_params(body)?,
+			stream,
+		)
+		.await
+	}
+
+	/// Reads a generation request: one for a remote back end's model is relayed at once
+	/// (`Err` of the inner result: the answer), any other is parsed for the embedded engine.
+	async fn read_local<T: serde::de::DeserializeOwned>(
+		&self,
+		request: Request<Incoming>,
+		ip: IpAddr,
+		path: &str,
+	) -> Result<Result<T, Response<Body>>, ApiError> {
+		let body: serde_json::Value = read_json(request).await?;
+		let model = body
+			.get("model")
+			.and_then(|m| m.as_str())
+			.unwrap_or_default();
+		if let Some(remote) = self.remotes.get(model) {
+			let admission = self.rpc.admit_ip(ip)?;
+			return remote.relay(path, body, admission).await.map(Err);
+		}
+		serde_json::from_value(body)
+			.map(Ok)
+			.map_err(|e| ApiError::bad_json(e.to_string()))
 	}
 
 	fn models(&self) -> Result<Response<Body>, ApiError> {
@@ -203,7 +241,15 @@ where
 				object: "model",
 				created: 0,
 				owned_by: "cognitive-internet".into(),
+				deterministic: true,
 			})
+			.chain(self.remotes.iter().map(|r| ModelEntry {
+				id: r.spec.name.clone(),
+				object: "model",
+				created: 0,
+				owned_by: "remote".into(),
+				deterministic: false,
+			}))
 			.collect();
 		Ok(json_response(
 			200,
@@ -234,6 +280,7 @@ where
 				if let Some(value) = header {
 					response.headers_mut().insert(RECEIPT_HEADER, value);
 				}
+				mark_local(&mut response);
 				Ok(response)
 			},
 			Some(include_usage) => {
@@ -256,6 +303,7 @@ where
 					header::CACHE_CONTROL,
 					header::HeaderValue::from_static("no-cache"),
 				);
+				mark_local(&mut response);
 				Ok(response)
 			},
 		}
@@ -415,6 +463,17 @@ where
 			receipt: Some(result),
 		}
 	}
+}
+
+/// The headers of an answer of the embedded engine (a remote back end's are marked by
+/// [`super::remote`]).
+fn mark_local(response: &mut Response<Body>) {
+	let headers = response.headers_mut();
+	headers.insert(BACKEND_HEADER, header::HeaderValue::from_static("local"));
+	headers.insert(
+		DETERMINISTIC_HEADER,
+		header::HeaderValue::from_static("true"),
+	);
 }
 
 /// `None` for an unstreamed request, else whether to send the usage chunk.

@@ -9,6 +9,7 @@
 
 pub mod convert;
 pub mod http;
+pub mod remote;
 pub mod wire;
 
 pub use http::{serve, Gateway};

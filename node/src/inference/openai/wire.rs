@@ -275,8 +275,11 @@ pub struct ModelEntry {
 	pub object: &'static str,
 	/// Unix time in seconds; 0 (the store does not record it).
 	pub created: u64,
-	/// The node's account, or `cognitive-internet`.
+	/// `cognitive-internet` for the embedded engine's models, `remote` for a back end's.
 	pub owned_by: String,
+	/// Whether greedy requests (`temperature: 0`) get the same tokens on every node of the
+	/// model's determinism class: true for the embedded engine, false for a remote back end.
+	pub deterministic: bool,
 }
 
 /// `GET /v1/models`.

@@ -332,6 +332,12 @@ where
 		self.queue(admission, params, stream)
 	}
 
+	/// Admits a request from `ip` that does not run on the engine (the OpenAI front end's
+	/// relays to remote back ends): it holds one of the address's slots until dropped.
+	pub fn admit_ip(&self, ip: std::net::IpAddr) -> Result<super::limits::IpSlot, Error> {
+		self.clients.acquire(ip, Instant::now())
+	}
+
 	/// Waits for a started generation and answers with its proof.
 	pub async fn finish(&self, started: Started) -> Result<GenerateResult, Error> {
 		let Started {
