@@ -14,16 +14,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-RUNS="${1:-5}"
-MAX_TOKENS="${2:-128}"
-THREADS="${3:-2}"
-MODEL="${BENCH_MODEL:-$(python3 "$REPO_ROOT/scripts/model-facts.py" smollm2 sha256)}"
-STORE="${COGNITIVE_MODEL_STORE:-$HOME/.local/share/cognitive-internet/models}"
-PROMPT="Explain what a blockchain validator does, and why it must be honest."
-
-[ -x "$NODE_BIN" ] || { echo "node binary missing: run scripts/build.sh" >&2; exit 1; }
-cargo build --release --locked -q -p inference-engine --example bench_engine
-BENCH="$CARGO_TARGET_DIR/release/examples/bench_engine"
+source "$REPO_ROOT/scripts/bench/engine-baseline.sh"
 
 echo "== model $MODEL, $RUNS runs, max_tokens $MAX_TOKENS, $THREADS threads, prompt: $PROMPT"
 echo "== 1. in-process"

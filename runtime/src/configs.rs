@@ -595,18 +595,34 @@ where
 	}
 }
 
+/// Blocks an off-chain worker's authorized transaction stays valid for (its mortal era's
+/// period): longer than any commit or reveal window, short enough that a stale copy leaves the
+/// pool within minutes.
+pub const AUTHORIZED_TX_PERIOD: u64 = 64;
+
 impl<C> frame_system::offchain::CreateAuthorizedTransaction<C> for Runtime
 where
 	RuntimeCall: From<C>,
 {
+	/// The extensions of an off-chain worker's commit, reveal or heartbeat. The era is mortal,
+	/// born at the block the worker runs on: an authorized call carries no nonce or signature of
+	/// the extrinsic, so with an immortal era every attempt to send the same call would be the
+	/// same bytes. After a reorganization retracted the block that included it, the pool can keep
+	/// such a transaction as known ("already imported") without it ever becoming ready on the new
+	/// fork, and every resubmission would be refused as a duplicate until the job's deadline
+	/// passed. Born at another block, a resubmission is another transaction.
 	fn create_extension() -> TxExtension {
+		let now = u64::from(frame_system::Pallet::<Runtime>::block_number());
 		(
 			frame_system::AuthorizeCall::<Runtime>::new(),
 			frame_system::CheckNonZeroSender::<Runtime>::new(),
 			frame_system::CheckSpecVersion::<Runtime>::new(),
 			frame_system::CheckTxVersion::<Runtime>::new(),
 			frame_system::CheckGenesis::<Runtime>::new(),
-			frame_system::CheckEra::<Runtime>::from(sp_runtime::generic::Era::Immortal),
+			frame_system::CheckEra::<Runtime>::from(sp_runtime::generic::Era::mortal(
+				AUTHORIZED_TX_PERIOD,
+				now,
+			)),
 			frame_system::CheckNonce::<Runtime>::from(0),
 			frame_system::CheckWeight::<Runtime>::new(),
 			pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(0),

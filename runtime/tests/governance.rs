@@ -8,12 +8,15 @@
 //! minutes; now a node without verified work has no weight, a node younger than the voting age
 //! cannot vote in a poll, and root needs a fixed half of the electorate.
 
+mod common;
+
 use codec::Encode;
 use cognitive_runtime::{
-	genesis_config_presets as presets, governance, AccountId, Balance, Balances, BuildStorage,
-	Governance, NodeRegistry, OriginCaller, ProofOfInference, Referenda, Runtime, RuntimeCall,
-	RuntimeGenesisConfig, RuntimeOrigin, System, UNIT,
+	genesis_config_presets as presets, governance, AccountId, Balance, Balances, Governance,
+	NodeRegistry, OriginCaller, ProofOfInference, Referenda, Runtime, RuntimeCall, RuntimeOrigin,
+	System, UNIT,
 };
+use common::ext;
 use frame_support::traits::{
 	schedule::DispatchTime, OnInitialize, StorePreimage, UnfilteredDispatchable,
 };
@@ -22,27 +25,6 @@ use pallet_node_registry::{genesis_hash, InferenceSignature};
 use serde_json::Value;
 use sp_core::Pair;
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
-
-/// `patch` merged into `base`, objects key by key (what the node does with a preset).
-fn merge(base: &mut Value, patch: Value) {
-	match (base, patch) {
-		(Value::Object(base), Value::Object(patch)) => {
-			for (key, value) in patch {
-				merge(base.entry(key).or_insert(Value::Null), value);
-			}
-		},
-		(base, patch) => *base = patch,
-	}
-}
-
-fn ext(preset: Value) -> sp_io::TestExternalities {
-	let mut json = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
-	merge(&mut json, preset);
-	let config: RuntimeGenesisConfig = serde_json::from_value(json).unwrap();
-	let mut ext = sp_io::TestExternalities::new(config.build_storage().unwrap());
-	ext.execute_with(|| System::set_block_number(1));
-	ext
-}
 
 /// Runs the hooks that matter here (referenda alarms through the scheduler, liveness, job
 /// deadlines) up to block `n`.

@@ -178,6 +178,35 @@ struct Sampling {
 	seed: Option<u32>,
 }
 
+/// A prompt or messages, as the node's parameters take them.
+struct Input {
+	prompt: Option<String>,
+	messages: Option<Vec<Message>>,
+}
+
+impl Sampling {
+	/// The node's parameters for generating from `input` with these settings.
+	fn params(
+		self,
+		model: String,
+		input: Input,
+		max_tokens: Option<u32>,
+		stop: Option<Stop>,
+	) -> GenerateParams {
+		GenerateParams {
+			model,
+			prompt: input.prompt,
+			messages: input.messages,
+			max_tokens,
+			deterministic: Some(self.deterministic),
+			temperature: self.temperature,
+			top_p: self.top_p,
+			seed: self.seed,
+			stop: stop_sequences(stop),
+		}
+	}
+}
+
 /// Temperature and seed as OpenAI means them: no temperature is 1 (sampled); 0 is greedy
 /// decoding, the node's deterministic mode.
 fn sampling(
@@ -276,23 +305,16 @@ pub fn chat_params(request: ChatCompletionRequest) -> Result<GenerateParams, Api
 			})
 		})
 		.collect::<Result<Vec<_>, _>>()?;
-	let Sampling {
-		deterministic,
-		temperature,
-		top_p,
-		seed,
-	} = sampling(request.temperature, request.top_p, request.seed)?;
-	Ok(GenerateParams {
-		model: request.model,
-		prompt: None,
-		messages: Some(messages),
-		max_tokens: request.max_completion_tokens.or(request.max_tokens),
-		deterministic: Some(deterministic),
-		temperature,
-		top_p,
-		seed,
-		stop: stop_sequences(request.stop),
-	})
+	let sampling = sampling(request.temperature, request.top_p, request.seed)?;
+	Ok(sampling.params(
+		request.model,
+		Input {
+			prompt: None,
+			messages: Some(messages),
+		},
+		request.max_completion_tokens.or(request.max_tokens),
+		request.stop,
+	))
 }
 
 /// A completion request as the node's generation parameters.
@@ -303,23 +325,16 @@ pub fn completion_params(request: CompletionRequest) -> Result<GenerateParams, A
 		PromptIn::Many(mut prompts) if prompts.len() == 1 => prompts.remove(0),
 		PromptIn::Many(_) => return Err(ApiError::invalid("prompt", "one prompt per request")),
 	};
-	let Sampling {
-		deterministic,
-		temperature,
-		top_p,
-		seed,
-	} = sampling(request.temperature, request.top_p, request.seed)?;
-	Ok(GenerateParams {
-		model: request.model,
-		prompt: Some(prompt),
-		messages: None,
-		max_tokens: Some(request.max_tokens.unwrap_or(COMPLETIONS_DEFAULT_MAX_TOKENS)),
-		deterministic: Some(deterministic),
-		temperature,
-		top_p,
-		seed,
-		stop: stop_sequences(request.stop),
-	})
+	let sampling = sampling(request.temperature, request.top_p, request.seed)?;
+	Ok(sampling.params(
+		request.model,
+		Input {
+			prompt: Some(prompt),
+			messages: None,
+		},
+		Some(request.max_tokens.unwrap_or(COMPLETIONS_DEFAULT_MAX_TOKENS)),
+		request.stop,
+	))
 }
 
 /// OpenAI's name of a finish reason of the node's answers.

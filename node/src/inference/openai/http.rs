@@ -119,6 +119,36 @@ fn event<T: Serialize>(value: &T) -> Bytes {
 	Bytes::from(format!("data: {json}\n\n"))
 }
 
+/// What every chunk of one stream repeats.
+struct StreamHead {
+	id: String,
+	created: u64,
+	model: String,
+	fingerprint: String,
+}
+
+impl StreamHead {
+	/// One SSE event: this stream's envelope around `choices` (none in the usage chunk).
+	fn chunk<C: Serialize>(
+		&self,
+		object: &'static str,
+		choices: Vec<C>,
+		usage: Option<Usage>,
+		receipt: Option<Receipt>,
+	) -> Bytes {
+		event(&Answer {
+			id: self.id.clone(),
+			object,
+			created: self.created,
+			model: self.model.clone(),
+			system_fingerprint: self.fingerprint.clone(),
+			choices,
+			usage,
+			receipt,
+		})
+	}
+}
+
 /// Which of the two generation routes a request came by.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Route {
@@ -331,48 +361,47 @@ where
 			let mut frames = frames.clone();
 			async move { frames.send(Ok(Frame::data(bytes))).await.is_ok() }
 		};
+		let head = StreamHead {
+			id,
+			created,
+			model,
+			fingerprint: self.fingerprint.clone(),
+		};
 		let chunk = |delta: Delta,
 		             finish: Option<&'static str>,
 		             usage: Option<Usage>,
-		             receipt: Option<Receipt>| match route {
-			Route::Chat => event(&ChatCompletionChunk {
-				id: id.clone(),
-				object: "chat.completion.chunk",
-				created,
-				model: model.clone(),
-				system_fingerprint: self.fingerprint.clone(),
-				choices: if usage.is_some() && finish.is_none() && delta.content.is_none() {
-					vec![]
-				} else {
-					vec![ChunkChoice {
+		             receipt: Option<Receipt>| {
+			let usage_only = usage.is_some() && finish.is_none() && delta.content.is_none();
+			match route {
+				Route::Chat => {
+					let choice = ChunkChoice {
 						index: 0,
 						delta,
 						logprobs: None,
 						finish_reason: finish,
-					}]
+					};
+					head.chunk(
+						"chat.completion.chunk",
+						if usage_only { vec![] } else { vec![choice] },
+						usage,
+						receipt,
+					)
 				},
-				usage,
-				receipt,
-			}),
-			Route::Completion => event(&Completion {
-				id: id.clone(),
-				object: "text_completion",
-				created,
-				model: model.clone(),
-				system_fingerprint: self.fingerprint.clone(),
-				choices: if usage.is_some() && finish.is_none() && delta.content.is_none() {
-					vec![]
-				} else {
-					vec![CompletionChoice {
+				Route::Completion => {
+					let choice = CompletionChoice {
 						text: delta.content.unwrap_or_default(),
 						index: 0,
 						logprobs: None,
 						finish_reason: finish,
-					}]
+					};
+					head.chunk(
+						"text_completion",
+						if usage_only { vec![] } else { vec![choice] },
+						usage,
+						receipt,
+					)
 				},
-				usage,
-				receipt,
-			}),
+			}
 		};
 		if route == Route::Chat
 			&& !send(chunk(
@@ -441,8 +470,8 @@ where
 				logprobs: None,
 				finish_reason: finish_reason(result.finish_reason),
 			}],
-			usage: Usage::new(result.prompt_tokens, result.completion_tokens),
-			receipt: result,
+			usage: Some(Usage::new(result.prompt_tokens, result.completion_tokens)),
+			receipt: Some(result),
 		}
 	}
 

@@ -164,12 +164,15 @@ pub struct ChatChoice {
 	pub finish_reason: &'static str,
 }
 
-/// The answer of `POST /v1/chat/completions` (`stream: false`).
+/// Every generation answer and stream chunk has this envelope; `C` is its kind of choice
+/// (a streamed chat's `chat.completion.chunk` events carry [`ChunkChoice`]s) and `R` the
+/// receipt.
 #[derive(Clone, Debug, Serialize)]
-pub struct ChatCompletion<R> {
-	/// `chatcmpl-…`, unique per answer of this node.
+pub struct Answer<C, R> {
+	/// `chatcmpl-…` or `cmpl-…`, unique per answer of this node, the same for every chunk of a
+	/// stream.
 	pub id: String,
-	/// `chat.completion`.
+	/// `chat.completion`, `chat.completion.chunk` or `text_completion`.
 	pub object: &'static str,
 	/// Unix time in seconds.
 	pub created: u64,
@@ -177,13 +180,22 @@ pub struct ChatCompletion<R> {
 	pub model: String,
 	/// The node's engine class, for clients that log it.
 	pub system_fingerprint: String,
-	/// The one choice.
-	pub choices: Vec<ChatChoice>,
-	/// Token counts.
-	pub usage: Usage,
-	/// The node's signed receipt of the generation (see `docs/openai.md`).
-	pub receipt: R,
+	/// The one choice (none in a stream's usage chunk).
+	pub choices: Vec<C>,
+	/// Token counts: always in a whole answer; in a stream only in the usage chunk (`null`
+	/// elsewhere).
+	pub usage: Option<Usage>,
+	/// The node's signed receipt of the generation (see `docs/openai.md`); in a stream, in the
+	/// chunk that finishes the answer.
+	#[serde(skip_serializing_if = "Option::is_none")]
+	pub receipt: Option<R>,
 }
+
+/// The answer of `POST /v1/chat/completions` (`stream: false`).
+pub type ChatCompletion<R> = Answer<ChatChoice, R>;
+
+/// The answer of `POST /v1/completions`, and each chunk of its stream (`text_completion`).
+pub type Completion<R> = Answer<CompletionChoice, R>;
 
 /// The change a stream chunk carries.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -209,28 +221,6 @@ pub struct ChunkChoice {
 	pub finish_reason: Option<&'static str>,
 }
 
-/// One server-sent event of a streamed chat completion (`chat.completion.chunk`).
-#[derive(Clone, Debug, Serialize)]
-pub struct ChatCompletionChunk<R> {
-	/// The same for every chunk of one answer.
-	pub id: String,
-	/// `chat.completion.chunk`.
-	pub object: &'static str,
-	/// Unix time in seconds.
-	pub created: u64,
-	/// The model, as the request named it.
-	pub model: String,
-	/// The node's engine class.
-	pub system_fingerprint: String,
-	/// One choice (none in the usage chunk).
-	pub choices: Vec<ChunkChoice>,
-	/// In the last chunk when `stream_options.include_usage` is set, else `null`.
-	pub usage: Option<Usage>,
-	/// The receipt, in the chunk that finishes the answer.
-	#[serde(skip_serializing_if = "Option::is_none")]
-	pub receipt: Option<R>,
-}
-
 /// One choice of a completion.
 #[derive(Clone, Debug, Serialize)]
 pub struct CompletionChoice {
@@ -242,28 +232,6 @@ pub struct CompletionChoice {
 	pub logprobs: Option<()>,
 	/// `stop` or `length`; `null` in stream chunks before the last.
 	pub finish_reason: Option<&'static str>,
-}
-
-/// The answer of `POST /v1/completions`, and each chunk of its stream (`text_completion`).
-#[derive(Clone, Debug, Serialize)]
-pub struct Completion<R> {
-	/// `cmpl-…`.
-	pub id: String,
-	/// `text_completion`.
-	pub object: &'static str,
-	/// Unix time in seconds.
-	pub created: u64,
-	/// The model, as the request named it.
-	pub model: String,
-	/// The node's engine class.
-	pub system_fingerprint: String,
-	/// The one choice (none in a usage chunk).
-	pub choices: Vec<CompletionChoice>,
-	/// Token counts (in a stream, only in the usage chunk).
-	pub usage: Option<Usage>,
-	/// The receipt (in a stream, in the chunk that finishes the answer).
-	#[serde(skip_serializing_if = "Option::is_none")]
-	pub receipt: Option<R>,
 }
 
 /// One entry of `GET /v1/models`.

@@ -513,12 +513,6 @@ where
 				return Ok(());
 			},
 		};
-		let Started {
-			receiver,
-			answering,
-			_cancel,
-			_admission,
-		} = started;
 		let sink = pending.accept().await?;
 		use futures::StreamExt;
 		while let Some(event) = rx.next().await {
@@ -526,24 +520,14 @@ where
 				id: event.id,
 				text: event.text,
 			};
-			// A closed sink returns here, which drops `_cancel` and stops the generation.
+			// A closed sink returns here, which drops `started` and stops the generation.
 			sink.send(SubscriptionMessage::from_json(&item)?).await?;
 		}
-		let last = match receiver.await {
-			Ok(Ok(generation)) => StreamItem::Done(Box::new(self.answer(&answering, generation))),
-			Ok(Err(e)) => {
-				let e = Error::from(e);
-				StreamItem::Error {
-					code: e.code(),
-					message: e.message(),
-				}
-			},
-			Err(_) => {
-				let e = Error::Engine("the engine stopped".into());
-				StreamItem::Error {
-					code: e.code(),
-					message: e.message(),
-				}
+		let last = match self.finish(started).await {
+			Ok(result) => StreamItem::Done(Box::new(result)),
+			Err(e) => StreamItem::Error {
+				code: e.code(),
+				message: e.message(),
 			},
 		};
 		sink.send(SubscriptionMessage::from_json(&last)?).await?;
