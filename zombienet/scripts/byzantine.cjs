@@ -32,7 +32,7 @@ async function revealInBlocks(api, wsUri, from, jobId, node) {
     for (const hex of result.block.extrinsics) {
       const raw = hexToU8a(hex);
       const [offset] = compactFromU8a(raw);
-      const callBytes = raw.subarray(offset + 6);
+      const callBytes = raw.subarray(offset + c.PREAMBLE_LEN);
       if (raw[offset] !== 0x45 || callBytes[0] !== index[0] || callBytes[1] !== index[1]) continue;
       const call = api.createType('Call', callBytes);
       const r = call.args[0];

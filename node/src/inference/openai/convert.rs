@@ -280,7 +280,7 @@ fn text_of(content: Option<Content>) -> Result<String, ApiError> {
 
 /// A chat completion request as the node's generation parameters.
 pub fn chat_params(request: ChatCompletionRequest) -> Result<GenerateParams, ApiError> {
-	unsupported(request.n)?;
+	unsupported(request.common.n)?;
 	if request.tools.as_ref().is_some_and(|t| !t.is_null()) {
 		return Err(ApiError::invalid("tools", "tools are not served"));
 	}
@@ -305,7 +305,14 @@ pub fn chat_params(request: ChatCompletionRequest) -> Result<GenerateParams, Api
 			})
 		})
 		.collect::<Result<Vec<_>, _>>()?;
-	let sampling = sampling(request.temperature, request.top_p, request.seed)?;
+	let GenerationOptions {
+		temperature,
+		top_p,
+		seed,
+		stop,
+		..
+	} = request.common;
+	let sampling = sampling(temperature, top_p, seed)?;
 	Ok(sampling.params(
 		request.model,
 		Input {
@@ -313,19 +320,26 @@ pub fn chat_params(request: ChatCompletionRequest) -> Result<GenerateParams, Api
 			messages: Some(messages),
 		},
 		request.max_completion_tokens.or(request.max_tokens),
-		request.stop,
+		stop,
 	))
 }
 
 /// A completion request as the node's generation parameters.
 pub fn completion_params(request: CompletionRequest) -> Result<GenerateParams, ApiError> {
-	unsupported(request.n)?;
+	unsupported(request.common.n)?;
 	let prompt = match request.prompt {
 		PromptIn::One(prompt) => prompt,
 		PromptIn::Many(mut prompts) if prompts.len() == 1 => prompts.remove(0),
 		PromptIn::Many(_) => return Err(ApiError::invalid("prompt", "one prompt per request")),
 	};
-	let sampling = sampling(request.temperature, request.top_p, request.seed)?;
+	let GenerationOptions {
+		temperature,
+		top_p,
+		seed,
+		stop,
+		..
+	} = request.common;
+	let sampling = sampling(temperature, top_p, seed)?;
 	Ok(sampling.params(
 		request.model,
 		Input {
@@ -333,7 +347,7 @@ pub fn completion_params(request: CompletionRequest) -> Result<GenerateParams, A
 			messages: None,
 		},
 		Some(request.max_tokens.unwrap_or(COMPLETIONS_DEFAULT_MAX_TOKENS)),
-		request.stop,
+		stop,
 	))
 }
 

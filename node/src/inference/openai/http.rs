@@ -209,7 +209,7 @@ where
 			};
 		let (model, stream) = (
 			body.model.clone(),
-			streaming(body.stream, &body.stream_options),
+			streaming(body.common.stream, &body.common.stream_options),
 		);
 		self.generate(ip, Route::Chat, model, chat_params(body)?, stream)
 			.await
@@ -227,7 +227,7 @@ where
 		};
 		let (model, stream) = (
 			body.model.clone(),
-			streaming(body.stream, &body.stream_options),
+			streaming(body.common.stream, &body.common.stream_options),
 		);
 		self.generate(
 			ip,

@@ -63,6 +63,16 @@ pub struct ChatCompletionRequest {
 	pub max_tokens: Option<u32>,
 	/// Most tokens to generate.
 	pub max_completion_tokens: Option<u32>,
+	/// What both generation routes take.
+	#[serde(flatten)]
+	pub common: GenerationOptions,
+	/// Tools; not served.
+	pub tools: Option<serde_json::Value>,
+}
+
+/// The fields `/v1/chat/completions` and `/v1/completions` share.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct GenerationOptions {
 	/// 0 to 2; 0 is greedy decoding. OpenAI's default is 1.
 	pub temperature: Option<f32>,
 	/// Nucleus mass, `(0, 1]`.
@@ -79,8 +89,6 @@ pub struct ChatCompletionRequest {
 	pub stream_options: Option<StreamOptions>,
 	/// Number of choices; only 1 is served.
 	pub n: Option<u32>,
-	/// Tools; not served.
-	pub tools: Option<serde_json::Value>,
 }
 
 /// `prompt` of a completion: one string (a list of several is refused: `n` answers per request
@@ -103,21 +111,9 @@ pub struct CompletionRequest {
 	pub prompt: PromptIn,
 	/// Most tokens to generate (OpenAI's default for completions: 16).
 	pub max_tokens: Option<u32>,
-	/// See [`ChatCompletionRequest::temperature`].
-	pub temperature: Option<f32>,
-	/// See [`ChatCompletionRequest::top_p`].
-	pub top_p: Option<f32>,
-	/// See [`ChatCompletionRequest::seed`].
-	pub seed: Option<i64>,
-	/// Stop sequences.
-	pub stop: Option<Stop>,
-	/// Answer as server-sent events.
-	#[serde(default)]
-	pub stream: bool,
-	/// Streaming options.
-	pub stream_options: Option<StreamOptions>,
-	/// Number of choices; only 1 is served.
-	pub n: Option<u32>,
+	/// What both generation routes take.
+	#[serde(flatten)]
+	pub common: GenerationOptions,
 }
 
 /// Token counts of an answer.
