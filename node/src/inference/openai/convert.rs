@@ -184,27 +184,30 @@ struct Input {
 	messages: Option<Vec<Message>>,
 }
 
-impl Sampling {
-	/// The node's parameters for generating from `input` with these settings.
-	fn params(
-		self,
-		model: String,
-		input: Input,
-		max_tokens: Option<u32>,
-		stop: Option<Stop>,
-	) -> GenerateParams {
-		GenerateParams {
-			model,
-			prompt: input.prompt,
-			messages: input.messages,
-			max_tokens,
-			deterministic: Some(self.deterministic),
-			temperature: self.temperature,
-			top_p: self.top_p,
-			seed: self.seed,
-			stop: stop_sequences(stop),
-		}
-	}
+/// The node's parameters for generating from `input` with the options both routes share.
+fn generate_params(
+	model: String,
+	input: Input,
+	max_tokens: Option<u32>,
+	options: GenerationOptions,
+) -> Result<GenerateParams, ApiError> {
+	let Sampling {
+		deterministic,
+		temperature,
+		top_p,
+		seed,
+	} = sampling(options.temperature, options.top_p, options.seed)?;
+	Ok(GenerateParams {
+		model,
+		prompt: input.prompt,
+		messages: input.messages,
+		max_tokens,
+		deterministic: Some(deterministic),
+		temperature,
+		top_p,
+		seed,
+		stop: stop_sequences(options.stop),
+	})
 }
 
 /// Temperature and seed as OpenAI means them: no temperature is 1 (sampled); 0 is greedy
@@ -305,23 +308,15 @@ pub fn chat_params(request: ChatCompletionRequest) -> Result<GenerateParams, Api
 			})
 		})
 		.collect::<Result<Vec<_>, _>>()?;
-	let GenerationOptions {
-		temperature,
-		top_p,
-		seed,
-		stop,
-		..
-	} = request.common;
-	let sampling = sampling(temperature, top_p, seed)?;
-	Ok(sampling.params(
+	generate_params(
 		request.model,
 		Input {
 			prompt: None,
 			messages: Some(messages),
 		},
 		request.max_completion_tokens.or(request.max_tokens),
-		stop,
-	))
+		request.common,
+	)
 }
 
 /// A completion request as the node's generation parameters.
@@ -332,23 +327,15 @@ pub fn completion_params(request: CompletionRequest) -> Result<GenerateParams, A
 		PromptIn::Many(mut prompts) if prompts.len() == 1 => prompts.remove(0),
 		PromptIn::Many(_) => return Err(ApiError::invalid("prompt", "one prompt per request")),
 	};
-	let GenerationOptions {
-		temperature,
-		top_p,
-		seed,
-		stop,
-		..
-	} = request.common;
-	let sampling = sampling(temperature, top_p, seed)?;
-	Ok(sampling.params(
+	generate_params(
 		request.model,
 		Input {
 			prompt: Some(prompt),
 			messages: None,
 		},
 		Some(request.max_tokens.unwrap_or(COMPLETIONS_DEFAULT_MAX_TOKENS)),
-		stop,
-	))
+		request.common,
+	)
 }
 
 /// OpenAI's name of a finish reason of the node's answers.
