@@ -8,6 +8,8 @@
 //! - [`types`]: the engine's configuration, requests, results and errors;
 //! - [`pool`]: the [`Engine`]: worker threads behind two bounded queues, one per [`Lane`]
 //!   (chain jobs are always taken first and have workers of their own), with cancellation;
+//! - `gate` (private): the compute slots that keep generations from outnumbering the cores,
+//!   chain jobs first;
 //! - `llama` (private): llama.cpp (through `llama-cpp-2`, pinned): the model cache with a
 //!   memory budget and LRU unloading, prompt rendering, and the generation loop (streaming,
 //!   timings, a fresh deterministic context per request);
@@ -20,6 +22,7 @@
 //!   determinism class reproduces bit for bit;
 //! - [`utf8`]: the incremental UTF-8 decoder used when streaming token pieces.
 
+mod gate;
 pub mod host;
 mod llama;
 pub mod pool;

@@ -8,18 +8,19 @@
 //! build (docs/determinism.md).
 
 use crate::{
+	gate::ComputeGate,
 	stop::StopWatch,
 	store::{ModelHash, ModelStore},
 	types::{
 		CancelToken, EngineConfig, EngineError, FinishReason, GenerateRequest, Generation, Input,
-		Timings, TokenEvent,
+		Lane, Timings, TokenEvent,
 	},
 	utf8::Utf8Decoder,
 };
 use futures::channel::mpsc;
 use inference_primitives::ExecutionProfile;
 use llama_cpp_2::{
-	context::params::LlamaContextParams,
+	context::{params::LlamaContextParams, LlamaContext},
 	llama_backend::LlamaBackend,
 	llama_batch::LlamaBatch,
 	model::{params::LlamaModelParams, LlamaChatMessage, LlamaModel},
@@ -216,12 +217,15 @@ fn render_prompt(model: &LlamaModel, input: &Input) -> Result<String, EngineErro
 
 /// Runs one request to the end on the calling thread (a worker): load, render, tokenize,
 /// evaluate the prompt, then sample until a stop condition, streaming pieces if asked to.
+/// Every decoding step runs in a compute slot of `gate` for the request's lane: a chain job
+/// holds one throughout, a public request one per step (see [`crate::gate`]).
 pub(crate) fn generate(
 	models: &ModelCache,
 	config: &EngineConfig,
 	request: &GenerateRequest,
 	stream: Option<&mpsc::UnboundedSender<TokenEvent>>,
 	cancel: &CancelToken,
+	(gate, lane): (&ComputeGate, Lane),
 ) -> Result<Generation, EngineError> {
 	let t_load = Instant::now();
 	let model = models.load(&request.model)?;
@@ -258,6 +262,18 @@ pub(crate) fn generate(
 		.new_context(backend, params)
 		.map_err(|e| EngineError::Llama(format!("context: {e}")))?;
 	let load_ms = t_load.elapsed().as_secs_f64() * 1e3;
+	let _chain_slot = match lane {
+		Lane::Chain => Some(gate.acquire(Lane::Chain, cancel)?),
+		Lane::Public => None,
+	};
+	let decode = |ctx: &mut LlamaContext, batch: &mut LlamaBatch, what: &str| {
+		let _step = match lane {
+			Lane::Public => Some(gate.acquire(Lane::Public, cancel)?),
+			Lane::Chain => None,
+		};
+		ctx.decode(batch)
+			.map_err(|e| EngineError::Llama(format!("{what}: {e}")))
+	};
 
 	// Prompt, in chunks of n_batch; logits only for the very last prompt token.
 	let t_prompt = Instant::now();
@@ -274,8 +290,7 @@ pub(crate) fn generate(
 				.add(*token, pos as i32, &[0], pos == last)
 				.map_err(|e| EngineError::Llama(e.to_string()))?;
 		}
-		ctx.decode(&mut batch)
-			.map_err(|e| EngineError::Llama(format!("prompt: {e}")))?;
+		decode(&mut ctx, &mut batch, "prompt")?;
 	}
 	let prompt_ms = t_prompt.elapsed().as_secs_f64() * 1e3;
 
@@ -341,8 +356,7 @@ pub(crate) fn generate(
 			.add(token, position, &[0], true)
 			.map_err(|e| EngineError::Llama(e.to_string()))?;
 		position += 1;
-		ctx.decode(&mut batch)
-			.map_err(|e| EngineError::Llama(format!("generation: {e}")))?;
+		decode(&mut ctx, &mut batch, "generation")?;
 	};
 	if let Some(stream) = stream {
 		let (mut tail, _) = watch.push(&decoder.finish());

@@ -12,9 +12,12 @@
 //!   chain job needs;
 //! - the `workers` shared threads always take a waiting chain job before a public request;
 //! - `chain_workers` extra threads run nothing but chain jobs, so a chain job starts at once
-//!   even while every shared worker is busy with a long public generation.
+//!   even while every shared worker is busy with a long public generation;
+//! - the [`gate`](crate::gate) bounds how many generations compute at once to what the cores
+//!   hold, and a public generation pauses between two tokens while a chain job needs its slot.
 
 use crate::{
+	gate::ComputeGate,
 	llama::{self, ModelCache},
 	store::{ModelHash, ModelStore},
 	types::{
@@ -35,6 +38,7 @@ use std::{
 
 struct Task {
 	request: GenerateRequest,
+	lane: Lane,
 	stream: Option<mpsc::UnboundedSender<TokenEvent>>,
 	cancel: CancelToken,
 	started: Arc<AtomicBool>,
@@ -101,6 +105,7 @@ impl Queues {
 struct Inner {
 	config: EngineConfig,
 	models: ModelCache,
+	gate: ComputeGate,
 	queues: Mutex<Queues>,
 	/// Wakes shared workers (any task).
 	shared_wake: Condvar,
@@ -137,9 +142,12 @@ impl Engine {
 		let shared = config.workers.max(1);
 		let chain_only = config.chain_workers;
 		let models = ModelCache::new(store, config.memory_budget_bytes);
+		let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+		let gate = ComputeGate::new(ComputeGate::slots_for(cores, config.threads));
 		let inner = Arc::new(Inner {
 			config,
 			models,
+			gate,
 			queues: Mutex::new(Queues::default()),
 			shared_wake: Condvar::new(),
 			chain_wake: Condvar::new(),
@@ -256,6 +264,7 @@ impl Engine {
 			}
 			queue.push_back(Task {
 				request,
+				lane,
 				stream,
 				cancel,
 				started: started.clone(),
@@ -324,6 +333,7 @@ fn worker_loop(inner: Arc<Inner>, role: Role) {
 				&task.request,
 				task.stream.as_ref(),
 				&task.cancel,
+				(&inner.gate, task.lane),
 			)
 		}))
 		.unwrap_or_else(|_| Err(EngineError::Llama("generation panicked".into())));
