@@ -64,6 +64,11 @@ pub enum Subcommand {
 	#[command(subcommand)]
 	Hardware(crate::hardware_cmd::HardwareCmd),
 
+	/// Rate this node on its models: the hardware specification's fixed benchmark on every
+	/// model of the store (prompt and generation tokens per second, first token, memory), kept
+	/// in the store for `inference_nodeInfo`.
+	Bench(crate::bench_cmd::BenchCmd),
+
 	/// Runtime benchmarks (`benchmark pallet`); only in nodes built with
 	/// `--features runtime-benchmarks`.
 	#[cfg(feature = "runtime-benchmarks")]

@@ -123,6 +123,7 @@ pub fn run() -> sc_cli::Result<()> {
 			})
 		},
 		Some(Subcommand::Model(cmd)) => cmd.run().map_err(sc_cli::Error::Input),
+		Some(Subcommand::Bench(cmd)) => cmd.run().map_err(sc_cli::Error::Input),
 		Some(Subcommand::Hardware(cmd)) => match cmd.run().map_err(sc_cli::Error::Input)? {
 			0 => Ok(()),
 			// The verdict as the exit status (1 fail, 2 unknown), after the report was printed.

@@ -6,8 +6,6 @@
 use crate::model_cmd::StoreArgs;
 use codec::Encode;
 use cognitive_hardware::{Benchmark, Capabilities, Machine, Measured, Probe, Spec, Vendor};
-use inference_engine::{Engine, EngineConfig, GenerateRequest, Input, Sampling};
-use inference_primitives::ExecutionProfile;
 use pallet_node_registry::Accelerator;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -219,7 +217,8 @@ pub fn on_chain(c: &Capabilities) -> Result<pallet_node_registry::Capabilities, 
 }
 
 /// The benchmark of the specification: its model from the store, greedy, on every logical CPU,
-/// one unmeasured run first (page cache, allocator, thread pool), then one measured run.
+/// one unmeasured run first (page cache, allocator, thread pool), then one measured run
+/// (`cognitive-node bench` runs the same on every model).
 fn bench(spec: &Spec, machine: &Machine, store: &StoreArgs) -> Result<Benchmark, String> {
 	let (_, model) = cognitive_runtime::genesis_config_presets::known_models()
 		.into_iter()
@@ -231,15 +230,13 @@ fn bench(spec: &Spec, machine: &Machine, store: &StoreArgs) -> Result<Benchmark,
 			)
 		})?;
 	let store = store.open()?;
-	let hex = hex::encode(model.sha256);
-	let stored = store.resolve(&hex).map_err(|e| {
+	let stored = store.resolve(&hex::encode(model.sha256)).map_err(|e| {
 		format!(
 			"the benchmark model {} is not in the model store ({e}); install it with \
 			 scripts/install-models.sh or `cognitive-node model import`",
 			spec.benchmark.model
 		)
 	})?;
-	let hash = stored.hash().ok_or("corrupt model store entry")?;
 	let threads = machine
 		.cpu
 		.logical_cpus
@@ -247,47 +244,27 @@ fn bench(spec: &Spec, machine: &Machine, store: &StoreArgs) -> Result<Benchmark,
 		.copied()
 		.unwrap_or(1)
 		.max(1);
-	let engine = Engine::new(
-		store,
-		EngineConfig {
-			threads: threads as i32,
-			..Default::default()
-		},
-	)
-	.map_err(|e| e.to_string())?;
-	engine.preload(&hash).map_err(|e| e.to_string())?;
-	let request = GenerateRequest {
-		model: hash,
-		input: Input::Text(spec.benchmark.prompt.clone()),
-		max_tokens: spec.benchmark.tokens,
-		profile: ExecutionProfile {
-			n_ctx: model.profile.n_ctx,
-			n_batch: model.profile.n_batch,
-			n_ubatch: model.profile.n_ubatch,
-		},
-		sampling: Sampling::Greedy,
-		stop: Vec::new(),
-	};
-	engine
-		.generate_blocking(request.clone())
-		.map_err(|e| e.to_string())?;
-	let done = engine
-		.generate_blocking(request)
-		.map_err(|e| e.to_string())?;
+	let done = crate::bench_cmd::measure(
+		&store,
+		&stored,
+		&spec.benchmark.prompt,
+		spec.benchmark.tokens,
+		threads as i32,
+		1,
+	)?;
 	// A model that stops early (end of sequence) leaves too few tokens to time.
-	if done.output_tokens.len() < (spec.benchmark.tokens as usize).div_ceil(2) {
+	if done.generation_tokens < (spec.benchmark.tokens as usize).div_ceil(2) {
 		return Err(format!(
 			"the model stopped after {} of {} tokens: too few to measure (change the \
 			 benchmark prompt)",
-			done.output_tokens.len(),
-			spec.benchmark.tokens
+			done.generation_tokens, spec.benchmark.tokens
 		));
 	}
 	Ok(Benchmark {
 		model: spec.benchmark.model.clone(),
 		threads,
-		prompt_tokens_per_second: done.timings.prompt_tokens_per_second,
-		generation_tokens_per_second: done.timings.generation_tokens_per_second,
-		tokens: done.output_tokens.len() as u32,
+		prompt_tokens_per_second: done.prompt_tokens_per_second,
+		generation_tokens_per_second: done.generation_tokens_per_second,
+		tokens: done.generation_tokens as u32,
 	})
 }

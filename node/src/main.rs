@@ -10,6 +10,7 @@
 #![allow(clippy::result_large_err)]
 
 mod babe_equivocation;
+mod bench_cmd;
 mod chain_spec;
 mod cli;
 mod command;

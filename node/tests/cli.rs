@@ -357,13 +357,14 @@ fn inference_port_serves_the_inference_methods() {
 				serde_json::json!(["5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"]),
 			),
 			http_rpc(rpc_port, "inference_generate", generate),
+			ratings_in_node_info(inference_port, &dir.join("models")),
 		)
 	});
 	let _ = child.kill();
 	let _ = child.wait();
 	let _ = std::fs::remove_dir_all(dir);
 	assert!(!log.contains("panicked"), "the node panicked:\n{log}");
-	let Some((methods, models, generate, key_proof, main_generate)) = calls else {
+	let Some((methods, models, generate, key_proof, main_generate, ratings)) = calls else {
 		panic!("the node did not start both RPC servers:\n{log}");
 	};
 	let methods = methods["result"]["methods"]
@@ -405,6 +406,51 @@ fn inference_port_serves_the_inference_methods() {
 			.is_some_and(|m| m.contains(&inference_port.to_string())),
 		"the refusal names the inference port: {main_generate}"
 	);
+	let (none, kept, foreign) = ratings;
+	assert_eq!(none, serde_json::Value::Null, "no ratings.json yet");
+	assert_eq!(kept.0, kept.1, "nodeInfo reports the store's ratings.json");
+	assert_eq!(
+		foreign,
+		serde_json::Value::Null,
+		"ratings of another engine build"
+	);
+}
+
+/// `inference_nodeInfo.ratings` with no `ratings.json` in `store`, with one of this engine
+/// build (with the file's content beside it), and with one of another build.
+fn ratings_in_node_info(
+	port: u16,
+	store: &Path,
+) -> (
+	serde_json::Value,
+	(serde_json::Value, serde_json::Value),
+	serde_json::Value,
+) {
+	let ratings =
+		|| http_rpc(port, "inference_nodeInfo", serde_json::json!([]))["result"]["ratings"].clone();
+	let none = ratings();
+	let class = http_rpc(port, "inference_nodeInfo", serde_json::json!([]))["result"]
+		["engineClass"]
+		.clone();
+	let mut file = serde_json::json!({
+		"version": 1,
+		"engineClass": class,
+		"threads": 2,
+		"cpuCores": 2,
+		"benchmark": { "prompt": "p", "promptRepeats": 8, "tokens": 64, "runs": 3 },
+		"models": [{
+			"name": "m", "sha256": format!("0x{}", "ab".repeat(32)), "promptTokens": 112,
+			"promptTokensPerSecond": 256.5, "generationTokens": 64,
+			"generationTokensPerSecond": 85.5, "firstTokenMs": 437.25, "loadMs": 225.5,
+			"memoryMib": 167
+		}]
+	});
+	let path = store.join("ratings.json");
+	std::fs::write(&path, file.to_string()).expect("write ratings.json");
+	let kept = (ratings(), file.clone());
+	file["engineClass"]["engineVersion"] = "llama-cpp-2 0.0.1".into();
+	std::fs::write(&path, file.to_string()).expect("write ratings.json");
+	(none, kept, ratings())
 }
 
 /// `model import | ls | inspect | rm` on a store directory: the import computes the CID that the

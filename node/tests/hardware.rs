@@ -33,6 +33,10 @@ fn json_of(output: &Output) -> Value {
 	})
 }
 
+/// Held by the tests that run a benchmark: two at once would share the cores and time each
+/// other (llama.cpp's threads spin at barriers, so more of them than cores is slow for all).
+static BENCHMARK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn check_status<'a>(report: &'a Value, requirement: &str) -> &'a str {
 	report["checks"]
 		.as_array()
@@ -144,6 +148,7 @@ fn logical_cpus() -> u64 {
 /// has no DMI tables (the project's virtual CI machines have none).
 #[test]
 fn this_machine_is_measured_and_benchmarked() {
+	let _one_at_a_time = BENCHMARK.lock().unwrap_or_else(|e| e.into_inner());
 	let out = run(&["hardware", "check", "--tier", "development", "--json"]);
 	let report = json_of(&out);
 	let verdict = report["verdict"].as_str().expect("verdict");
@@ -215,4 +220,157 @@ fn capabilities_are_what_the_kernel_reports() {
 		v["capabilities"]["accelerators"],
 		serde_json::json!(["Cpu", "Rocm"])
 	);
+}
+
+/// The default model store (scripts/setup.sh installs the genesis model there), as the node
+/// finds it.
+fn default_store() -> PathBuf {
+	std::env::var_os("COGNITIVE_MODEL_STORE")
+		.map(PathBuf::from)
+		.unwrap_or_else(|| {
+			PathBuf::from(std::env::var_os("HOME").expect("HOME"))
+				.join(".local/share/cognitive-internet/models")
+		})
+}
+
+/// The network's models in runtime/models.json: (name, sha256 hex, size in bytes), the genesis
+/// model first.
+fn known_models() -> Vec<(String, String, u64)> {
+	let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../runtime/models.json");
+	let file: Value =
+		serde_json::from_slice(&std::fs::read(path).expect("runtime/models.json")).expect("JSON");
+	let mut models: Vec<&Value> = file["models"].as_array().expect("models").iter().collect();
+	models.sort_by_key(|m| m["genesis"] != true);
+	models
+		.into_iter()
+		.map(|m| {
+			(
+				m["name"].as_str().expect("name").into(),
+				m["sha256"].as_str().expect("sha256").into(),
+				m["sizeBytes"].as_u64().expect("sizeBytes"),
+			)
+		})
+		.collect()
+}
+
+/// `cognitive-node bench` on a store of its own holding the network's two models (scripts/
+/// setup.sh installs both in the default store), the larger one named first: a rating each,
+/// with figures of this machine and the memory of each at least half its file (the model maps
+/// it and reads it every token; measured in one process, the second model's memory would have
+/// started from what the first still held and come out as 0), kept in the store's ratings.json
+/// exactly as printed; `--no-save` leaves a store as it was; an empty store and an unknown model
+/// are clear errors.
+#[test]
+fn bench_rates_the_models_of_the_store_and_keeps_the_figures() {
+	let _one_at_a_time = BENCHMARK.lock().unwrap_or_else(|e| e.into_inner());
+	let models = known_models();
+	assert!(models.len() >= 2, "{models:?}");
+	let (genesis, other) = (&models[0], &models[1]);
+	let dir = std::env::temp_dir().join(format!("cognitive-bench-cli-{}", std::process::id()));
+	let _ = std::fs::remove_dir_all(&dir);
+	let store = dir.join("store");
+	for (name, sha256, _) in [genesis, other] {
+		let source = default_store().join(format!("{sha256}.gguf"));
+		let import = node()
+			.args(["model", "import", "--name", name, "--model-store"])
+			.arg(&store)
+			.arg(&source)
+			.output()
+			.expect("model import");
+		assert!(
+			import.status.success(),
+			"importing {}: {}",
+			source.display(),
+			String::from_utf8_lossy(&import.stderr)
+		);
+	}
+	let store_arg = store.to_str().expect("path");
+	let out = run(&[
+		"bench",
+		"--runs",
+		"1",
+		"--json",
+		"--model",
+		&other.0,
+		"--model",
+		&genesis.0,
+		"--model-store",
+		store_arg,
+	]);
+	assert!(
+		out.status.success(),
+		"{}",
+		String::from_utf8_lossy(&out.stderr)
+	);
+	let printed = json_of(&out);
+	let rated = printed["models"].as_array().expect("models");
+	assert_eq!(rated.len(), 2, "{printed:#}");
+	for (rating, (name, sha256, size_bytes)) in rated.iter().zip([other, genesis]) {
+		assert_eq!(rating["name"], name.as_str());
+		assert_eq!(rating["sha256"], format!("0x{sha256}"));
+		assert!(rating["promptTokens"].as_u64().is_some_and(|n| n > 0));
+		let tokens = rating["generationTokens"]
+			.as_u64()
+			.expect("generationTokens");
+		assert!(tokens > 0 && tokens <= printed["benchmark"]["tokens"].as_u64().expect("tokens"));
+		for figure in [
+			"promptTokensPerSecond",
+			"generationTokensPerSecond",
+			"firstTokenMs",
+		] {
+			assert!(
+				rating[figure].as_f64().is_some_and(|v| v > 0.0),
+				"{figure}: {rating:#}"
+			);
+		}
+		let memory = rating["memoryMib"].as_u64().expect("memoryMib");
+		assert!(
+			memory >= size_bytes / 2 / (1 << 20),
+			"{memory} MiB for {name}, {size_bytes} bytes"
+		);
+	}
+	assert_eq!(printed["threads"].as_i64().map(|t| t > 0), Some(true));
+	assert_eq!(printed["engineClass"]["cpuTarget"], "x86-64-v3");
+	let kept: Value =
+		serde_json::from_slice(&std::fs::read(store.join("ratings.json")).expect("ratings.json"))
+			.expect("JSON");
+	assert_eq!(kept, printed);
+
+	std::fs::remove_file(store.join("ratings.json")).expect("remove ratings.json");
+	let out = run(&[
+		"bench",
+		"--runs",
+		"1",
+		"--no-save",
+		"--model",
+		&genesis.0,
+		"--model-store",
+		store_arg,
+	]);
+	assert!(
+		out.status.success(),
+		"{}",
+		String::from_utf8_lossy(&out.stderr)
+	);
+	assert!(String::from_utf8_lossy(&out.stdout).contains(genesis.0.as_str()));
+	assert!(
+		!store.join("ratings.json").exists(),
+		"--no-save wrote the file"
+	);
+
+	let out = run(&[
+		"bench",
+		"--model",
+		"no-such-model",
+		"--model-store",
+		store_arg,
+	]);
+	assert!(!out.status.success());
+	assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-model"));
+	let empty = dir.join("empty");
+	std::fs::create_dir_all(&empty).expect("empty store");
+	let out = run(&["bench", "--model-store", empty.to_str().expect("path")]);
+	assert!(!out.status.success());
+	assert!(String::from_utf8_lossy(&out.stderr).contains("holds no models"));
+	std::fs::remove_dir_all(&dir).expect("clean up");
 }

@@ -591,6 +591,7 @@ where
 			cpu_target: inference_engine::CPU_TARGET,
 			engine_class: EngineClassView::of_this_build(),
 			capabilities: crate::hardware_cmd::measured_once().clone(),
+			ratings: crate::bench_cmd::saved(engine.store().dir()),
 			cpu_cores: std::thread::available_parallelism()
 				.map(|n| n.get())
 				.unwrap_or(1),

@@ -229,6 +229,10 @@ pub struct NodeInfoView {
 	/// (`cognitive-node hardware capabilities`); `null` if the CPUs or memory could not be read.
 	/// `nodeRegistry.register` should send exactly this.
 	pub capabilities: Option<crate::hardware_cmd::CapabilitiesView>,
+	/// The figures of the last `cognitive-node bench` on this node's model store (per model:
+	/// prompt and generation tokens per second, first token, memory), if they were measured
+	/// with this engine build; `null` otherwise.
+	pub ratings: Option<crate::bench_cmd::Ratings>,
 	/// Threads per generation.
 	pub threads: i32,
 	/// Shared workers (on-chain jobs first, then public requests).
@@ -346,7 +350,7 @@ impl From<model_transfer::Progress> for ModelTransferView {
 }
 
 /// A determinism class (`inference_engine::engine_class`).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EngineClassView {
 	/// Inference engine (`llama.cpp`).
