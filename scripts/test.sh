@@ -18,13 +18,17 @@ total_start=$SECONDS
 phase setup bash scripts/setup.sh
 phase fmt cargo fmt --all -- --check
 phase build-node bash scripts/build.sh
+# The pallets: their tests run once, in the benchmark-tests phase below.
+PALLETS=(pallet-governance pallet-model-registry pallet-node-registry pallet-reputation
+	pallet-proof-of-inference pallet-validator-set)
 # `--release` shares every artifact with the node build above; a debug test build would compile
 # polkadot-sdk a second time.
-phase rust-tests cargo test --release --locked --workspace
-# The pallets' benchmarks, run once each as tests against their mock runtimes (no WASM needed).
+phase rust-tests cargo test --release --locked --workspace "${PALLETS[@]/#/--exclude=}"
+# The pallets' unit tests with their benchmarks, run once each as tests against their mock
+# runtimes (no WASM needed): the feature adds the benchmark tests and takes none away, so the
+# pallets are compiled and tested once, here.
 phase benchmark-tests env SKIP_WASM_BUILD=1 cargo test --release --locked \
-	-p pallet-governance -p pallet-model-registry -p pallet-node-registry -p pallet-reputation \
-	-p pallet-proof-of-inference -p pallet-validator-set --features runtime-benchmarks
+	"${PALLETS[@]/#/--package=}" --features runtime-benchmarks
 phase e2e-polkadot-js env COGNITIVE_NODE="$NODE_BIN" npm --prefix zombienet test
 # The model-transfer endpoint against Helia (IPFS in JavaScript), both directions.
 phase ipfs-interop env COGNITIVE_NODE="$NODE_BIN" npm --prefix zombienet/interop test
