@@ -285,24 +285,19 @@ fn bench_rates_the_models_of_the_store_and_keeps_the_figures() {
 		);
 	}
 	let store_arg = store.to_str().expect("path");
-	let out = run(&[
-		"bench",
-		"--runs",
-		"1",
-		"--json",
-		"--model",
-		&other.0,
-		"--model",
-		&genesis.0,
-		"--model-store",
-		store_arg,
-	]);
-	assert!(
-		out.status.success(),
-		"{}",
-		String::from_utf8_lossy(&out.stderr)
-	);
-	let printed = json_of(&out);
+	// One measured run per model, on `store`; it must succeed.
+	let bench = |args: &[&str]| {
+		let out = run(&[&["bench", "--runs", "1", "--model-store", store_arg], args].concat());
+		assert!(
+			out.status.success(),
+			"{}",
+			String::from_utf8_lossy(&out.stderr)
+		);
+		out
+	};
+	let printed = json_of(&bench(&[
+		"--json", "--model", &other.0, "--model", &genesis.0,
+	]));
 	let rated = printed["models"].as_array().expect("models");
 	assert_eq!(rated.len(), 2, "{printed:#}");
 	for (rating, (name, sha256, size_bytes)) in rated.iter().zip([other, genesis]) {
@@ -337,21 +332,7 @@ fn bench_rates_the_models_of_the_store_and_keeps_the_figures() {
 	assert_eq!(kept, printed);
 
 	std::fs::remove_file(store.join("ratings.json")).expect("remove ratings.json");
-	let out = run(&[
-		"bench",
-		"--runs",
-		"1",
-		"--no-save",
-		"--model",
-		&genesis.0,
-		"--model-store",
-		store_arg,
-	]);
-	assert!(
-		out.status.success(),
-		"{}",
-		String::from_utf8_lossy(&out.stderr)
-	);
+	let out = bench(&["--no-save", "--model", &genesis.0]);
 	assert!(String::from_utf8_lossy(&out.stdout).contains(genesis.0.as_str()));
 	assert!(
 		!store.join("ratings.json").exists(),
