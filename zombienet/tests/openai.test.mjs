@@ -179,8 +179,12 @@ test('bad requests get OpenAI-shaped errors', DEADLINE, async () => {
   const json = await error(await post('/chat/completions', '{"model": '));
   assert.equal(json.status, 400);
   assert.equal(json.code, 'invalid_json');
-  const big = await error(await post('/completions', { model: MODEL, prompt: 'x'.repeat(2 << 20) }));
-  assert.equal(big.status, 413);
+  // Oversized: the node reads the rest of the body before its 413, so the client (which
+  // writes the whole body first) gets the answer, not a reset; once failed one try in five.
+  for (let i = 0; i < 5; i++) {
+    const big = await error(await post('/completions', { model: MODEL, prompt: 'x'.repeat(2 << 20) }));
+    assert.deepEqual([big.status, big.code], [413, 'request_too_large']);
+  }
   const n = await error(await post('/chat/completions', { model: MODEL, n: 3, messages: [{ role: 'user', content: 'hi' }] }));
   assert.deepEqual([n.status, n.type, n.param], [400, 'invalid_request_error', 'n']);
   const hot = await error(await post('/chat/completions', { model: MODEL, temperature: 3, messages: [{ role: 'user', content: 'hi' }] }));

@@ -19,7 +19,7 @@ use crate::inference::rpc::{
 };
 use cognitive_runtime::{opaque::Block, AccountId, Balance, BlockNumber};
 use futures::{channel::mpsc, SinkExt, StreamExt};
-use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full, Limited, StreamBody};
+use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full, StreamBody};
 use hyper::{
 	body::{Bytes, Frame, Incoming},
 	header, Method, Request, Response,
@@ -93,23 +93,56 @@ fn receipt_header(receipt: &Receipt) -> Option<header::HeaderValue> {
 	.ok()
 }
 
+/// How much more than [`MAX_BODY_BYTES`] an oversized body may still send before its 413: the
+/// rest is read and dropped, so a client that writes its whole body before reading the answer
+/// gets the 413 instead of a reset (a socket closed with unread data is reset by the kernel,
+/// and the client's write fails before it reads anything). Beyond it the connection is closed.
+pub const MAX_DRAIN_BYTES: usize = 16 << 20;
+
+/// How long an oversized body is drained before the 413 is sent regardless.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads a body of at most [`MAX_BODY_BYTES`]; a larger one is an error once it has been read
+/// to its end (or [`MAX_DRAIN_BYTES`] more, or [`DRAIN_TIMEOUT`]).
+async fn read_body<B>(mut body: B) -> Result<Bytes, ApiError>
+where
+	B: hyper::body::Body<Data = Bytes> + Unpin,
+	B::Error: std::fmt::Display,
+{
+	let reading = |e: B::Error| ApiError::bad_json(format!("reading the body: {e}"));
+	let declared = body.size_hint().exact().unwrap_or(0);
+	if declared > (MAX_BODY_BYTES + MAX_DRAIN_BYTES) as u64 {
+		return Err(ApiError::too_large(MAX_BODY_BYTES));
+	}
+	let mut kept = Vec::new();
+	while let Some(frame) = body.frame().await {
+		let Ok(data) = frame.map_err(reading)?.into_data() else {
+			continue;
+		};
+		if kept.len() + data.len() <= MAX_BODY_BYTES {
+			kept.extend_from_slice(&data);
+			continue;
+		}
+		let mut dropped = kept.len() + data.len() - MAX_BODY_BYTES;
+		let drain = async {
+			while dropped <= MAX_DRAIN_BYTES {
+				match body.frame().await {
+					Some(Ok(frame)) => dropped += frame.data_ref().map_or(0, |d| d.len()),
+					_ => break,
+				}
+			}
+		};
+		let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain).await;
+		return Err(ApiError::too_large(MAX_BODY_BYTES));
+	}
+	Ok(Bytes::from(kept))
+}
+
 /// Reads and parses a JSON body of at most [`MAX_BODY_BYTES`].
 async fn read_json<T: serde::de::DeserializeOwned>(
 	request: Request<Incoming>,
 ) -> Result<T, ApiError> {
-	let body = Limited::new(request.into_body(), MAX_BODY_BYTES)
-		.collect()
-		.await
-		.map_err(|e| {
-			if e.downcast_ref::<http_body_util::LengthLimitError>()
-				.is_some()
-			{
-				ApiError::too_large(MAX_BODY_BYTES)
-			} else {
-				ApiError::bad_json(format!("reading the body: {e}"))
-			}
-		})?
-		.to_bytes();
+	let body = read_body(request.into_body()).await?;
 	serde_json::from_slice(&body).map_err(|e| ApiError::bad_json(e.to_string()))
 }
 
@@ -541,5 +574,85 @@ where
 				log::debug!(target: "inference", "openai port: connection from {addr}: {e}");
 			}
 		});
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+	/// A server whose one route answers with the length of the body `read_body` returned, or
+	/// its error.
+	async fn body_server() -> std::net::SocketAddr {
+		let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+		let addr = listener.local_addr().unwrap();
+		tokio::spawn(async move {
+			while let Ok((socket, _)) = listener.accept().await {
+				tokio::spawn(async move {
+					let service = hyper::service::service_fn(|request: Request<Incoming>| async {
+						Ok::<_, Infallible>(match read_body(request.into_body()).await {
+							Ok(body) => json_response(200, &body.len()),
+							Err(e) => error_response(e),
+						})
+					});
+					let io = hyper_util::rt::TokioIo::new(socket);
+					let _ = hyper::server::conn::http1::Builder::new()
+						.serve_connection(io, service)
+						.await;
+				});
+			}
+		});
+		addr
+	}
+
+	/// Writes a whole request with a body of `len` bytes before reading anything (as most
+	/// clients do), then reads the answer's status line.
+	async fn post_then_read(addr: std::net::SocketAddr, len: usize) -> std::io::Result<String> {
+		let mut socket = tokio::net::TcpStream::connect(addr).await?;
+		let head = format!("POST / HTTP/1.1\r\nhost: x\r\ncontent-length: {len}\r\n\r\n");
+		socket.write_all(head.as_bytes()).await?;
+		socket.write_all(&vec![b'x'; len]).await?;
+		let mut answer = Vec::new();
+		let mut chunk = [0u8; 4096];
+		while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+			match socket.read(&mut chunk).await? {
+				0 => break,
+				n => answer.extend_from_slice(&chunk[..n]),
+			}
+		}
+		Ok(String::from_utf8_lossy(&answer)
+			.lines()
+			.next()
+			.unwrap_or_default()
+			.to_string())
+	}
+
+	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+	async fn an_oversized_body_is_answered_413_not_reset() {
+		let addr = body_server().await;
+		assert_eq!(post_then_read(addr, 1000).await.unwrap(), "HTTP/1.1 200 OK");
+		assert_eq!(
+			post_then_read(addr, MAX_BODY_BYTES).await.unwrap(),
+			"HTTP/1.1 200 OK"
+		);
+		// Before the body was drained, the server closed the socket with the rest of the body
+		// unread and the client's write failed (EPIPE or a reset) in about one try in five.
+		for _ in 0..20 {
+			let status = post_then_read(addr, 2 * MAX_BODY_BYTES).await;
+			assert_eq!(status.unwrap(), "HTTP/1.1 413 Payload Too Large");
+		}
+	}
+
+	#[tokio::test]
+	async fn a_body_declared_beyond_the_drain_is_refused_unread() {
+		let addr = body_server().await;
+		let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+		let len = MAX_BODY_BYTES + MAX_DRAIN_BYTES + 1;
+		let head = format!("POST / HTTP/1.1\r\nhost: x\r\ncontent-length: {len}\r\n\r\n");
+		socket.write_all(head.as_bytes()).await.unwrap();
+		let mut answer = vec![0u8; 64];
+		let n = socket.read(&mut answer).await.unwrap();
+		assert!(String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 413"));
 	}
 }
