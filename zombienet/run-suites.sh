@@ -4,7 +4,7 @@
 # provider), and prints a summary. Exits non-zero if any suite fails.
 #
 #   zombienet/run-suites.sh                       # all suites
-#   zombienet/run-suites.sh suites/0001-smoke.zndsl
+#   zombienet/run-suites.sh suites/0001-smoke-faults.zndsl
 #
 # Node binary: $COGNITIVE_NODE, else the release build in the shared target dir. Each suite runs
 # in its own process group under a time limit (SUITE_TIMEOUT, seconds); afterwards the whole
