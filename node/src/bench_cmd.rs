@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 pub const RATINGS_FILE: &str = "ratings.json";
 
 /// Version of [`Ratings`]' layout; a file of another version is ignored.
-const RATINGS_VERSION: u32 = 1;
+const RATINGS_VERSION: u32 = 2;
 
 /// The specification's prompt is one sentence, a dozen tokens: too few for a prompt figure that
 /// says how the model takes a real prompt. The rating evaluates it this many times over (about
@@ -106,6 +106,59 @@ pub struct ModelRating {
 	/// Peak resident memory of the process while the model was loaded and generating, above
 	/// what it held before, in MiB; `null` where `/proc` could not tell.
 	pub memory_mib: Option<u64>,
+	/// The same figures as the registry's `rate_models` takes them.
+	pub on_chain: OnChainFigures,
+}
+
+/// A rating as `nodeRegistry.rateModels` takes it, but for the model's id, which only the chain
+/// knows (its `modelRegistry.modelBySha256`): `{ model, ...onChain }` is one entry of the call.
+/// Rates in thousandths of a token per second, times in whole milliseconds, memory in MiB (0
+/// where unknown); rounded to the nearest, saturating.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct OnChainFigures {
+	/// Prompt tokens per second × 1000.
+	pub prompt_milli_tps: u32,
+	/// Generated tokens per second × 1000.
+	pub generation_milli_tps: u32,
+	/// Time to the first token, ms.
+	pub first_token_ms: u32,
+	/// Peak memory, MiB.
+	pub memory_mib: u32,
+}
+
+impl OnChainFigures {
+	fn of(
+		prompt_tokens_per_second: f64,
+		generation_tokens_per_second: f64,
+		first_token_ms: f64,
+		memory_mib: Option<u64>,
+	) -> Self {
+		// `as` saturates floats (and maps NaN to 0): a wild figure cannot wrap.
+		let whole = |x: f64| x.round() as u32;
+		Self {
+			prompt_milli_tps: whole(prompt_tokens_per_second * 1000.0),
+			generation_milli_tps: whole(generation_tokens_per_second * 1000.0),
+			first_token_ms: whole(first_token_ms),
+			memory_mib: memory_mib.map_or(0, |m| u32::try_from(m).unwrap_or(u32::MAX)),
+		}
+	}
+
+	/// The call's entry for `model`, the id the chain gives the rated file (what a client
+	/// builds as `{ model, ...onChain }`; the tests hold the two forms equal).
+	#[cfg(test)]
+	pub fn with_model(
+		self,
+		model: pallet_model_registry::ModelId,
+	) -> pallet_node_registry::ModelRating {
+		pallet_node_registry::ModelRating {
+			model,
+			prompt_milli_tps: self.prompt_milli_tps,
+			generation_milli_tps: self.generation_milli_tps,
+			first_token_ms: self.first_token_ms,
+			memory_mib: self.memory_mib,
+		}
+	}
 }
 
 impl BenchCmd {
@@ -332,6 +385,12 @@ pub fn measure(
 		first_token_ms: median.timings.prompt_ms,
 		load_ms,
 		memory_mib,
+		on_chain: OnChainFigures::of(
+			median.timings.prompt_tokens_per_second,
+			median.timings.generation_tokens_per_second,
+			median.timings.prompt_ms,
+			memory_mib,
+		),
 	})
 }
 
@@ -388,6 +447,36 @@ mod tests {
 		let hwm = status_kib("VmHWM").expect("VmHWM");
 		assert!(rss > 0 && hwm >= rss);
 		assert_eq!(status_kib("NoSuchField"), None);
+	}
+
+	#[test]
+	fn on_chain_figures_are_rounded_and_read_as_the_call_takes_them() {
+		let figures = OnChainFigures::of(249.2004, 96.7, 449.5, Some(167));
+		assert_eq!(
+			figures,
+			OnChainFigures {
+				prompt_milli_tps: 249_200,
+				generation_milli_tps: 96_700,
+				first_token_ms: 450,
+				memory_mib: 167,
+			}
+		);
+		let wild = OnChainFigures::of(f64::NAN, 1e12, -3.0, Some(u64::MAX));
+		assert_eq!(
+			(
+				wild.prompt_milli_tps,
+				wild.generation_milli_tps,
+				wild.first_token_ms,
+				wild.memory_mib
+			),
+			(0, u32::MAX, 0, u32::MAX)
+		);
+		assert_eq!(OnChainFigures::of(1.0, 1.0, 1.0, None).memory_mib, 0);
+		// `{ model, ...onChain }` (what a client builds from the JSON) is the pallet's entry
+		// in its own serde form, whose names are the call's fields in Polkadot.js.
+		let mut entry = serde_json::to_value(figures).unwrap();
+		entry["model"] = 7.into();
+		assert_eq!(entry, serde_json::to_value(figures.with_model(7)).unwrap());
 	}
 
 	#[test]

@@ -11,6 +11,7 @@
 
 mod babe_equivocation;
 mod bench_cmd;
+mod chain_read;
 mod chain_spec;
 mod cli;
 mod command;

@@ -12,6 +12,7 @@
 //! served at once. Until its file is in the store the engine is not ready for it, so the node's
 //! heartbeat does not list it and the chain assigns it none of that model's jobs.
 
+use crate::chain_read::{Runtime, StorageAt};
 use inference_engine::ModelStore;
 use model_transfer::{Cid, FetchRequest, ModelNet, Multiaddr};
 use pallet_model_registry::ModelId;
@@ -225,12 +226,9 @@ async fn fetch_one(net: &ModelNet, store: &ModelStore, want: &Wanted) -> bool {
 	true
 }
 
-/// [`ChainView`] read from the node's client at its best block. Storage is decoded with the
-/// runtime's own types, which the node is built from; an entry that does not decode (a runtime
-/// upgrade that changed a layout) is skipped, never trusted.
+/// [`ChainView`] read from the node's client at its best block (see [`crate::chain_read`]).
 pub struct ClientView {
-	client: Arc<crate::service::FullClient>,
-	at: cognitive_runtime::Hash,
+	storage: StorageAt,
 	keys: Vec<sp_core::ed25519::Public>,
 }
 
@@ -240,47 +238,28 @@ impl ClientView {
 		client: Arc<crate::service::FullClient>,
 		keystore: &sp_keystore::KeystorePtr,
 	) -> Self {
-		use sp_blockchain::HeaderBackend;
-		let at = client.info().best_hash;
-		let keys = keystore.ed25519_public_keys(pallet_node_registry::KEY_TYPE);
-		Self { client, at, keys }
+		Self {
+			storage: StorageAt::best(client),
+			keys: keystore.ed25519_public_keys(pallet_node_registry::KEY_TYPE),
+		}
 	}
 
 	fn get<T: codec::Decode>(&self, key: Vec<u8>) -> Option<T> {
-		use sc_client_api::StorageProvider;
-		let data = self
-			.client
-			.storage(self.at, &sp_core::storage::StorageKey(key))
-			.ok()??;
-		T::decode(&mut &data.0[..]).ok()
+		self.storage.get(key)
 	}
 
 	fn pairs<T: codec::Decode>(&self, prefix: Vec<u8>) -> Vec<(Vec<u8>, T)> {
-		use sc_client_api::StorageProvider;
-		let prefix = sp_core::storage::StorageKey(prefix);
-		let Ok(pairs) = self.client.storage_pairs(self.at, Some(&prefix), None) else {
-			return Vec::new();
-		};
-		pairs
-			.filter_map(|(key, value)| Some((key.0, T::decode(&mut &value.0[..]).ok()?)))
-			.collect()
+		self.storage.pairs(prefix)
 	}
 }
 
-type Runtime = cognitive_runtime::Runtime;
 type NodeRecord = pallet_node_registry::pallet::NodeRecordOf<Runtime>;
 type ModelEntry = pallet_model_registry::ModelEntry<cognitive_runtime::BlockNumber>;
 
 impl ChainView for ClientView {
 	fn declared_models(&self) -> BTreeSet<ModelId> {
 		let mut ids = BTreeSet::new();
-		for key in &self.keys {
-			let key = pallet_node_registry::InferenceKey::from(*key);
-			let Some(account) = self.get::<cognitive_runtime::AccountId>(
-				pallet_node_registry::NodeByKey::<Runtime>::hashed_key_for(key),
-			) else {
-				continue;
-			};
+		for account in self.storage.own_accounts(&self.keys) {
 			if let Some(node) = self.get::<NodeRecord>(
 				pallet_node_registry::Nodes::<Runtime>::hashed_key_for(&account),
 			) {

@@ -385,9 +385,16 @@ pub fn new_full<
 
 	let max_request_bytes = inference_rpc.max_request_bytes();
 	if let Some(listener) = inference_rpc.openai_listener {
+		let peers = inference_rpc.openai_forward.then(|| {
+			std::sync::Arc::new(crate::inference::openai::peers::RegistryPeers::new(
+				client.clone(),
+				keystore_container.keystore(),
+			)) as std::sync::Arc<dyn crate::inference::openai::peers::PeerSource>
+		});
 		let gateway = std::sync::Arc::new(crate::inference::openai::Gateway::new(
 			crate::rpc::inference_rpc(client.clone(), inference_deps.clone()),
 			inference_rpc.openai_remotes,
+			peers,
 		));
 		// A task of the task manager: it stops, and its connections with it, with the node.
 		task_manager

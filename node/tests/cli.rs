@@ -433,7 +433,7 @@ fn ratings_in_node_info(
 		["engineClass"]
 		.clone();
 	let mut file = serde_json::json!({
-		"version": 1,
+		"version": 2,
 		"engineClass": class,
 		"threads": 2,
 		"cpuCores": 2,
@@ -442,7 +442,11 @@ fn ratings_in_node_info(
 			"name": "m", "sha256": format!("0x{}", "ab".repeat(32)), "promptTokens": 112,
 			"promptTokensPerSecond": 256.5, "generationTokens": 64,
 			"generationTokensPerSecond": 85.5, "firstTokenMs": 437.25, "loadMs": 225.5,
-			"memoryMib": 167
+			"memoryMib": 167,
+			"onChain": {
+				"promptMilliTps": 256_500, "generationMilliTps": 85_500, "firstTokenMs": 437,
+				"memoryMib": 167
+			}
 		}]
 	});
 	let path = store.join("ratings.json");

@@ -323,6 +323,18 @@ fn bench_rates_the_models_of_the_store_and_keeps_the_figures() {
 			memory >= size_bytes / 2 / (1 << 20),
 			"{memory} MiB for {name}, {size_bytes} bytes"
 		);
+		// The figures as `nodeRegistry.rateModels` takes them.
+		let on_chain = &rating["onChain"];
+		let milli = |figure: &str| (rating[figure].as_f64().unwrap_or(0.0) * 1000.0).round();
+		assert_eq!(
+			on_chain["promptMilliTps"].as_f64(),
+			Some(milli("promptTokensPerSecond"))
+		);
+		assert_eq!(
+			on_chain["generationMilliTps"].as_f64(),
+			Some(milli("generationTokensPerSecond"))
+		);
+		assert_eq!(on_chain["memoryMib"].as_u64(), Some(memory));
 	}
 	assert_eq!(printed["threads"].as_i64().map(|t| t > 0), Some(true));
 	assert_eq!(printed["engineClass"]["cpuTarget"], "x86-64-v3");

@@ -6,8 +6,9 @@
 // at which the job was pending, only to the job's owner on a signed request). Direct JSON-RPC
 // inference answers with a version 2 proof checked here by an independent verifier
 // (lib/proof.cjs); the dedicated inference port limits clients per address; a chain job still
-// commits in time while public generation is saturated; and BABE keeps every slot during a long
-// generation.
+// commits in time while public generation is saturated; BABE keeps every slot during a long
+// generation; and the node's own benchmark (`cognitive-node bench`) reaches the registry's
+// ratings through Polkadot.js.
 //
 // Cast: Alice is the only validator (`--dev`); her node's keystore holds the ed25519 //Alice
 // key, her inference key since genesis, serving model 0 (SmolLM2). Bob submits jobs;
@@ -357,6 +358,33 @@ test('the node declares the capabilities it measured: nodeInfo and the CLI agree
   assert.deepEqual(record.capabilities.accelerators.map((a) => a.toString()), caps.accelerators);
   // Same class: the node keeps its ready models and its jobs.
   assert.deepEqual(record.readyModels.map((m) => m.toNumber()), [0]);
+});
+
+test('the node rates its models with `cognitive-node bench` and Polkadot.js publishes the figures in the registry', DEADLINE, async () => {
+  // A real measurement (one run) of the model Alice's node serves, not kept in the store.
+  const bench = JSON.parse(execFileSync(nodeBinary(), ['bench', '--json', '--no-save', '--runs', '1', '--model', SMOLLM2], { encoding: 'utf8' }));
+  const [measured] = bench.models;
+  assert.equal(measured.sha256, SMOLLM2);
+  assert.deepEqual(bench.engineClass, chain.engineClass(), 'measured with the class jobs are matched on');
+  // The chain names the file by its sha256; `{ model, ...onChain }` is the call's entry.
+  const model = (await api.query.modelRegistry.modelBySha256(SMOLLM2)).unwrap().toNumber();
+  const entry = { model, ...measured.onChain };
+  assert.ok(entry.generationMilliTps > 0 && entry.promptMilliTps > 0 && entry.memoryMib > 0, JSON.stringify(entry));
+  const r = await sendOk(api.tx.nodeRegistry.rateModels([entry]), alice);
+  assert.ok(r.events.some(({ event }) => api.events.nodeRegistry.ModelsRated.is(event)));
+  const published = (await api.query.nodeRegistry.ratings(alice.address)).unwrap();
+  assert.ok(published.ratedAt.toNumber() > 0);
+  assert.deepEqual(published.ratings.map((x) => x.toJSON()), [entry]);
+
+  // Refused: a model the node does not serve, the same model twice.
+  const notServed = await submit(api.tx.nodeRegistry.rateModels([{ ...entry, model: model + 77 }]), alice);
+  assert.equal(dispatchErrorName(api, notServed.events), 'nodeRegistry.RatedModelNotServed');
+  const twice = await submit(api.tx.nodeRegistry.rateModels([entry, entry]), alice);
+  assert.equal(dispatchErrorName(api, twice.events), 'nodeRegistry.InvalidRating');
+  // A stranger has no node to rate.
+  const stranger = await submit(api.tx.nodeRegistry.rateModels([entry]), charlie);
+  assert.equal(dispatchErrorName(api, stranger.events), 'nodeRegistry.NotRegistered');
+  assert.deepEqual((await api.query.nodeRegistry.ratings(alice.address)).unwrap().ratings.map((x) => x.toJSON()), [entry]);
 });
 
 test('a chain job commits in time while public generation is saturated (audit H-5)', DEADLINE, async () => {

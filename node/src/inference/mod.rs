@@ -129,6 +129,12 @@ pub struct InferenceParams {
 	/// Seconds to wait for a remote back end to connect and answer (its first byte).
 	#[arg(long, value_name = "SECS", default_value_t = 120)]
 	pub openai_remote_timeout_secs: u64,
+
+	/// Answer with this node's own error, instead of a peer's answer, a request for a model it
+	/// does not serve or that its full queue refuses. By default such requests go to a peer
+	/// that serves the model, chosen from the registry (docs/openai.md).
+	#[arg(long, requires = "openai_port")]
+	pub openai_no_forward: bool,
 }
 
 impl InferenceParams {
@@ -209,6 +215,8 @@ pub struct RpcSetup {
 	pub openai_listener: Option<std::net::TcpListener>,
 	/// The OpenAI API's remote back ends.
 	pub openai_remotes: openai::remote::Remotes,
+	/// Whether the OpenAI API forwards what it cannot answer to peers.
+	pub openai_forward: bool,
 }
 
 impl RpcSetup {
@@ -235,6 +243,7 @@ impl RpcSetup {
 				usize::from(params.openai_remote_max_concurrent),
 				std::time::Duration::from_secs(params.openai_remote_timeout_secs.max(1)),
 			),
+			openai_forward: !params.openai_no_forward,
 		})
 	}
 
@@ -487,6 +496,7 @@ mod tests {
 			listener: None,
 			openai_listener: None,
 			openai_remotes: Default::default(),
+			openai_forward: true,
 		};
 		assert_eq!(setup(8192).max_request_bytes(), 1 << 20);
 		assert_eq!(setup(1 << 20).max_request_bytes(), (6 << 20) + (64 << 10));

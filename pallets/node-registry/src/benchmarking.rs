@@ -148,6 +148,31 @@ pub(crate) fn ready_node<T: Config>(
 	Ok((who, key))
 }
 
+/// Ratings of the first `n` models `who` serves.
+fn ratings_of<T: Config>(who: &T::AccountId, n: u32) -> Result<Vec<ModelRating>, BenchmarkError> {
+	let served = Nodes::<T>::get(who)
+		.map(|r| r.served_models.into_inner())
+		.ok_or(BenchmarkError::Stop("not registered"))?;
+	Ok(served
+		.into_iter()
+		.take(n as usize)
+		.map(|model| ModelRating {
+			model,
+			prompt_milli_tps: 249_200,
+			generation_milli_tps: 96_700,
+			first_token_ms: 449,
+			memory_mib: 167,
+		})
+		.collect())
+}
+
+/// `who` publishes ratings of all the models it serves.
+fn rated<T: Config>(who: &T::AccountId) -> Result<(), BenchmarkError> {
+	let ratings = ratings_of::<T>(who, MAX_SERVED_MODELS)?;
+	Pallet::<T>::rate_models(RawOrigin::Signed(who.clone()).into(), ratings)
+		.map_err(|_| BenchmarkError::Stop("rate_models failed"))
+}
+
 fn unbonded<T: Config>(who: &T::AccountId) -> Result<(), BenchmarkError> {
 	Pallet::<T>::unregister(RawOrigin::Signed(who.clone()).into())
 		.map_err(|_| BenchmarkError::Stop("unregister failed"))?;
@@ -181,18 +206,25 @@ mod benchmarks {
 		Ok(())
 	}
 
+	/// A new engine class: the ready models and the ratings (of `MAX_SERVED_MODELS`) go.
 	#[benchmark]
 	fn update_capabilities() -> Result<(), BenchmarkError> {
-		let (who, _) = registered::<T>(0, 0)?;
+		let (who, _) = registered::<T>(0, MAX_SERVED_MODELS)?;
+		rated::<T>(&who)?;
+		let mut upgraded = capabilities();
+		upgraded.class.engine_version =
+			b"llama-cpp-2 0.2.0".to_vec().try_into().unwrap_or_default();
 		#[extrinsic_call]
-		_(RawOrigin::Signed(who), capabilities());
+		_(RawOrigin::Signed(who.clone()), upgraded);
+		assert!(!Ratings::<T>::contains_key(&who));
 		Ok(())
 	}
 
-	/// Replaces `MAX_SERVED_MODELS` served models by `n` others.
+	/// Replaces `MAX_SERVED_MODELS` served and rated models by `n` others.
 	#[benchmark]
 	fn set_served_models(n: Linear<0, MAX_SERVED_MODELS>) -> Result<(), BenchmarkError> {
 		let (who, _) = registered::<T>(0, MAX_SERVED_MODELS)?;
+		rated::<T>(&who)?;
 		let new: Vec<ModelId> = (0..n)
 			.map(|i| T::Models::benchmark_model(5_000 + i))
 			.collect();
@@ -250,6 +282,7 @@ mod benchmarks {
 	#[benchmark]
 	fn unregister() -> Result<(), BenchmarkError> {
 		let (who, _) = registered::<T>(0, MAX_SERVED_MODELS)?;
+		rated::<T>(&who)?;
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who.clone()));
 		assert!(Pallet::<T>::voting_units(&who).is_none());
@@ -271,9 +304,25 @@ mod benchmarks {
 		let origin =
 			T::BanOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
 		let (who, _) = registered::<T>(0, n)?;
+		rated::<T>(&who)?;
 		#[extrinsic_call]
 		_(origin as T::RuntimeOrigin, who.clone());
 		assert!(!Nodes::<T>::contains_key(&who));
+		Ok(())
+	}
+
+	/// `n` ratings replacing `MAX_SERVED_MODELS` published before.
+	#[benchmark]
+	fn rate_models(n: Linear<0, MAX_SERVED_MODELS>) -> Result<(), BenchmarkError> {
+		let (who, _) = registered::<T>(0, MAX_SERVED_MODELS)?;
+		rated::<T>(&who)?;
+		let ratings = ratings_of::<T>(&who, n)?;
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), ratings);
+		assert_eq!(
+			Ratings::<T>::get(&who).map_or(0, |r| r.ratings.len() as u32),
+			n
+		);
 		Ok(())
 	}
 

@@ -213,6 +213,14 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type ModelServers<T: Config> = StorageMap<_, Twox64Concat, ModelId, u32, ValueQuery>;
 
+	/// The ratings each node published of the models it serves (`rate_models`). Entries only
+	/// for registered nodes that are not unbonding (at most [`Config::MaxNodes`]); a rating
+	/// goes with its model when the node stops serving it, and all of them go when the node
+	/// changes its engine class (they were measured on another build) or leaves.
+	#[pallet::storage]
+	pub type Ratings<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, NodeRatings<BlockNumberFor<T>>>;
+
 	/// Sum of [`Pallet::voting_units`] over nodes that are not unbonding.
 	#[pallet::storage]
 	pub type TotalVotingUnits<T: Config> = StorageValue<_, u32, ValueQuery>;
@@ -282,6 +290,13 @@ pub mod pallet {
 			node: T::AccountId,
 			/// The new list.
 			models: ServedModels,
+		},
+		/// A node published its ratings of the models it serves (an empty list withdraws them).
+		ModelsRated {
+			/// Operator account.
+			node: T::AccountId,
+			/// The ratings.
+			ratings: ModelRatings,
 		},
 		/// A node switched to another inference key.
 		InferenceKeyChanged {
@@ -379,6 +394,12 @@ pub mod pallet {
 		NotServed,
 		/// The node was already seen alive in this period and its ready set did not grow.
 		NothingNew,
+		/// More than `MAX_SERVED_MODELS` ratings.
+		TooManyRatings,
+		/// A rating of a model the node does not serve.
+		RatedModelNotServed,
+		/// A model rated twice, or a rating with no generation speed.
+		InvalidRating,
 	}
 
 	#[pallet::hooks]
@@ -456,7 +477,7 @@ pub mod pallet {
 		}
 
 		/// Replace the caller's capability declaration. A new engine class clears the node's
-		/// ready models until its next heartbeat.
+		/// ready models until its next heartbeat, and its ratings (measured on the old build).
 		///
 		/// Emits [`Event::CapabilitiesUpdated`].
 		#[pallet::call_index(1)]
@@ -470,6 +491,7 @@ pub mod pallet {
 			Self::mutate_serving_node(&who, |record| {
 				if record.capabilities.class != capabilities.class {
 					record.ready_models = Default::default();
+					Ratings::<T>::remove(&who);
 				}
 				record.capabilities = capabilities;
 				Ok(())
@@ -479,8 +501,8 @@ pub mod pallet {
 		}
 
 		/// Replace the models the caller's node serves. Every model must be whitelisted and
-		/// active (a deprecated model cannot be added, nor kept by a new list). Ready models no
-		/// longer served are dropped.
+		/// active (a deprecated model cannot be added, nor kept by a new list). Ready models and
+		/// ratings of models no longer served are dropped.
 		///
 		/// Emits [`Event::ServedModelsSet`].
 		#[pallet::call_index(2)]
@@ -497,6 +519,7 @@ pub mod pallet {
 				}
 				record.served_models = models.clone();
 				record.ready_models.retain(|m| models.contains(m));
+				Self::keep_ratings_of(&who, &models);
 				Ok(())
 			})?;
 			Self::deposit_event(Event::ServedModelsSet { node: who, models });
@@ -558,8 +581,8 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Leave: the node stops counting (jobs, votes: its votes leave running polls) and its
-		/// bond can be withdrawn after `UnbondingPeriod` blocks, once its jobs are settled.
+		/// Leave: the node stops counting (jobs, votes: its votes leave running polls, its
+		/// ratings are withdrawn) and its bond can be withdrawn after `UnbondingPeriod` blocks, once its jobs are settled.
 		///
 		/// Emits [`Event::UnbondingStarted`].
 		#[pallet::call_index(5)]
@@ -573,6 +596,7 @@ pub mod pallet {
 				record.status = NodeStatus::Unbonding { unlock_at };
 				Ok(())
 			})?;
+			Ratings::<T>::remove(&who);
 			T::OnLeave::on_leave(&who);
 			Self::deposit_event(Event::UnbondingStarted {
 				node: who,
@@ -681,6 +705,35 @@ pub mod pallet {
 				node: who,
 				inference_key,
 			});
+			Ok(())
+		}
+
+		/// Publish the caller's own measurements of the models its node serves (from
+		/// `cognitive-node bench`; `inference_nodeInfo` reports them ready for this call), at
+		/// most one per model, replacing what it published before; an empty list withdraws
+		/// them. Self-reported, like the capabilities: gateways weigh nodes by them.
+		///
+		/// Emits [`Event::ModelsRated`].
+		#[pallet::call_index(9)]
+		#[pallet::weight(T::WeightInfo::rate_models((ratings.len() as u32).min(MAX_SERVED_MODELS)))]
+		pub fn rate_models(origin: OriginFor<T>, ratings: Vec<ModelRating>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let record = Nodes::<T>::get(&who).ok_or(Error::<T>::NotRegistered)?;
+			ensure!(!record.status.is_leaving(), Error::<T>::AlreadyUnbonding);
+			let ratings = Self::validate_ratings(&record, ratings)?;
+			if ratings.is_empty() {
+				Ratings::<T>::remove(&who);
+			} else {
+				let rated_at = frame_system::Pallet::<T>::block_number();
+				Ratings::<T>::insert(
+					&who,
+					NodeRatings {
+						rated_at,
+						ratings: ratings.clone(),
+					},
+				);
+			}
+			Self::deposit_event(Event::ModelsRated { node: who, ratings });
 			Ok(())
 		}
 	}
@@ -940,6 +993,38 @@ pub mod pallet {
 			})
 		}
 
+		/// Drops the ratings of `who` for models not in `served`.
+		fn keep_ratings_of(who: &T::AccountId, served: &ServedModels) {
+			Ratings::<T>::mutate_exists(who, |entry| {
+				if let Some(published) = entry {
+					published.ratings.retain(|r| served.contains(&r.model));
+					if published.ratings.is_empty() {
+						*entry = None;
+					}
+				}
+			});
+		}
+
+		fn validate_ratings(
+			record: &NodeRecordOf<T>,
+			ratings: Vec<ModelRating>,
+		) -> Result<ModelRatings, Error<T>> {
+			let ratings: ModelRatings =
+				ratings.try_into().map_err(|_| Error::<T>::TooManyRatings)?;
+			for (i, rating) in ratings.iter().enumerate() {
+				ensure!(
+					record.served_models.contains(&rating.model),
+					Error::<T>::RatedModelNotServed
+				);
+				ensure!(
+					rating.generation_milli_tps > 0
+						&& !ratings[..i].iter().any(|r| r.model == rating.model),
+					Error::<T>::InvalidRating
+				);
+			}
+			Ok(ratings)
+		}
+
 		fn unserve(model: ModelId) {
 			ModelServers::<T>::mutate_exists(model, |n| {
 				*n = n.map(|n| n.saturating_sub(1)).filter(|n| *n > 0);
@@ -953,6 +1038,7 @@ pub mod pallet {
 				Self::unserve(*model);
 			}
 			NodeByKey::<T>::remove(&record.inference_key);
+			Ratings::<T>::remove(who);
 			Nodes::<T>::remove(who);
 			T::Reputation::departed(who);
 		}

@@ -1,6 +1,8 @@
 //! Invariants of the registry, checked by `try_state` and after every unit test.
 
-use crate::{Config, HoldReason, ModelServers, NodeByKey, Nodes, Pallet, TotalVotingUnits};
+use crate::{
+	Config, HoldReason, ModelServers, NodeByKey, Nodes, Pallet, Ratings, TotalVotingUnits,
+};
 use alloc::collections::BTreeMap;
 use frame_support::{
 	ensure,
@@ -11,7 +13,7 @@ use pallet_model_registry::{ModelId, ModelInspect};
 impl<T: Config> Pallet<T> {
 	/// Invariants: each node's hold equals its recorded bond, the key index and the model
 	/// counters match the records, every served model exists, ready models are served, the
-	/// voting total matches.
+	/// voting total matches, ratings belong to serving nodes and rate each served model once.
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		let reason = HoldReason::NodeBond.into();
 		let mut count = 0u32;
@@ -43,6 +45,23 @@ impl<T: Config> Pallet<T> {
 			);
 			if !record.status.is_leaving() {
 				units += Self::units_of(&record);
+			}
+		}
+		for (who, published) in Ratings::<T>::iter() {
+			let record = Nodes::<T>::get(&who).ok_or("ratings of an unregistered node")?;
+			ensure!(!record.status.is_leaving(), "ratings of a leaving node");
+			ensure!(!published.ratings.is_empty(), "an empty ratings entry");
+			for (i, rating) in published.ratings.iter().enumerate() {
+				ensure!(
+					record.served_models.contains(&rating.model),
+					"rating of a model not served"
+				);
+				ensure!(
+					!published.ratings[..i]
+						.iter()
+						.any(|r| r.model == rating.model),
+					"model rated twice"
+				);
 			}
 		}
 		ensure!(count == Nodes::<T>::count(), "node counter out of sync");

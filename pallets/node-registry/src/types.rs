@@ -203,3 +203,48 @@ pub struct GenesisNode<AccountId, Balance, Key> {
 	/// Bond held from the operator's balance (at least `MinBond`).
 	pub bond: Balance,
 }
+
+/// A node's own measurement of one model it serves (`cognitive-node bench`: the hardware
+/// specification's benchmark prompt, 64 greedy tokens, the median of several runs). Like the
+/// capabilities it is self-reported; a gateway balancing requests weighs nodes by it, and the
+/// network checks work, not declarations.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+	serde::Serialize,
+	serde::Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelRating {
+	/// The whitelisted model measured (one the node serves).
+	pub model: ModelId,
+	/// Prompt tokens evaluated per second, in thousandths.
+	pub prompt_milli_tps: u32,
+	/// Tokens generated per second, in thousandths (non-zero).
+	pub generation_milli_tps: u32,
+	/// From the start of the prompt to the first token, in milliseconds.
+	pub first_token_ms: u32,
+	/// Peak resident memory with the model loaded, in MiB.
+	pub memory_mib: u32,
+}
+
+/// A node's ratings, one per served model at most.
+pub type ModelRatings = BoundedVec<ModelRating, ConstU32<MAX_SERVED_MODELS>>;
+
+/// What a node published of its ratings, and when.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
+)]
+pub struct NodeRatings<BlockNumber> {
+	/// Block of the `rate_models` call.
+	pub rated_at: BlockNumber,
+	/// The ratings, in the order given.
+	pub ratings: ModelRatings,
+}

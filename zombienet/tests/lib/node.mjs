@@ -115,6 +115,15 @@ export async function startNode(args, { name = 'node', timeoutMs = 120_000, p2pP
       apis.push(api);
       return api;
     },
+    /** SIGKILL, as a crash or a pulled plug: no shutdown at all (`stop` still closes the log). */
+    async kill() {
+      for (const api of apis) await api.disconnect().catch(() => {});
+      if (!exited) {
+        child.kill('SIGKILL');
+        await exitPromise;
+      }
+      return exited;
+    },
     async stop() {
       for (const api of apis) await api.disconnect().catch(() => {});
       if (!exited) {

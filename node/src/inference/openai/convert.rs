@@ -75,6 +75,11 @@ impl ApiError {
 		)
 	}
 
+	/// Whether this is the error with OpenAI code `code`.
+	pub fn code_is(&self, code: &str) -> bool {
+		self.body.error.code == Some(code)
+	}
+
 	/// A failure of a remote back end, or its bound reached: `status` with `code`.
 	pub fn upstream(status: u16, code: &'static str, message: impl Into<String>) -> Self {
 		Self::new(status, "server_error", None, Some(code), message)

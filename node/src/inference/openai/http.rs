@@ -7,8 +7,10 @@
 //! carries as its `receipt` (and, unstreamed, in the `x-cognitive-receipt` header).
 
 use super::{
+	balance::{Balancer, NodeStatus, HOPS_HEADER, MAX_HOPS, WORKER_HEADER},
 	convert::*,
-	remote::{Remotes, BACKEND_HEADER, DETERMINISTIC_HEADER},
+	peers::PeerSource,
+	remote::{pass_through, send, Remotes, BACKEND_HEADER, DETERMINISTIC_HEADER},
 	wire::*,
 };
 use crate::inference::rpc::{
@@ -52,12 +54,27 @@ pub type Body = UnsyncBoxBody<Bytes, Infallible>;
 /// needs to check it without the chain (docs/rpc.md, "proof").
 pub type Receipt = GenerateResult;
 
+/// How long a peer may take to begin its answer to a forwarded request (an unstreamed answer
+/// begins once it is whole).
+const FORWARD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// The front end's shared state.
 pub struct Gateway<C, S> {
 	rpc: Arc<InferenceRpc<C, S>>,
 	remotes: Remotes,
+	balancer: Option<Balancer>,
 	fingerprint: String,
 	next_id: AtomicU64,
+}
+
+/// The forwards a request has had (`x-cognitive-hops`); one that cannot be read counts as the
+/// most, so it is never forwarded again.
+fn hops_of(request: &Request<Incoming>) -> u32 {
+	request
+		.headers()
+		.get(HOPS_HEADER)
+		.map_or(Some(0), |v| v.to_str().ok()?.trim().parse().ok())
+		.unwrap_or(MAX_HOPS)
 }
 
 fn now_s() -> u64 {
@@ -195,11 +212,17 @@ where
 	C::Api: ProofOfInferenceApi<Block, AccountId, Balance, BlockNumber>,
 	S: OffchainStorage + 'static,
 {
-	/// A front end over `rpc` (an instance of its own) and the remote back ends.
-	pub fn new(rpc: InferenceRpc<C, S>, remotes: Remotes) -> Self {
+	/// A front end over `rpc` (an instance of its own) and the remote back ends; with `peers`,
+	/// requests it cannot answer itself go to the peers that can.
+	pub fn new(
+		rpc: InferenceRpc<C, S>,
+		remotes: Remotes,
+		peers: Option<Arc<dyn PeerSource>>,
+	) -> Self {
 		Self {
 			rpc: Arc::new(rpc),
 			remotes,
+			balancer: peers.map(Balancer::new),
 			fingerprint: format!(
 				"{}/{}",
 				inference_engine::ENGINE_VERSION,
@@ -222,6 +245,7 @@ where
 		let route = (request.method().clone(), request.uri().path().to_string());
 		let outcome = match (&route.0, route.1.as_str()) {
 			(&Method::GET, "/v1/models") => self.models(),
+			(&Method::GET, "/v1/status") => self.status(),
 			(&Method::POST, "/v1/chat/completions") => self.chat(request, ip).await,
 			(&Method::POST, "/v1/completions") => self.complete(request, ip).await,
 			(method, path) => Err(ApiError::not_found(&format!("{method} {path}"))),
@@ -235,8 +259,10 @@ where
 		request: Request<Incoming>,
 		ip: IpAddr,
 	) -> Result<Response<Body>, ApiError> {
-		let body: ChatCompletionRequest =
-			match self.read_local(request, ip, "/chat/completions").await? {
+		let hops = hops_of(&request);
+		let path = "/chat/completions";
+		let (raw, body): (_, ChatCompletionRequest) =
+			match self.read_local(request, ip, path).await? {
 				Ok(body) => body,
 				Err(relayed) => return Ok(relayed),
 			};
@@ -244,8 +270,10 @@ where
 			body.model.clone(),
 			streaming(body.common.stream, &body.common.stream_options),
 		);
-		self.generate(ip, Route::Chat, model, chat_params(body)?, stream)
-			.await
+		let local = self
+			.generate(ip, Route::Chat, model, chat_params(body)?, stream)
+			.await;
+		self.or_forward(local, path, raw, hops, ip).await
 	}
 
 	/// `POST /v1/completions`.
@@ -254,7 +282,9 @@ where
 		request: Request<Incoming>,
 		ip: IpAddr,
 	) -> Result<Response<Body>, ApiError> {
-		let body: CompletionRequest = match self.read_local(request, ip, "/completions").await? {
+		let hops = hops_of(&request);
+		let path = "/completions";
+		let (raw, body): (_, CompletionRequest) = match self.read_local(request, ip, path).await? {
 			Ok(body) => body,
 			Err(relayed) => return Ok(relayed),
 		};
@@ -262,24 +292,144 @@ where
 			body.model.clone(),
 			streaming(body.common.stream, &body.common.stream_options),
 		);
-		self.generate(
-			ip,
-			Route::Completion,
-			model,
-			completion_params(body)?,
-			stream,
-		)
-		.await
+		let local = self
+			.generate(
+				ip,
+				Route::Completion,
+				model,
+				completion_params(body)?,
+				stream,
+			)
+			.await;
+		self.or_forward(local, path, raw, hops, ip).await
+	}
+
+	/// `local`, or, where it is an error another node can do better on (a model this node does
+	/// not serve, or its public queue full), the answer of the best peer that serves the model
+	/// ([`super::balance`]), tried on up to [`super::balance::MAX_TRIES`] of them. The request
+	/// counts against the caller's per-address limits while it runs there; the answer passes
+	/// through as the peer sent it (its receipt is the peer's), named by
+	/// [`WORKER_HEADER`]. With no peer to take it, `local` stands.
+	async fn or_forward(
+		&self,
+		local: Result<Response<Body>, ApiError>,
+		path: &str,
+		body: serde_json::Value,
+		hops: u32,
+		ip: IpAddr,
+	) -> Result<Response<Body>, ApiError> {
+		let refused = match local {
+			Err(e) if e.code_is("model_not_found") || e.code_is("overloaded") => e,
+			other => return other,
+		};
+		let Some(balancer) = self.balancer.as_ref().filter(|_| hops < MAX_HOPS) else {
+			return Err(refused);
+		};
+		let model = body
+			.get("model")
+			.and_then(|m| m.as_str())
+			.unwrap_or_default();
+		let peers = balancer.candidates(model).await;
+		if peers.is_empty() {
+			return Err(refused);
+		}
+		let admission = self.rpc.admit_ip(ip)?;
+		let streamed = body
+			.get("stream")
+			.and_then(|s| s.as_bool())
+			.unwrap_or(false);
+		let payload = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
+		for peer in peers {
+			let Ok(request) = Request::post(format!("/v1{path}"))
+				.header(header::HOST, &peer.authority)
+				.header(header::CONTENT_TYPE, "application/json")
+				.header(HOPS_HEADER, (hops + 1).to_string())
+				.body(Full::new(payload.clone()))
+			else {
+				continue;
+			};
+			let in_flight = balancer.begin(&peer);
+			let answer =
+				tokio::time::timeout(FORWARD_TIMEOUT, send(&peer.authority, request)).await;
+			let answer = match answer {
+				Ok(Ok(answer)) if !answer.status().is_server_error() => answer,
+				Ok(Ok(answer)) => {
+					log::debug!(target: "inference", "peer {} answered {}", peer.authority, answer.status());
+					balancer.failed(&peer);
+					continue;
+				},
+				Ok(Err(e)) => {
+					log::debug!(target: "inference", "peer {}: {e}", peer.authority);
+					balancer.failed(&peer);
+					continue;
+				},
+				Err(_) => {
+					log::debug!(target: "inference", "peer {}: no answer in {FORWARD_TIMEOUT:?}", peer.authority);
+					balancer.failed(&peer);
+					continue;
+				},
+			};
+			let (head, incoming) = answer.into_parts();
+			let mut out = Response::new(pass_through(
+				incoming,
+				peer.authority.clone(),
+				streamed,
+				(in_flight, admission),
+			));
+			*out.status_mut() = head.status;
+			for name in [
+				header::CONTENT_TYPE.as_str(),
+				header::CACHE_CONTROL.as_str(),
+				RECEIPT_HEADER,
+				BACKEND_HEADER,
+				DETERMINISTIC_HEADER,
+				WORKER_HEADER,
+			] {
+				if let Some(value) = head.headers.get(name) {
+					out.headers_mut().insert(name, value.clone());
+				}
+			}
+			// A peer that forwarded it again named the worker already.
+			if !out.headers().contains_key(WORKER_HEADER) {
+				if let Ok(value) = header::HeaderValue::from_str(&peer.account) {
+					out.headers_mut().insert(WORKER_HEADER, value);
+				}
+			}
+			return Ok(out);
+		}
+		Err(refused)
+	}
+
+	/// `GET /v1/status`: this node's health and load, as gateways weigh it.
+	fn status(&self) -> Result<Response<Body>, ApiError> {
+		let info = InferenceApiServer::<sp_core::H256>::node_info(&*self.rpc)
+			.map_err(|e| ApiError::from(Error::Engine(e.message().to_string())))?;
+		let models = InferenceApiServer::<sp_core::H256>::models(&*self.rpc)
+			.map(|m| m.into_iter().map(|m| m.name).collect())
+			.unwrap_or_default();
+		Ok(json_response(
+			200,
+			&NodeStatus {
+				object: "node.status".into(),
+				public_key: info.public_key,
+				models,
+				queue_depth: info.public_queue_depth,
+				queue_capacity: info.queue_capacity,
+				running: info.running,
+				saturated: info.public_queue_depth >= info.queue_capacity,
+			},
+		))
 	}
 
 	/// Reads a generation request: one for a remote back end's model is relayed at once
-	/// (`Err` of the inner result: the answer), any other is parsed for the embedded engine.
+	/// (`Err` of the inner result: the answer), any other is parsed for the embedded engine
+	/// (and kept as it came, for a peer).
 	async fn read_local<T: serde::de::DeserializeOwned>(
 		&self,
 		request: Request<Incoming>,
 		ip: IpAddr,
 		path: &str,
-	) -> Result<Result<T, Response<Body>>, ApiError> {
+	) -> Result<Result<(serde_json::Value, T), Response<Body>>, ApiError> {
 		let body: serde_json::Value = read_json(request).await?;
 		let model = body
 			.get("model")
@@ -289,8 +439,8 @@ where
 			let admission = self.rpc.admit_ip(ip)?;
 			return remote.relay(path, body, admission).await.map(Err);
 		}
-		serde_json::from_value(body)
-			.map(Ok)
+		serde_json::from_value(body.clone())
+			.map(|typed| Ok((body, typed)))
 			.map_err(|e| ApiError::bad_json(e.to_string()))
 	}
 

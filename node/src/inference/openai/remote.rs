@@ -19,7 +19,7 @@ use super::{convert::ApiError, http::Body};
 use futures::StreamExt;
 use http_body_util::{BodyExt, Full, Limited, StreamBody};
 use hyper::{
-	body::{Bytes, Frame},
+	body::{Bytes, Frame, Incoming},
 	header, Request, Response, StatusCode, Uri,
 };
 use std::{sync::Arc, time::Duration};
@@ -172,19 +172,7 @@ impl Remote {
 			.map_err(|e| unavailable(spec, e))?;
 
 		let head = async {
-			let stream = tokio::net::TcpStream::connect(&spec.authority)
-				.await
-				.map_err(|e| unavailable(spec, e))?;
-			let (mut sender, connection) =
-				hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-					.await
-					.map_err(|e| unavailable(spec, e))?;
-			// The connection is driven by its own task, which ends when the answer is read.
-			tokio::spawn(async move {
-				let _ = connection.await;
-			});
-			sender
-				.send_request(request)
+			send(&spec.authority, request)
 				.await
 				.map_err(|e| unavailable(spec, e))
 		};
@@ -203,23 +191,12 @@ impl Remote {
 		let status = response.status();
 		if streamed && status == StatusCode::OK {
 			// Frames pass through as they come; the slots are held until the stream ends.
-			let authority = spec.authority.clone();
-			let frames = response.into_body().into_data_stream().map(move |chunk| {
-				let _held = (&_slot, &admission);
-				Ok::<_, std::convert::Infallible>(Frame::data(chunk.unwrap_or_else(|e| {
-					// Headers are gone: the failure travels as an event.
-					let error = ApiError::upstream(
-						502,
-						"backend_unavailable",
-						format!("back end {authority}: {e}"),
-					);
-					Bytes::from(format!(
-						"data: {}\n\n",
-						serde_json::to_string(&error.body).unwrap_or_default()
-					))
-				})))
-			});
-			let mut out = Response::new(BodyExt::boxed_unsync(StreamBody::new(frames)));
+			let mut out = Response::new(pass_through(
+				response.into_body(),
+				spec.authority.clone(),
+				true,
+				(_slot, admission),
+			));
 			mark(&mut out, "text/event-stream");
 			return Ok(out);
 		}
@@ -249,6 +226,55 @@ impl Remote {
 		mark(&mut out, "application/json");
 		Ok(out)
 	}
+}
+
+/// Sends `request` to `authority` on a new HTTP/1.1 connection and waits for the answer's
+/// head; its body is read from the returned response. No time limit: the caller sets one.
+pub async fn send(
+	authority: &str,
+	request: Request<Full<Bytes>>,
+) -> Result<Response<Incoming>, String> {
+	let stream = tokio::net::TcpStream::connect(authority)
+		.await
+		.map_err(|e| e.to_string())?;
+	let (mut sender, connection) =
+		hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+			.await
+			.map_err(|e| e.to_string())?;
+	// The connection is driven by its own task, which ends when the answer is read.
+	tokio::spawn(async move {
+		let _ = connection.await;
+	});
+	sender
+		.send_request(request)
+		.await
+		.map_err(|e| e.to_string())
+}
+
+/// The body of another server's answer, passed on frame by frame as it comes, with `held`
+/// (slots, admissions, counters) kept until it ends. A failure once the answer has begun
+/// can no longer change its status: in an event stream (`events`) it travels as an OpenAI
+/// error event; otherwise the body ends where it failed.
+pub fn pass_through<G: Send + 'static>(
+	body: Incoming,
+	authority: String,
+	events: bool,
+	held: G,
+) -> Body {
+	let frames = body.into_data_stream().map(move |chunk| {
+		let _held = &held;
+		Ok::<_, std::convert::Infallible>(Frame::data(chunk.unwrap_or_else(|e| {
+			if !events {
+				return Bytes::new();
+			}
+			let error = ApiError::upstream(502, "backend_unavailable", format!("{authority}: {e}"));
+			Bytes::from(format!(
+				"data: {}\n\n",
+				serde_json::to_string(&error.body).unwrap_or_default()
+			))
+		})))
+	});
+	BodyExt::boxed_unsync(StreamBody::new(frames))
 }
 
 /// The headers of a relayed answer.

@@ -5,6 +5,7 @@ mod keys;
 mod leaving;
 mod liveness;
 mod offchain;
+mod ratings;
 mod register;
 
 use crate::{mock::*, *};

@@ -1,0 +1,70 @@
+//! Reading the runtime's storage straight from the node's client, at one block, decoded with
+//! the runtime's own types (the node is built from them). Services that only need to look
+//! things up (model sync, the OpenAI gateway's peer directory) use it instead of a runtime
+//! API: no call into WASM, no API version to keep in step. An entry that does not decode (a
+//! runtime upgrade that changed a layout) reads as absent, never as something else.
+
+use codec::Decode;
+use sc_client_api::StorageProvider;
+use sp_core::storage::StorageKey;
+use std::sync::Arc;
+
+/// The runtime whose storage is read.
+pub type Runtime = cognitive_runtime::Runtime;
+
+/// The storage of one block.
+pub struct StorageAt {
+	client: Arc<crate::service::FullClient>,
+	at: cognitive_runtime::Hash,
+	number: cognitive_runtime::BlockNumber,
+}
+
+impl StorageAt {
+	/// The node's best block.
+	pub fn best(client: Arc<crate::service::FullClient>) -> Self {
+		use sp_blockchain::HeaderBackend;
+		let info = client.info();
+		Self {
+			client,
+			at: info.best_hash,
+			number: info.best_number,
+		}
+	}
+
+	/// The block's number.
+	pub fn number(&self) -> cognitive_runtime::BlockNumber {
+		self.number
+	}
+
+	/// The value at `key`, if there is one and it decodes as `T`.
+	pub fn get<T: Decode>(&self, key: Vec<u8>) -> Option<T> {
+		let data = self.client.storage(self.at, &StorageKey(key)).ok()??;
+		T::decode(&mut &data.0[..]).ok()
+	}
+
+	/// Every entry under `prefix` whose value decodes as `T`, with its whole key.
+	pub fn pairs<T: Decode>(&self, prefix: Vec<u8>) -> Vec<(Vec<u8>, T)> {
+		let prefix = StorageKey(prefix);
+		let Ok(pairs) = self.client.storage_pairs(self.at, Some(&prefix), None) else {
+			return Vec::new();
+		};
+		pairs
+			.filter_map(|(key, value)| Some((key.0, T::decode(&mut &value.0[..]).ok()?)))
+			.collect()
+	}
+
+	/// The accounts of the registered nodes whose inference keys are among `keys`.
+	pub fn own_accounts(
+		&self,
+		keys: &[sp_core::ed25519::Public],
+	) -> Vec<cognitive_runtime::AccountId> {
+		keys.iter()
+			.filter_map(|key| {
+				let key = pallet_node_registry::InferenceKey::from(*key);
+				self.get(pallet_node_registry::NodeByKey::<Runtime>::hashed_key_for(
+					key,
+				))
+			})
+			.collect()
+	}
+}
