@@ -128,15 +128,28 @@ test('a node that does not serve the model has a peer answer it, named in the an
 });
 
 test('a saturated node sheds a request to a peer; a request forwarded twice already is refused', DEADLINE, async () => {
-  // Fill B: one generation running, one waiting (its public queue holds one).
+  // Fill B: one generation running, then one waiting (its public queue holds one), sent one
+  // after the other: two at once could both find the queue empty before the worker took the
+  // first, and B would shed the second. Greedy, a count goes on to the token bound (500 tokens,
+  // seconds at one thread), where a story may end early and free B too soon.
   const hold = new AbortController();
-  const long = [0, 1].map(() => fetch(`${nodes.b.openai}/chat/completions`, {
+  const long = [];
+  const fill = () => long.push(fetch(`${nodes.b.openai}/completions`, {
     method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(chatBody({ max_tokens: 400, stream: true, messages: [{ role: 'user', content: 'Write a long story about a lighthouse.' }] })),
+    body: JSON.stringify({ model: MODEL, prompt: '1, 2, 3, 4, 5, 6, 7, 8, 9, 10,', max_tokens: 500, temperature: 0, stream: true }),
     signal: hold.signal,
   }).catch(() => null));
   try {
-    await chain.until('B to be saturated', async () => (await status(nodes.b.openai)).saturated, 30_000, 100);
+    fill();
+    await chain.until('B to run the first', async () => {
+      const s = await status(nodes.b.openai);
+      return s.running >= 1 && s.queueDepth === 0;
+    }, 30_000, 100);
+    fill();
+    await chain.until('B to be saturated', async () => {
+      const s = await status(nodes.b.openai);
+      return s.running >= 1 && s.saturated;
+    }, 30_000, 100);
     const shed = await chat(nodes.b.openai);
     assert.equal(shed.status, 200, JSON.stringify(shed.body));
     assert.equal(workerOf(shed), 'c', 'B sent it to C');
