@@ -9,6 +9,13 @@ use sc_client_api::StorageProvider;
 use sp_core::storage::StorageKey;
 use std::sync::Arc;
 
+/// The last `N` bytes of a storage map's key: the key itself, for a map hashed with
+/// `Twox64Concat` or `Blake2_128Concat` whose key encodes to `N` bytes (a model id: 4, an
+/// account: 32).
+pub fn key_tail<const N: usize>(key: &[u8]) -> Option<[u8; N]> {
+	key.get(key.len().checked_sub(N)?..)?.try_into().ok()
+}
+
 /// The runtime whose storage is read.
 pub type Runtime = cognitive_runtime::Runtime;
 
@@ -66,5 +73,17 @@ impl StorageAt {
 				))
 			})
 			.collect()
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn key_tails_are_the_last_bytes_or_nothing() {
+		assert_eq!(key_tail::<4>(&[9, 9, 1, 0, 0, 0]), Some([1, 0, 0, 0]));
+		assert_eq!(key_tail::<4>(&[1, 0, 0]), None);
+		assert_eq!(key_tail::<0>(&[]), Some([]));
 	}
 }

@@ -12,7 +12,7 @@
 //! served at once. Until its file is in the store the engine is not ready for it, so the node's
 //! heartbeat does not list it and the chain assigns it none of that model's jobs.
 
-use crate::chain_read::{Runtime, StorageAt};
+use crate::chain_read::{key_tail, Runtime, StorageAt};
 use inference_engine::ModelStore;
 use model_transfer::{Cid, FetchRequest, ModelNet, Multiaddr};
 use pallet_model_registry::ModelId;
@@ -275,10 +275,7 @@ impl ChainView for ClientView {
 			pallet_model_registry::Models::<Runtime>::map_storage_final_prefix(),
 		)
 		.into_iter()
-		.filter_map(|(key, _)| {
-			let tail: [u8; 4] = key.get(key.len().checked_sub(4)?..)?.try_into().ok()?;
-			Some(ModelId::from_le_bytes(tail))
-		})
+		.filter_map(|(key, _)| key_tail(&key).map(ModelId::from_le_bytes))
 		.collect()
 	}
 

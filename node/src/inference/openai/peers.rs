@@ -14,7 +14,7 @@
 //! or one of the gateway's own loopback services. So a request goes only to an endpoint whose
 //! status answer names the peer's registered inference key.
 
-use crate::chain_read::{Runtime, StorageAt};
+use crate::chain_read::{key_tail, Runtime, StorageAt};
 use cognitive_runtime::AccountId;
 use pallet_model_registry::ModelId;
 use sp_runtime::Perbill;
@@ -108,11 +108,8 @@ fn model_id(storage: &StorageAt, model: &str) -> Option<ModelId> {
 			entry.info.name.as_slice() == model.as_bytes()
 				|| sha.as_deref() == Some(entry.info.sha256.as_slice())
 		})
-		.and_then(|(key, _)| {
-			// Keys end with the id itself (`Twox64Concat`).
-			let tail: [u8; 4] = key.get(key.len().checked_sub(4)?..)?.try_into().ok()?;
-			Some(ModelId::from_le_bytes(tail))
-		})
+		// Keys end with the id itself (`Twox64Concat`).
+		.and_then(|(key, _)| key_tail(&key).map(ModelId::from_le_bytes))
 }
 
 impl PeerSource for RegistryPeers {
@@ -135,8 +132,7 @@ impl PeerSource for RegistryPeers {
 			.into_iter()
 			.filter_map(|(key, node)| {
 				// Keys end with the account itself (`Blake2_128Concat`).
-				let account: [u8; 32] = key.get(key.len().checked_sub(32)?..)?.try_into().ok()?;
-				let account = AccountId::from(account);
+				let account = AccountId::from(key_tail::<32>(&key)?);
 				let usable = node.status == pallet_node_registry::NodeStatus::Active
 					&& node.ready_models.contains(&id)
 					&& !own.contains(&account);
