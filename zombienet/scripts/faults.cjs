@@ -181,14 +181,19 @@ async function beforePause(networkInfo) {
   c.log(`pausing Bob at best #${state.bobAtPause.best}, finalized #${state.bobAtPause.fin}; Alice at #${(await c.heights(api)).best}`);
 }
 
-async function afterResume(networkInfo) {
-  const resumedAt = Date.now();
+async function afterResume(networkInfo, pauseSeconds) {
   const uri = (n) => networkInfo.nodesByName[n].wsUri;
   const api = await c.connect(uri('alice'));
   const bob = await c.connect(uri('bob'));
 
   // While Bob was frozen: Alice went on authoring; nothing Bob could not have voted for (authored
-  // more than a slot after SIGSTOP) was finalized.
+  // more than a slot after SIGSTOP) was finalized. The window is the zndsl's sleep between
+  // SIGSTOP and SIGCONT (passed in), not "until this step started": zombienet starts this step
+  // some time after SIGCONT, and by then Bob's first votes may already have finalized blocks
+  // (the CI failure of 2026-12-05).
+  const pauseMs = Number(pauseSeconds) * 1000;
+  assert.ok(pauseMs > 0, `after-resume needs the pause in seconds, got "${pauseSeconds}"`);
+  const resumedAt = state.pausedAt + pauseMs;
   const bound = highest('best', 0, state.pausedAt + c.sessionTiming(api).slotMs);
   const aliceBest = highest('best', state.pausedAt, resumedAt);
   const finDuring = highest('finalized', state.pausedAt, resumedAt);
@@ -237,7 +242,7 @@ async function run(nodeName, networkInfo, args) {
   };
   if (!steps[step]) throw new Error(`unknown faults step "${step}"`);
   try {
-    return await c.check(`faults: ${step}`, () => steps[step](networkInfo));
+    return await c.check(`faults: ${step}`, () => steps[step](networkInfo, ...args.slice(1)));
   } catch (e) {
     await stopObserver();
     throw e;
