@@ -5,7 +5,8 @@
 #
 #   ./scripts/local-testnet.sh
 #
-# Ports (127.0.0.1 only): RPC 9944 (alice), 9945 (bob), 9946 (charlie); p2p 30333-30335.
+# Ports (127.0.0.1 only): RPC 9944 (alice), 9945 (bob), 9946 (charlie); p2p 30333-30335;
+# Prometheus metrics 9615-9617 (scripts/monitoring.sh scrapes them).
 # Chain data, keystores and logs live in a temporary directory that is removed on exit (set
 # LOCAL_TESTNET_DIR to keep them somewhere else; that directory is then left in place).
 # The network definition is zombienet/network/local-testnet.toml. Builds the node, installs the
@@ -25,7 +26,7 @@ export COGNITIVE_NODE="$NODE_BIN"
 
 rpc_ports=(9944 9945 9946)
 names=(alice bob charlie)
-for port in "${rpc_ports[@]}" 30333 30334 30335; do
+for port in "${rpc_ports[@]}" 30333 30334 30335 9615 9616 9617; do
 	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 		echo "port $port on 127.0.0.1 is in use (another node or network running?); stop it first" >&2
 		exit 1

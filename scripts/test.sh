@@ -5,8 +5,10 @@
 # tests that drive a real dev node with Polkadot.js (and the prototype network's spec on three
 # local nodes), the IPFS interop tests (the node's model
 # transfer with Helia over bitswap), and the zombienet suites that run the
-# 3-validator network (smoke with an R = 3 job, model distribution with governance, byzantine,
-# faults, and the open validator set with a fourth node), and the platform: the OS image booted
+# 3-validator network (smoke with an R = 3 job and a real Prometheus checking the nodes' metrics,
+# model distribution with governance, byzantine, faults, and the open validator set with a fourth
+# node), the monitoring configuration (alert rules' unit tests, dashboard queries), and the
+# platform: the OS image booted
 # under qemu, the 3-validator network in containers of that image, and its Kubernetes manifests
 # validated offline.
 # Prints the time of every phase. Builds into the shared target dir, so a warm run is quick.
@@ -17,6 +19,9 @@ total_start=$SECONDS
 
 phase setup bash scripts/setup.sh
 phase fmt cargo fmt --all -- --check
+# The monitoring configuration with promtool: alert rules and their unit tests, every dashboard
+# panel's query, the dashboards as generated, every metric they use documented.
+phase monitoring bash os/monitoring/check.sh
 phase build-node bash scripts/build.sh
 # The pallets: their tests run once, in the benchmark-tests phase below.
 PALLETS=(pallet-governance pallet-model-registry pallet-node-registry pallet-reputation

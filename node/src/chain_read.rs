@@ -38,6 +38,15 @@ impl StorageAt {
 		}
 	}
 
+	/// The block `at`, numbered `number`.
+	pub fn at(
+		client: Arc<crate::service::FullClient>,
+		at: cognitive_runtime::Hash,
+		number: cognitive_runtime::BlockNumber,
+	) -> Self {
+		Self { client, at, number }
+	}
+
 	/// The block's number.
 	pub fn number(&self) -> cognitive_runtime::BlockNumber {
 		self.number
@@ -58,6 +67,22 @@ impl StorageAt {
 		pairs
 			.filter_map(|(key, value)| Some((key.0, T::decode(&mut &value.0[..]).ok()?)))
 			.collect()
+	}
+
+	/// `account`'s reputation score at this block, decayed as the chain decays it (zero for an
+	/// account without a record).
+	pub fn reputation(&self, account: &cognitive_runtime::AccountId) -> sp_runtime::Perbill {
+		type Record = pallet_reputation::Record<cognitive_runtime::BlockNumber>;
+		type Formula = pallet_reputation::FormulaParameters<cognitive_runtime::BlockNumber>;
+		let formula: Formula = self
+			.get(pallet_reputation::Parameters::<Runtime>::hashed_key().to_vec())
+			.unwrap_or_default();
+		self.get::<Record>(pallet_reputation::Reputations::<Runtime>::hashed_key_for(
+			account,
+		))
+		.map_or(sp_runtime::Perbill::zero(), |r| {
+			r.decayed(self.number, &formula).score(&formula)
+		})
 	}
 
 	/// The accounts of the registered nodes whose inference keys are among `keys`.

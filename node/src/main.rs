@@ -17,6 +17,7 @@ mod cli;
 mod command;
 mod hardware_cmd;
 mod inference;
+mod metrics;
 mod model_cmd;
 mod model_p2p;
 mod model_sync;

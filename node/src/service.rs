@@ -270,6 +270,32 @@ pub fn new_full<
 			gap_sync_body_policy: None,
 		})?;
 
+	// The node's own metrics (src/metrics), beside Substrate's on its Prometheus endpoint.
+	let inference = match (inference, config.prometheus_registry()) {
+		(Some(mut inference), Some(registry)) => {
+			let metrics =
+				crate::metrics::inference::InferenceMetrics::register(registry, &inference.engine)
+					.map_err(|e| ServiceError::Other(format!("inference metrics: {e}")))?;
+			inference.engine.set_observer(metrics.clone());
+			inference.metrics = Some(metrics);
+			Some(inference)
+		},
+		(inference, _) => inference,
+	};
+	if let Some(registry) = config.prometheus_registry() {
+		let metrics = crate::metrics::chain::ChainMetrics::register(registry)
+			.map_err(|e| ServiceError::Other(format!("chain metrics: {e}")))?;
+		task_manager.spawn_handle().spawn(
+			"chain-metrics",
+			None,
+			crate::metrics::chain::run(
+				client.clone(),
+				keystore_container.keystore(),
+				crate::metrics::chain::Tracker::new(metrics),
+			),
+		);
+	}
+
 	if config.offchain_worker.enabled {
 		let offchain_workers =
 			sc_offchain::OffchainWorkers::new(sc_offchain::OffchainWorkerOptions {
@@ -392,7 +418,7 @@ pub fn new_full<
 			)) as std::sync::Arc<dyn crate::inference::openai::peers::PeerSource>
 		});
 		let gateway = std::sync::Arc::new(crate::inference::openai::Gateway::new(
-			crate::rpc::inference_rpc(client.clone(), inference_deps.clone()),
+			crate::rpc::inference_rpc(client.clone(), inference_deps.clone()).serving_http(),
 			inference_rpc.openai_remotes,
 			peers,
 		));

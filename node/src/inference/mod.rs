@@ -275,6 +275,9 @@ pub struct Inference {
 	pub engine: Arc<Engine>,
 	/// The engine as the off-chain workers' host.
 	pub host: Arc<JobHost>,
+	/// The engine's metrics, when the node serves Prometheus metrics: the APIs count their
+	/// requests into them.
+	pub metrics: Option<Arc<crate::metrics::inference::InferenceMetrics>>,
 }
 
 /// Limits of the `inference_*` RPC methods.
@@ -372,7 +375,11 @@ pub fn start(params: &InferenceParams) -> Result<Option<Inference>, String> {
 		})
 		.map_err(|e| e.to_string())?;
 	let host = Arc::new(JobHost::new(engine.clone(), MAX_TRACKED_JOBS));
-	Ok(Some(Inference { engine, host }))
+	Ok(Some(Inference {
+		engine,
+		host,
+		metrics: None,
+	}))
 }
 
 /// Signs with the node's inference key (`infr`, ed25519) from the keystore: JSON-RPC proofs

@@ -18,6 +18,8 @@
 //!   another determinism class ([`engine_class`]);
 //! - [`proof`]: the signed byte string of JSON-RPC inference proofs (version 2, bound to the
 //!   chain and a recent block);
+//! - [`observe`]: the [`EngineObserver`] hook through which the node counts requests,
+//!   timings and model loads for its metrics;
 //! - [`sampler`]: temperature and top-p sampling with a seeded draw that every node of a
 //!   determinism class reproduces bit for bit;
 //! - [`utf8`]: the incremental UTF-8 decoder used when streaming token pieces.
@@ -25,6 +27,7 @@
 mod gate;
 pub mod host;
 mod llama;
+pub mod observe;
 pub mod pool;
 pub mod proof;
 pub mod sampler;
@@ -35,6 +38,7 @@ pub mod utf8;
 
 pub use host::JobHost;
 pub use llama::chat_template_sha256;
+pub use observe::EngineObserver;
 pub use pool::Engine;
 pub use store::{ModelHash, ModelStore, StoreError, StoredModel, VerifiedModel};
 pub use types::{

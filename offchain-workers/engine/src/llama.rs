@@ -9,6 +9,7 @@
 
 use crate::{
 	gate::ComputeGate,
+	observe::ObserverSlot,
 	stop::StopWatch,
 	store::{ModelHash, ModelStore},
 	types::{
@@ -86,15 +87,17 @@ pub(crate) struct ModelCache {
 	store: ModelStore,
 	budget: u64,
 	state: Mutex<CacheState>,
+	observer: ObserverSlot,
 }
 
 impl ModelCache {
 	/// An empty cache over `store` that keeps at most `budget` bytes of model files loaded.
-	pub(crate) fn new(store: ModelStore, budget: u64) -> Self {
+	pub(crate) fn new(store: ModelStore, budget: u64, observer: ObserverSlot) -> Self {
 		Self {
 			store,
 			budget,
 			state: Mutex::new(CacheState::default()),
+			observer,
 		}
 	}
 
@@ -152,9 +155,11 @@ impl ModelCache {
 			}
 		}
 		let backend = backend()?;
+		let started = std::time::Instant::now();
 		let model =
 			LlamaModel::load_from_file(backend, verified.load_path(), &LlamaModelParams::default())
 				.map_err(|e| EngineError::Llama(format!("loading {}: {e}", hex::encode(hash))))?;
+		self.observer.model_loaded(hash, bytes, started.elapsed());
 		let model = Arc::new(model);
 		state.bytes += bytes;
 		state.models.insert(

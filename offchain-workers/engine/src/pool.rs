@@ -19,6 +19,7 @@
 use crate::{
 	gate::ComputeGate,
 	llama::{self, ModelCache},
+	observe::{EngineObserver, ObserverSlot},
 	store::{ModelHash, ModelStore},
 	types::{
 		CancelToken, EngineConfig, EngineError, GenerateRequest, Generation, GenerationReceiver,
@@ -44,6 +45,14 @@ struct Task {
 	started: Arc<AtomicBool>,
 	reply: oneshot::Sender<Result<Generation, EngineError>>,
 	enqueued: Instant,
+}
+
+impl Task {
+	/// Reports the outcome to the observer, then to the caller.
+	fn answer(self, result: Result<Generation, EngineError>, observer: &ObserverSlot) {
+		observer.request_done(self.lane, result.as_ref());
+		let _ = self.reply.send(result);
+	}
 }
 
 /// What a worker thread may take.
@@ -80,7 +89,7 @@ impl Queues {
 	/// Answers every waiting task whose token fired, so that cancelled work (for example a
 	/// chain job the job host gave up on at its deadline) stops holding queue room at once
 	/// instead of when a worker reaches it.
-	fn drop_cancelled(&mut self) {
+	fn drop_cancelled(&mut self, observer: &ObserverSlot) {
 		for queue in [&mut self.chain, &mut self.public] {
 			if !queue.iter().any(|t| t.cancel.is_cancelled()) {
 				continue;
@@ -89,15 +98,15 @@ impl Queues {
 				queue.drain(..).partition(|t| t.cancel.is_cancelled());
 			*queue = kept;
 			for task in cancelled {
-				let _ = task.reply.send(Err(EngineError::Cancelled));
+				task.answer(Err(EngineError::Cancelled), observer);
 			}
 		}
 	}
 
 	/// Refuses everything left so that no caller waits forever on a stopped engine.
-	fn refuse_all(&mut self) {
+	fn refuse_all(&mut self, observer: &ObserverSlot) {
 		for task in self.chain.drain(..).chain(self.public.drain(..)) {
-			let _ = task.reply.send(Err(EngineError::ShuttingDown));
+			task.answer(Err(EngineError::ShuttingDown), observer);
 		}
 	}
 }
@@ -113,6 +122,7 @@ struct Inner {
 	chain_wake: Condvar,
 	running: AtomicUsize,
 	shutdown: AtomicBool,
+	observer: ObserverSlot,
 }
 
 impl Inner {
@@ -141,7 +151,8 @@ impl Engine {
 		llama::backend()?;
 		let shared = config.workers.max(1);
 		let chain_only = config.chain_workers;
-		let models = ModelCache::new(store, config.memory_budget_bytes);
+		let observer = ObserverSlot::default();
+		let models = ModelCache::new(store, config.memory_budget_bytes, observer.clone());
 		let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
 		let gate = ComputeGate::new(ComputeGate::slots_for(cores, config.threads));
 		let inner = Arc::new(Inner {
@@ -153,6 +164,7 @@ impl Engine {
 			chain_wake: Condvar::new(),
 			running: AtomicUsize::new(0),
 			shutdown: AtomicBool::new(false),
+			observer,
 		});
 		let roles = (0..shared)
 			.map(|i| (Role::Shared, format!("inference-{i}")))
@@ -171,6 +183,12 @@ impl Engine {
 			}
 		}
 		Ok(Self { inner })
+	}
+
+	/// Reports every request that leaves the engine, and every model load, to `observer`
+	/// (the node's metrics). Only the first observer set is kept: `false` if one was already.
+	pub fn set_observer(&self, observer: Arc<dyn EngineObserver>) -> bool {
+		self.inner.observer.set(observer)
 	}
 
 	/// The model store.
@@ -224,6 +242,17 @@ impl Engine {
 		cancel: CancelToken,
 		lane: Lane,
 	) -> Result<(GenerationReceiver, Arc<AtomicBool>), EngineError> {
+		self.try_submit(request, stream, cancel, lane)
+			.inspect_err(|e| self.inner.observer.request_done(lane, Err(e)))
+	}
+
+	fn try_submit(
+		&self,
+		request: GenerateRequest,
+		stream: Option<mpsc::UnboundedSender<TokenEvent>>,
+		cancel: CancelToken,
+		lane: Lane,
+	) -> Result<(GenerationReceiver, Arc<AtomicBool>), EngineError> {
 		let config = &self.inner.config;
 		if self.inner.shutdown.load(Ordering::Relaxed) {
 			return Err(EngineError::ShuttingDown);
@@ -257,7 +286,7 @@ impl Engine {
 		let started = Arc::new(AtomicBool::new(false));
 		{
 			let mut queues = self.inner.queues.lock();
-			queues.drop_cancelled();
+			queues.drop_cancelled(&self.inner.observer);
 			let queue = queues.lane(lane);
 			if queue.len() >= capacity {
 				return Err(EngineError::QueueFull(queue.len()));
@@ -306,7 +335,7 @@ fn worker_loop(inner: Arc<Inner>, role: Role) {
 			let mut queues = inner.queues.lock();
 			loop {
 				if inner.shutdown.load(Ordering::Relaxed) {
-					queues.refuse_all();
+					queues.refuse_all(&inner.observer);
 					return;
 				}
 				if let Some(task) = queues.next(role) {
@@ -319,7 +348,7 @@ fn worker_loop(inner: Arc<Inner>, role: Role) {
 			}
 		};
 		if task.cancel.is_cancelled() {
-			let _ = task.reply.send(Err(EngineError::Cancelled));
+			task.answer(Err(EngineError::Cancelled), &inner.observer);
 			continue;
 		}
 		task.started.store(true, Ordering::Relaxed);
@@ -338,9 +367,10 @@ fn worker_loop(inner: Arc<Inner>, role: Role) {
 		}))
 		.unwrap_or_else(|_| Err(EngineError::Llama("generation panicked".into())));
 		inner.running.fetch_sub(1, Ordering::Relaxed);
-		let _ = task.reply.send(result.map(|mut g| {
+		let result = result.map(|mut g| {
 			g.timings.queue_ms = queue_ms;
 			g
-		}));
+		});
+		task.answer(result, &inner.observer);
 	}
 }

@@ -936,3 +936,79 @@ fn a_stop_sequence_ends_generation_and_is_cut_from_text_and_stream() {
 		));
 	}
 }
+
+/// Counts what the engine reports, by lane and outcome.
+#[derive(Default)]
+struct Recorder {
+	reports: parking_lot::Mutex<Vec<(Lane, Result<usize, String>)>>,
+	loads: AtomicU64,
+}
+
+impl inference_engine::EngineObserver for Recorder {
+	fn request_done(
+		&self,
+		lane: Lane,
+		result: Result<&inference_engine::Generation, &EngineError>,
+	) {
+		let entry = result
+			.map(|g| g.output_tokens.len())
+			.map_err(|e| e.to_string());
+		self.reports.lock().push((lane, entry));
+	}
+
+	fn model_loaded(&self, _model: &ModelHash, bytes: u64, _took: Duration) {
+		assert!(bytes > 0);
+		self.loads.fetch_add(1, Ordering::Relaxed);
+	}
+}
+
+#[test]
+fn the_observer_hears_of_every_request_and_each_model_load_once() {
+	let config = EngineConfig {
+		max_tokens: 4096,
+		..EngineConfig::default()
+	};
+	let (engine, model) = engine("observer", config);
+	let recorder = Arc::new(Recorder::default());
+	assert!(engine.set_observer(recorder.clone()));
+	assert!(
+		!engine.set_observer(Arc::new(Recorder::default())),
+		"only the first is kept"
+	);
+
+	// Answered, on each lane (the model is loaded by the first only).
+	engine
+		.generate_blocking(text_request(model, "hi", 3))
+		.expect("public");
+	let (chain, _) =
+		submit_text(&engine, model, "hi", 2, CancelToken::new(), Lane::Chain).expect("chain");
+	futures::executor::block_on(chain)
+		.expect("reply")
+		.expect("chain generation");
+	// Refused at submit (no such model), and cancelled while waiting behind a busy worker.
+	let unknown = submit_text(&engine, [7; 32], "hi", 2, CancelToken::new(), Lane::Public);
+	assert!(matches!(unknown, Err(EngineError::UnknownModel(_))));
+	let (long, hold) = hold_worker(&engine, model, Lane::Public);
+	let cancel = CancelToken::new();
+	let (queued, _) =
+		submit_text(&engine, model, "hi", 2, cancel.clone(), Lane::Public).expect("queued");
+	cancel.cancel();
+	hold.cancel();
+	assert!(matches!(
+		futures::executor::block_on(queued).expect("reply"),
+		Err(EngineError::Cancelled)
+	));
+	let _ = futures::executor::block_on(long);
+
+	let reports = recorder.reports.lock().clone();
+	assert_eq!(reports.len(), 5, "{reports:?}");
+	assert_eq!(reports[0], (Lane::Public, Ok(3)));
+	assert_eq!(reports[1], (Lane::Chain, Ok(2)));
+	assert!(matches!(&reports[2], (Lane::Public, Err(e)) if e.starts_with("unknown model")));
+	let cancelled = reports[3..]
+		.iter()
+		.filter(|(_, r)| r == &Err("cancelled".into()))
+		.count();
+	assert!(cancelled >= 1, "{reports:?}");
+	assert_eq!(recorder.loads.load(Ordering::Relaxed), 1);
+}

@@ -91,8 +91,6 @@ impl RegistryPeers {
 
 type NodeRecord = pallet_node_registry::pallet::NodeRecordOf<Runtime>;
 type ModelEntry = pallet_model_registry::ModelEntry<cognitive_runtime::BlockNumber>;
-type Reputation = pallet_reputation::Record<cognitive_runtime::BlockNumber>;
-type Formula = pallet_reputation::FormulaParameters<cognitive_runtime::BlockNumber>;
 type Ratings = pallet_node_registry::NodeRatings<cognitive_runtime::BlockNumber>;
 
 /// The id of the whitelisted model that `model` names (its name or `0x` sha256).
@@ -123,10 +121,6 @@ impl PeerSource for RegistryPeers {
 				.keystore
 				.ed25519_public_keys(pallet_node_registry::KEY_TYPE),
 		);
-		let formula: Formula = storage
-			.get(pallet_reputation::Parameters::<Runtime>::hashed_key().to_vec())
-			.unwrap_or_default();
-		let now = storage.number();
 		storage
 			.pairs::<NodeRecord>(pallet_node_registry::Nodes::<Runtime>::map_storage_final_prefix())
 			.into_iter()
@@ -143,13 +137,7 @@ impl PeerSource for RegistryPeers {
 					.endpoints
 					.iter()
 					.find_map(|e| http_authority(std::str::from_utf8(e).ok()?))?;
-				let reputation = storage
-					.get::<Reputation>(pallet_reputation::Reputations::<Runtime>::hashed_key_for(
-						&account,
-					))
-					.map_or(Perbill::zero(), |r| {
-						r.decayed(now, &formula).score(&formula)
-					});
+				let reputation = storage.reputation(&account);
 				let generation_milli_tps = storage
 					.get::<Ratings>(pallet_node_registry::Ratings::<Runtime>::hashed_key_for(
 						&account,

@@ -116,6 +116,37 @@ pub enum Error {
 }
 
 impl Error {
+	/// How a generation request refused with this error ended, in the metrics.
+	pub fn outcome(&self) -> crate::metrics::inference::Outcome {
+		use crate::metrics::inference::Outcome;
+		match self {
+			Self::InferenceDisabled
+			| Self::QueueFull(_)
+			| Self::TooManyPerConnection(_)
+			| Self::MemoryBudget(_)
+			| Self::UseInferencePort(_)
+			| Self::TooManyPerIp(_)
+			| Self::RateLimited(_)
+			| Self::NoInferenceKey
+			| Self::Unsafe => Outcome::Refused,
+			Self::UnknownModel(_)
+			| Self::PromptTooLarge(_)
+			| Self::BadMaxTokens(_)
+			| Self::BadInput
+			| Self::Template(_)
+			| Self::JobNotFound(_)
+			| Self::JobOutputUnavailable(_)
+			| Self::JobPending(_)
+			| Self::BadAuth(_)
+			| Self::JobMismatch(_)
+			| Self::UnknownBlock(_)
+			| Self::BadSampling(_)
+			| Self::BadStop(_)
+			| Self::InvalidParams(_) => Outcome::Invalid,
+			Self::Engine(_) => Outcome::Failed,
+		}
+	}
+
 	/// The JSON-RPC error code.
 	pub fn code(&self) -> i32 {
 		use codes::*;

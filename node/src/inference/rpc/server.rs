@@ -13,7 +13,10 @@ use super::{
 	limits::{self, Caller, CancelOnDrop, ConnectionLimiter, ConnectionSlot, IpLimiter, IpSlot},
 	types::*,
 };
-use crate::inference::{Inference, KeystoreSigner, RpcLimits};
+use crate::{
+	inference::{Inference, KeystoreSigner, RpcLimits},
+	metrics::inference::{Outcome, Source, Tally},
+};
 use codec::Decode;
 use cognitive_runtime::{opaque::Block, AccountId, Balance, BlockNumber};
 use inference_engine::{
@@ -219,6 +222,8 @@ pub struct Started {
 	_cancel: CancelOnDrop,
 	/// Dropping it frees the caller's slots.
 	_admission: Admission,
+	/// Counts the request in the metrics when it ends (as cancelled if it is dropped).
+	tally: Tally,
 }
 
 /// What [`InferenceRpc`] is built from.
@@ -251,6 +256,8 @@ pub struct InferenceRpc<C, S> {
 	models: Option<model_transfer::ModelNet>,
 	connections: ConnectionLimiter,
 	clients: Arc<IpLimiter>,
+	/// Whose requests these are, in the metrics.
+	source: Source,
 }
 
 impl<C, S> InferenceRpc<C, S>
@@ -281,7 +288,27 @@ where
 			models,
 			connections: ConnectionLimiter::default(),
 			clients,
+			source: Source::Rpc,
 		}
+	}
+
+	/// The same, counting its requests as the OpenAI API's (`http`) in the metrics.
+	pub fn serving_http(mut self) -> Self {
+		self.source = Source::Http;
+		self
+	}
+
+	/// A tally of one request of this instance's source.
+	fn tally(&self) -> Tally {
+		Tally::new(
+			self.inference.as_ref().and_then(|i| i.metrics.clone()),
+			self.source,
+		)
+	}
+
+	/// Counts a request refused before it reached the engine's queue.
+	fn refused<T>(&self, result: Result<T, Error>) -> Result<T, Error> {
+		result.inspect_err(|e| self.tally().done(e.outcome()))
 	}
 
 	fn inference(&self) -> Result<&Inference, Error> {
@@ -311,9 +338,11 @@ where
 		params: GenerateParams,
 		stream: Option<futures::channel::mpsc::UnboundedSender<TokenEvent>>,
 	) -> Result<Started, Error> {
-		self.inference()?;
-		let admission = self.admit(ext)?;
-		self.queue(admission, params, stream)
+		self.refused(
+			self.inference()
+				.and_then(|_| self.admit(ext))
+				.and_then(|admission| self.queue(admission, params, stream)),
+		)
 	}
 
 	/// [`Self::start`] for a public client at `ip` that is not a JSON-RPC caller (the OpenAI
@@ -324,12 +353,13 @@ where
 		params: GenerateParams,
 		stream: Option<futures::channel::mpsc::UnboundedSender<TokenEvent>>,
 	) -> Result<Started, Error> {
-		self.inference()?;
-		let admission = Admission {
-			_connection: None,
-			_client: Some(self.clients.acquire(ip, Instant::now())?),
-		};
-		self.queue(admission, params, stream)
+		self.refused(self.inference().and_then(|_| {
+			let admission = Admission {
+				_connection: None,
+				_client: Some(self.clients.acquire(ip, Instant::now())?),
+			};
+			self.queue(admission, params, stream)
+		}))
 	}
 
 	/// Admits a request from `ip` that does not run on the engine (the OpenAI front end's
@@ -345,11 +375,20 @@ where
 			answering,
 			_cancel,
 			_admission,
+			tally,
 		} = started;
-		let generation = receiver
-			.await
-			.map_err(|_| Error::Engine("the engine stopped".into()))?
-			.map_err(Error::from)?;
+		let generation = match receiver.await {
+			Ok(Ok(generation)) => generation,
+			Ok(Err(e)) => {
+				tally.done(Outcome::of_engine_error(&e));
+				return Err(Error::from(e));
+			},
+			Err(_) => {
+				tally.done(Outcome::Refused);
+				return Err(Error::Engine("the engine stopped".into()));
+			},
+		};
+		tally.done(Outcome::Ok);
 		Ok(self.answer(&answering, generation))
 	}
 
@@ -378,6 +417,7 @@ where
 			answering,
 			_cancel: cancel,
 			_admission: admission,
+			tally: self.tally(),
 		})
 	}
 
