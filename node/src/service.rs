@@ -214,6 +214,7 @@ pub fn new_full<
 	inference: Option<crate::inference::Inference>,
 	inference_rpc: crate::inference::RpcSetup,
 	model_p2p: crate::model_p2p::ModelP2pParams,
+	traces: crate::traces::TraceParams,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -294,6 +295,20 @@ pub fn new_full<
 				crate::metrics::chain::Tracker::new(metrics),
 			),
 		);
+	}
+
+	// Job traces over OTLP (`--otlp-endpoint`): the job host reports the engine's part.
+	if let Some(traces) = crate::traces::start(
+		&traces,
+		config.network.node_name.clone(),
+		client.clone(),
+		keystore_container.keystore(),
+		genesis_hash.into(),
+		&task_manager.spawn_handle(),
+	) {
+		if let Some(inference) = &inference {
+			inference.host.set_observer(traces);
+		}
 	}
 
 	if config.offchain_worker.enabled {

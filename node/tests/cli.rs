@@ -137,6 +137,19 @@ fn unknown_chain_name_is_a_clear_error() {
 }
 
 #[test]
+fn an_otlp_endpoint_that_is_not_http_host_port_is_a_clear_error() {
+	for (url, expected) in [
+		("https://collector:4318", "only http:// is supported"),
+		("http://collector", "give the port"),
+	] {
+		let mut cmd = node();
+		cmd.args(["--dev", "--tmp", "--otlp-endpoint", url]);
+		let output = run_with_limit(cmd, Duration::from_secs(60));
+		assert_clean_failure(&output, expected);
+	}
+}
+
+#[test]
 fn malformed_chain_spec_file_is_a_clear_error() {
 	let dir = temp_dir("bad-spec");
 	let spec = dir.join("broken.json");

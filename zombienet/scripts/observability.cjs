@@ -1,20 +1,28 @@
-// Observability on the 3-validator network, with a real Prometheus (Debian's package), in
-// steps around the suite's jobs (`args[0]` names the step):
+// Observability on the 3-validator network, with a real Prometheus (Debian's package) and an
+// OTLP receiver built on OpenTelemetry's Python protocol classes (zombienet/lib/otlp), in steps
+// around the suite's jobs (`args[0]` names the step):
 //
-// 1. `start`: writes a Prometheus configuration scraping the three nodes' metrics endpoints
-//    every 2 s, with the alert rules of os/monitoring/rules loaded, and starts Prometheus on a
-//    free loopback port (its data under the network's directory, so run-suites.sh finds and
-//    kills it should the suite fail before `stop`).
+// 1. `start`: starts the OTLP receiver on the port the nodes export their job traces to
+//    (run-suites.sh picks it; network/local.toml passes it as --otlp-endpoint), writes a
+//    Prometheus configuration scraping the three nodes' metrics endpoints every 2 s, with the
+//    alert rules of os/monitoring/rules loaded, and starts Prometheus on a free loopback port
+//    (both with their data under the network's directory, so run-suites.sh finds and kills them
+//    should the suite fail before `stop`).
 // 2. `check`, after the suite's jobs have settled: through Prometheus' HTTP API, for every
 //    node, the proof-of-inference series equal what the chain's finalized events say (jobs
 //    submitted and completed on the network, jobs assigned to the node, its commitments,
 //    reveals and agreed settlements), the engine counted the node's chain jobs and their
 //    token rates, the registry gauges show it active; the alert rules are loaded and none
 //    fires; every cognitive_* series Prometheus holds is described in docs/observability.md.
-// 3. `stop`: stops Prometheus.
+//    Then the first job's trace, named by the job id alone, holds the spans of all three
+//    assigned nodes: one root, three node spans, each with its assigned, queued, prompt,
+//    generation, commit, reveal and settled children, every parent in the trace.
+// 3. `stop`: stops Prometheus and the receiver.
 'use strict';
 
-const { spawn } = require('node:child_process');
+const { spawn, execFileSync } = require('node:child_process');
+const { blake2AsU8a } = require('@polkadot/util-crypto');
+const { u8aConcat, u8aToHex, stringToU8a, bnToU8a } = require('@polkadot/util');
 const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
@@ -40,7 +48,23 @@ function target(networkInfo, name) {
   return new URL(networkInfo.nodesByName[name].prometheusUri).host;
 }
 
+/** Starts the OTLP receiver on the port the nodes export to. */
+async function startReceiver(networkInfo) {
+  const port = Number(process.env.COGNITIVE_OTLP_PORT);
+  assert.ok(port > 0, 'COGNITIVE_OTLP_PORT (set by run-suites.sh) names the receiver\'s port');
+  const lib = execFileSync('bash', [path.join(REPO, 'zombienet/lib/otlp/deps.sh')], { encoding: 'utf8' }).trim();
+  const log = fs.openSync(path.join(networkInfo.tmpDir, 'otlp-receiver.log'), 'a');
+  state.receiver = spawn('python3', [path.join(REPO, 'zombienet/lib/otlp/receiver.py'), '--port', String(port),
+    '--host', `127.0.0.1`], { stdio: ['ignore', log, log], env: { ...process.env, PYTHONPATH: lib } });
+  state.spansUrl = `http://127.0.0.1:${port}/spans`;
+  await c.until('the OTLP receiver to listen', async () => {
+    const r = await fetch(state.spansUrl).catch(() => null);
+    return r && r.ok;
+  }, 30_000, 500);
+}
+
 async function start(networkInfo) {
+  await startReceiver(networkInfo);
   const dir = path.join(networkInfo.tmpDir, 'prometheus');
   fs.mkdirSync(dir, { recursive: true });
   const config = [
@@ -181,12 +205,60 @@ async function check(networkInfo) {
   const undocumented = [...new Set(names)].filter((n) => !docs.includes(`\`${n}\``));
   assert.deepEqual(undocumented, [], 'every exported cognitive_* metric is in docs/observability.md');
   c.log(`${new Set(names).size} cognitive_* metrics in Prometheus, all documented; ${alerts.length} alert rules, none firing`);
+
+  await checkTrace(api, 0);
+}
+
+/** The trace id of job `jobId`, as docs/observability.md defines it (and every node derives). */
+function traceId(genesis, jobId) {
+  const data = u8aConcat(stringToU8a('cognitive-internet/job-trace/v1'), genesis, bnToU8a(jobId, { bitLength: 64 }));
+  return u8aToHex(blake2AsU8a(data, 128), undefined, false);
+}
+
+/** Job `jobId`'s trace at the receiver holds the spans of all three assigned nodes. */
+async function checkTrace(api, jobId) {
+  const trace = traceId(api.genesisHash.toU8a(), jobId);
+  const NODE_CHILDREN = ['assigned', 'queued', 'prompt', 'generation', 'commit', 'reveal', 'settled'];
+  let spans = [];
+  // Spans leave a node within a second of the finalized block that ends them.
+  await c.until(`job ${jobId}'s trace to be complete`, async () => {
+    spans = (await (await fetch(state.spansUrl)).json()).filter((s) => s.traceId === trace);
+    return spans.filter((s) => s.name === 'node').length === 3 && spans.some((s) => s.name === 'job')
+      && spans.filter((s) => s.name === 'settled').length === 3
+      && spans.filter((s) => s.name === 'generation').length === 3;
+  }, 60_000, 1000).catch((e) => {
+    throw new Error(`${e.message}: ${spans.length} spans: ${spans.map((s) => `${s.name}@${s.instance}`).join(' ')}`);
+  });
+  const byId = new Map(spans.map((s) => [s.spanId, s]));
+  const roots = spans.filter((s) => s.name === 'job');
+  assert.equal(roots.length, 1, 'one root span');
+  const [root] = roots;
+  assert.equal(root.parentSpanId, '', 'the root has no parent');
+  assert.equal(root.attributes['job.result'], 'completed');
+  const nodes = spans.filter((s) => s.name === 'node');
+  const accounts = nodes.map((s) => s.attributes['node.account']).sort();
+  assert.deepEqual(accounts, c.VALIDATORS.map((n) => c.account(n).address).sort(), 'a node span per assigned validator');
+  assert.deepEqual(nodes.map((s) => s.instance).sort(), [...c.VALIDATORS].sort(), 'each sent by its own node');
+  for (const node of nodes) {
+    assert.equal(node.parentSpanId, root.spanId, `${node.instance}'s node span hangs from the root`);
+    const children = spans.filter((s) => s.parentSpanId === node.spanId).map((s) => s.name).sort();
+    assert.deepEqual(children, [...NODE_CHILDREN].sort(), `${node.instance}'s spans`);
+  }
+  for (const s of spans) {
+    if (s !== root) assert.ok(byId.has(s.parentSpanId), `${s.name}@${s.instance}: its parent is in the trace`);
+    assert.ok(Number(s.endTimeUnixNano) >= Number(s.startTimeUnixNano), `${s.name}: ends after it starts`);
+  }
+  assert.ok(spans.some((s) => s.name === 'submitted' && s.parentSpanId === root.spanId), 'the submission');
+  const ms = (Number(root.endTimeUnixNano) - Number(root.startTimeUnixNano)) / 1e6;
+  c.log(`job ${jobId}'s trace ${trace}: ${spans.length} spans from ${nodes.length} nodes under one root (${ms.toFixed(0)} ms from submission to settlement)`);
 }
 
 async function stop() {
-  if (state.prometheus) {
-    state.prometheus.kill('SIGTERM');
-    state.prometheus = null;
+  for (const key of ['prometheus', 'receiver']) {
+    if (state[key]) {
+      state[key].kill('SIGTERM');
+      state[key] = null;
+    }
   }
 }
 

@@ -16,7 +16,7 @@ use futures::StreamExt;
 use pallet_node_registry::NodeStatus;
 use pallet_proof_of_inference::{Event as PoiEvent, SlashReason};
 use sc_client_api::BlockchainEvents;
-use sp_runtime::traits::{Get as _, Header as _};
+use sp_runtime::traits::Get as _;
 use std::{collections::BTreeMap, sync::Arc};
 use substrate_prometheus_endpoint::{
 	prometheus::Error, CounterVec, Gauge, GaugeVec, HistogramVec, Opts, Registry, F64, U64,
@@ -320,16 +320,6 @@ impl Tracker {
 	}
 }
 
-/// The storage key of the block's events, `System::Events` (a plain storage value, whose type
-/// frame-system keeps private): twox128 of the pallet's name, then of the item's.
-fn events_key() -> Vec<u8> {
-	[
-		sp_io::hashing::twox_128(b"System"),
-		sp_io::hashing::twox_128(b"Events"),
-	]
-	.concat()
-}
-
 /// Follows finality until the node stops, counting into `tracker`.
 pub async fn run(
 	client: Arc<crate::service::FullClient>,
@@ -338,21 +328,11 @@ pub async fn run(
 ) {
 	let mut finality = client.finality_notification_stream();
 	while let Some(notification) = finality.next().await {
-		let head = *notification.header.number();
-		let earlier = notification.tree_route.len() as BlockNumber;
-		let blocks = notification
-			.tree_route
-			.iter()
-			.enumerate()
-			.map(|(i, hash)| (*hash, head - earlier + i as BlockNumber))
-			.chain(std::iter::once((notification.hash, head)));
 		let keys = keystore.ed25519_public_keys(pallet_node_registry::KEY_TYPE);
-		for (hash, number) in blocks {
+		for (hash, number) in crate::chain_read::finalized_blocks(&notification) {
 			let storage = StorageAt::at(client.clone(), hash, number);
 			let own = storage.own_accounts(&keys);
-			let events: Vec<frame_system::EventRecord<RuntimeEvent, cognitive_runtime::Hash>> =
-				storage.get(events_key()).unwrap_or_default();
-			for record in &events {
+			for record in &storage.events() {
 				if let RuntimeEvent::ProofOfInference(event) = &record.event {
 					tracker.on_event(number, &own, event);
 				}
@@ -505,26 +485,6 @@ mod tests {
 			),
 			(4, 3, 1)
 		);
-	}
-
-	#[test]
-	fn the_events_key_is_where_the_runtime_keeps_a_blocks_events() {
-		sp_io::TestExternalities::default().execute_with(|| {
-			frame_system::Pallet::<Runtime>::set_block_number(1);
-			frame_system::Pallet::<Runtime>::deposit_event(RuntimeEvent::ProofOfInference(
-				submitted(7, &[1]),
-			));
-			let raw = sp_io::storage::get(&events_key()).expect("events stored there");
-			let events: Vec<frame_system::EventRecord<RuntimeEvent, cognitive_runtime::Hash>> =
-				codec::Decode::decode(&mut &raw[..]).expect("decodes");
-			assert!(matches!(
-				&events[..],
-				[record] if matches!(
-					&record.event,
-					RuntimeEvent::ProofOfInference(PoiEvent::JobSubmitted { job_id: 7, .. })
-				)
-			));
-		});
 	}
 
 	#[test]

@@ -30,6 +30,7 @@
 
 use crate::{
 	engine_class,
+	observe::JobObserver,
 	pool::Engine,
 	types::{
 		CancelToken, ChatMessage, EngineError, GenerateRequest, Generation, GenerationReceiver,
@@ -45,7 +46,7 @@ use std::{
 	collections::HashMap,
 	sync::{
 		atomic::{AtomicBool, Ordering},
-		Arc,
+		Arc, OnceLock,
 	},
 	time::{SystemTime, UNIX_EPOCH},
 };
@@ -70,6 +71,9 @@ enum State {
 		receiver: GenerationReceiver,
 		started: Arc<AtomicBool>,
 		cancel: CancelToken,
+		/// For the [`JobObserver`]: the on-chain job and when it was queued.
+		job_id: u64,
+		queued_at_ms: u64,
 	},
 	Finished(HostJobStatus),
 }
@@ -86,6 +90,7 @@ pub struct JobHost {
 	jobs: Mutex<HashMap<Hash256, Slot>>,
 	max_jobs: usize,
 	clock: Clock,
+	observer: OnceLock<Arc<dyn JobObserver>>,
 }
 
 impl JobHost {
@@ -102,7 +107,14 @@ impl JobHost {
 			jobs: Mutex::new(HashMap::new()),
 			max_jobs,
 			clock,
+			observer: OnceLock::new(),
 		}
+	}
+
+	/// Reports each job the host runs to `observer` when its generation is collected. Only the
+	/// first observer set is kept: `false` if one was already.
+	pub fn set_observer(&self, observer: Arc<dyn JobObserver>) -> bool {
+		self.observer.set(observer).is_ok()
 	}
 
 	/// Jobs pending, or finished and not yet released or expired.
@@ -193,9 +205,13 @@ fn output(generation: Generation) -> JobOutput {
 }
 
 /// The status of a slot, collecting the engine's answer if it arrived.
-fn slot_status(slot: &mut Slot) -> HostJobStatus {
+fn slot_status(slot: &mut Slot, observer: Option<&Arc<dyn JobObserver>>) -> HostJobStatus {
 	if let State::Pending {
-		receiver, started, ..
+		receiver,
+		started,
+		job_id,
+		queued_at_ms,
+		..
 	} = &mut slot.state
 	{
 		let finished = match receiver.try_recv() {
@@ -206,7 +222,12 @@ fn slot_status(slot: &mut Slot) -> HostJobStatus {
 					HostJobStatus::Queued
 				}
 			},
-			Ok(Some(Ok(generation))) => HostJobStatus::Done(output(generation)),
+			Ok(Some(Ok(generation))) => {
+				if let Some(observer) = observer {
+					observer.job_ran(*job_id, *queued_at_ms, &generation.timings);
+				}
+				HostJobStatus::Done(output(generation))
+			},
 			Ok(Some(Err(error))) => HostJobStatus::Failed(failure(error)),
 			// The engine dropped the request without an answer (it stopped).
 			Err(_) => HostJobStatus::Failed(JobFailure::Cancelled),
@@ -230,7 +251,7 @@ impl InferenceHost for JobHost {
 		}
 		if let Some(slot) = jobs.get_mut(&request.job_digest) {
 			slot.expires_at_ms = slot.expires_at_ms.max(request.expires_at_ms);
-			return slot_status(slot);
+			return slot_status(slot, self.observer.get());
 		}
 		if passed(request.expires_at_ms, now) {
 			return HostJobStatus::Failed(JobFailure::Expired);
@@ -275,6 +296,8 @@ impl InferenceHost for JobHost {
 					receiver,
 					started,
 					cancel,
+					job_id: request.job_id,
+					queued_at_ms: now,
 				};
 				jobs.insert(
 					digest,

@@ -38,7 +38,7 @@ pub mod utf8;
 
 pub use host::JobHost;
 pub use llama::chat_template_sha256;
-pub use observe::EngineObserver;
+pub use observe::{EngineObserver, JobObserver};
 pub use pool::Engine;
 pub use store::{ModelHash, ModelStore, StoreError, StoredModel, VerifiedModel};
 pub use types::{

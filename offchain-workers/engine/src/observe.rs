@@ -8,7 +8,7 @@
 
 use crate::{
 	store::ModelHash,
-	types::{EngineError, Generation, Lane},
+	types::{EngineError, Generation, Lane, Timings},
 };
 use std::{
 	sync::{Arc, OnceLock},
@@ -25,6 +25,14 @@ pub trait EngineObserver: Send + Sync {
 	/// `model` (`bytes` long) was loaded from the store, which took `took`; a model found
 	/// already loaded is not reported.
 	fn model_loaded(&self, _model: &ModelHash, _bytes: u64, _took: Duration) {}
+}
+
+/// Receives the [`JobHost`](crate::JobHost)'s report of each on-chain job it ran (the node's
+/// traces): which job, when it was queued, and where the time went.
+pub trait JobObserver: Send + Sync {
+	/// Job `job_id`, queued at `queued_at_ms` (the host's clock, Unix milliseconds), finished
+	/// with `timings`. Called once per job, from the off-chain worker's poll that collects it.
+	fn job_ran(&self, job_id: u64, queued_at_ms: u64, timings: &Timings);
 }
 
 /// The engine's observer, set at most once after the engine is built; shared by the workers

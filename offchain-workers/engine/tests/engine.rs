@@ -1012,3 +1012,32 @@ fn the_observer_hears_of_every_request_and_each_model_load_once() {
 	assert!(cancelled >= 1, "{reports:?}");
 	assert_eq!(recorder.loads.load(Ordering::Relaxed), 1);
 }
+
+/// Records what the job host reports.
+#[derive(Default)]
+struct JobRecorder(parking_lot::Mutex<Vec<(u64, u64, f64)>>);
+
+impl inference_engine::JobObserver for JobRecorder {
+	fn job_ran(&self, job_id: u64, queued_at_ms: u64, timings: &inference_engine::Timings) {
+		self.0
+			.lock()
+			.push((job_id, queued_at_ms, timings.generation_ms));
+	}
+}
+
+#[test]
+fn the_job_host_reports_each_job_it_ran_once_with_its_queue_time() {
+	let (engine, model) = engine("job-observer", EngineConfig::default());
+	let (_, clock) = manual_clock(1_000);
+	let host = JobHost::with_clock(Arc::new(engine), 4, clock);
+	let recorder = Arc::new(JobRecorder::default());
+	assert!(host.set_observer(recorder.clone()));
+	let job = job_request(11, model, b"hello", 4, far_future());
+	assert!(matches!(poll_to_end(&host, &job), HostJobStatus::Done(_)));
+	// Polled again after it finished: not reported twice.
+	assert!(matches!(host.poll_job(job.clone()), HostJobStatus::Done(_)));
+	let reports = recorder.0.lock().clone();
+	assert_eq!(reports.len(), 1, "{reports:?}");
+	assert_eq!((reports[0].0, reports[0].1), (11, 1_000));
+	assert!(reports[0].2 > 0.0, "a generation time");
+}
