@@ -45,7 +45,16 @@ promtool check config "$dir/prometheus.yml" >/dev/null
 prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
 	--web.listen-address="127.0.0.1:$port" >"$dir/prometheus.log" 2>&1 &
 pid=$!
-trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; [ -n "${MONITORING_DIR:-}" ] || rm -rf "$dir"' EXIT
+stop() {
+	kill "$pid" 2>/dev/null || true
+	# Prometheus writes its data until it has exited: remove the directory only then.
+	for _ in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -n "${MONITORING_DIR:-}" ] || rm -rf "$dir"
+}
+trap stop EXIT
 trap 'exit 130' INT TERM
 
 api="http://127.0.0.1:$port/api/v1"
@@ -55,16 +64,17 @@ until curl -sf "http://127.0.0.1:$port/-/ready" >/dev/null; do
 done
 sleep 12 # two scrapes
 echo "Prometheus: http://127.0.0.1:$port (config $dir/prometheus.yml)"
-curl -sf "$api/targets" | python3 -c '
-import json, sys
-for t in json.load(sys.stdin)["data"]["activeTargets"]:
-    print(f"  target {t[\"scrapeUrl\"]}: {t[\"health\"]} {t.get(\"lastError\", \"\")}")'
-curl -sf "$api/alerts" | python3 -c '
-import json, sys
-alerts = json.load(sys.stdin)["data"]["alerts"]
+python3 - "$api" <<'PY'
+import json, sys, urllib.request
+api = sys.argv[1]
+get = lambda path: json.load(urllib.request.urlopen(f"{api}/{path}"))["data"]
+for t in get("targets")["activeTargets"]:
+    print(f"  target {t['scrapeUrl']}: {t['health']} {t.get('lastError', '')}")
+alerts = get("alerts")["alerts"]
 print(f"  alerts firing or pending: {len(alerts)}")
 for a in alerts:
-    print(f"    {a[\"state\"]}: {a[\"labels\"][\"alertname\"]} on {a[\"labels\"].get(\"instance\", \"?\")}")'
+    print(f"    {a['state']}: {a['labels']['alertname']} on {a['labels'].get('instance', '?')}")
+PY
 echo "Dashboards to import into Grafana: $REPO_ROOT/os/monitoring/dashboards/*.json"
 echo "Press Ctrl-C to stop."
 wait "$pid"
