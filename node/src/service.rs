@@ -386,6 +386,10 @@ pub fn new_full<
 		},
 		None => None,
 	};
+	if let (Some(net), Some(registry)) = (models.as_ref(), config.prometheus_registry()) {
+		crate::metrics::transfer::register(registry, net)
+			.map_err(|e| ServiceError::Other(format!("model transfer metrics: {e}")))?;
+	}
 	let inference_deps = crate::rpc::InferenceDeps {
 		engine: inference.clone(),
 		keystore: keystore_container.keystore(),

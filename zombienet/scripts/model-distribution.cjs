@@ -136,6 +136,22 @@ async function spread(uris) {
   assert.ok(fromBob && fromBob.blocks > 0, `Charlie got blocks from Bob while Bob was still fetching: ${describe(charlie, names)}`);
   assert.ok(charlie.sources.some((s) => names[s.peer] === 'alice' && s.blocks > 0), 'and from Alice');
 
+  // The transfers are in the nodes' metrics: Bob and Charlie fetched, Alice and Bob served.
+  const figure = async (name, metric) => {
+    const text = await (await fetch(uris.metrics[name])).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${metric} `) || l.startsWith(`${metric}{`));
+    return line ? Number(line.split(' ').pop()) : 0;
+  };
+  for (const name of ['bob', 'charlie']) {
+    const bytes = await figure(name, 'cognitive_model_transfer_fetched_bytes_total');
+    // The file's leaves and the DAG's interior nodes (well under 1 % more).
+    assert.ok(bytes > 0 && bytes <= GEMMA.sizeBytes * 1.01, `${name} fetched ${bytes} bytes for Gemma's ${GEMMA.sizeBytes}`);
+  }
+  for (const name of ['alice', 'bob']) {
+    assert.ok(await figure(name, 'cognitive_model_transfer_served_blocks_total') > 0, `${name} served blocks`);
+  }
+  c.log('the nodes\' model-transfer metrics show the fetches and what Alice and Bob served');
+
   await agreeOnGemma(api, uris, id);
 }
 
@@ -177,6 +193,7 @@ async function afterKill(uris) {
 async function run(nodeName, networkInfo, args) {
   const step = (args && args[0]) || '';
   const uris = Object.fromEntries(c.VALIDATORS.map((n) => [n, networkInfo.nodesByName[n].wsUri]));
+  uris.metrics = Object.fromEntries(c.VALIDATORS.map((n) => [n, networkInfo.nodesByName[n].prometheusUri]));
   const steps = {
     spread: ['only Alice has Gemma; Bob and Charlie fetch it from her and from each other, then all three agree on a Gemma job', spread],
     refetch: ['Charlie fetches Gemma again from Alice and Bob', refetch],

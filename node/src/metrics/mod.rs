@@ -7,7 +7,9 @@
 //! - [`chain`]: what the chain says about this node, read from every finalized block: its
 //!   proof-of-inference work (jobs assigned, committed, revealed, agreed, missed, slashed,
 //!   challenged, settlement latency) and its registry entry (status, reputation, bond,
-//!   liveness).
+//!   liveness);
+//! - [`transfer`]: the model-transfer endpoint: blocks and bytes fetched and served, refused
+//!   wants, failures by provider.
 //!
 //! Every name, label and value set is listed in `docs/observability.md`. Labels take only the
 //! fixed values written here (a lane, a source, an outcome, a slash reason), never a request's
@@ -15,6 +17,7 @@
 
 pub mod chain;
 pub mod inference;
+pub mod transfer;
 
 use substrate_prometheus_endpoint::{
 	prometheus::{core::Collector, Error},

@@ -28,8 +28,9 @@ pub use litep2p::{
 };
 pub use model_dag::Cid;
 pub use net::{
-	load_or_create_keypair, peer_of, sha256_of, FetchError, FetchRequest, FetchState, Fetched,
-	ModelNet, NetConfig, Progress, ServeLimits, ServeStats, SourceStats,
+	load_or_create_keypair, peer_of, sha256_of, FetchError, FetchRequest, FetchState, FetchStats,
+	Fetched, ModelNet, NetConfig, PeerFailures, Progress, ServeLimits, ServeStats, SourceStats,
+	MAX_FAILING_PEERS,
 };
 pub use scheduler::FetchLimits;
 pub use served::{ServeError, ServedModel};

@@ -216,6 +216,54 @@ pub struct ServeStats {
 	pub over_limit: u64,
 }
 
+/// Counters of what this endpoint fetched, over every fetch since it started.
+#[derive(Clone, Debug, Default)]
+pub struct FetchStats {
+	/// Wanted blocks received and checked, counted for each fetch that took them.
+	pub blocks: u64,
+	/// Their bytes.
+	pub bytes: u64,
+	/// Blocks received again after another provider's copy was taken.
+	pub duplicates: u64,
+	/// What went wrong with each provider, for at most [`MAX_FAILING_PEERS`] providers (later
+	/// ones are left out: the map's size is bounded whatever peers do).
+	pub peer_failures: BTreeMap<PeerId, PeerFailures>,
+}
+
+/// Providers whose failures [`FetchStats`] keeps.
+pub const MAX_FAILING_PEERS: usize = 256;
+
+/// What went wrong with one provider.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PeerFailures {
+	/// Interior nodes whose bytes do not match their CID.
+	pub corrupt: u64,
+	/// Blocks no running fetch wanted: corrupt bytes hash to a CID nobody asked for, but a late
+	/// copy of a block another provider delivered first (or of a finished fetch) looks the same.
+	pub unsolicited: u64,
+	/// Wants it answered `DONT_HAVE`.
+	pub dont_have: u64,
+	/// Wants it left unanswered past the timeout.
+	pub timeouts: u64,
+}
+
+impl FetchStats {
+	/// A wanted block, checked, went into a fetch.
+	fn took(&mut self, bytes: usize) {
+		self.blocks += 1;
+		self.bytes += bytes as u64;
+	}
+
+	/// `peer`'s failures, if there is room for one more provider or it is known already.
+	fn failures(&mut self, peer: PeerId) -> Option<&mut PeerFailures> {
+		if self.peer_failures.len() >= MAX_FAILING_PEERS && !self.peer_failures.contains_key(&peer)
+		{
+			return None;
+		}
+		Some(self.peer_failures.entry(peer).or_default())
+	}
+}
+
 enum Command {
 	Serve(Arc<ServedModel>),
 	Unserve(Cid),
@@ -230,6 +278,7 @@ pub struct ModelNet {
 	addresses: Vec<Multiaddr>,
 	progress: Arc<Mutex<BTreeMap<Cid, Progress>>>,
 	stats: Arc<Mutex<ServeStats>>,
+	fetch_stats: Arc<Mutex<FetchStats>>,
 }
 
 /// Reads the endpoint's ed25519 secret from `path`, or creates it (readable by the owner
@@ -326,6 +375,7 @@ impl ModelNet {
 		let (verified_tx, verified_rx) = mpsc::unbounded_channel();
 		let progress = Arc::new(Mutex::new(BTreeMap::new()));
 		let stats = Arc::new(Mutex::new(ServeStats::default()));
+		let fetch_stats = Arc::new(Mutex::new(FetchStats::default()));
 		let actor = Actor {
 			litep2p,
 			bitswap,
@@ -340,6 +390,7 @@ impl ModelNet {
 			fetch_limits: config.fetch,
 			progress: progress.clone(),
 			stats: stats.clone(),
+			fetch_stats: fetch_stats.clone(),
 			local: peer_id,
 		};
 		Ok((
@@ -349,6 +400,7 @@ impl ModelNet {
 				addresses,
 				progress,
 				stats,
+				fetch_stats,
 			},
 			actor.run().boxed(),
 		))
@@ -391,6 +443,11 @@ impl ModelNet {
 	/// What it served so far.
 	pub fn serve_stats(&self) -> ServeStats {
 		self.stats.lock().clone()
+	}
+
+	/// What it fetched so far, and what went wrong with which provider.
+	pub fn fetch_stats(&self) -> FetchStats {
+		self.fetch_stats.lock().clone()
 	}
 }
 
@@ -473,6 +530,7 @@ struct Actor {
 	fetch_limits: FetchLimits,
 	progress: Arc<Mutex<BTreeMap<Cid, Progress>>>,
 	stats: Arc<Mutex<ServeStats>>,
+	fetch_stats: Arc<Mutex<FetchStats>>,
 	local: PeerId,
 }
 
@@ -766,6 +824,9 @@ impl Actor {
 					cid,
 					presence: BlockPresenceType::DontHave,
 				} => {
+					if let Some(failures) = self.fetch_stats.lock().failures(peer) {
+						failures.dont_have += 1;
+					}
 					for fetch in &mut self.fetches {
 						fetch.scheduler.on_dont_have(peer, cid);
 					}
@@ -773,6 +834,7 @@ impl Actor {
 				ResponseType::Presence { .. } => {},
 				ResponseType::Block { cid, block } => {
 					let mut taken = false;
+					let mut duplicate = false;
 					let mut targets = Vec::new();
 					for (index, fetch) in self.fetches.iter_mut().enumerate() {
 						match fetch.scheduler.on_block(peer, cid) {
@@ -783,8 +845,20 @@ impl Actor {
 								source.1 += block.len() as u64;
 								targets.push((index, spans));
 							},
-							Arrival::Duplicate => taken = true,
+							Arrival::Duplicate => {
+								taken = true;
+								duplicate = true;
+							},
 							Arrival::Unsolicited => {},
+						}
+					}
+					// Taken blocks are counted once checked, in `accept`.
+					if targets.is_empty() {
+						let mut stats = self.fetch_stats.lock();
+						if duplicate {
+							stats.duplicates += 1;
+						} else if let Some(failures) = stats.failures(peer) {
+							failures.unsolicited += 1;
 						}
 					}
 					if !taken {
@@ -844,6 +918,7 @@ impl Actor {
 			// transfer tests send corrupt blocks to prove the rejection end to end.
 			let part = fetch.part.clone();
 			let places = spans.clone();
+			let len = block.len();
 			tokio::task::spawn_blocking(move || -> io::Result<()> {
 				let part = part.lock();
 				for span in &places {
@@ -863,6 +938,7 @@ impl Actor {
 					fetch.have.entry(cid).or_insert((span.offset, span.len));
 				}
 			}
+			self.fetch_stats.lock().took(len);
 			self.save_if_due(index);
 			return Ok(());
 		}
@@ -870,8 +946,12 @@ impl Actor {
 		// An interior node: small, checked here.
 		if !model_dag::verify_block(&cid, &block) {
 			fetch.scheduler.reject(peer, cid, spans);
+			if let Some(failures) = self.fetch_stats.lock().failures(peer) {
+				failures.corrupt += 1;
+			}
 			return Ok(());
 		}
+		self.fetch_stats.lock().took(block.len());
 		let is_root = cid == fetch.root;
 		let mut leaves = Vec::new();
 		for span in &spans {
@@ -1029,6 +1109,12 @@ impl Actor {
 			let late = fetch.scheduler.on_tick(now);
 			if !late.is_empty() {
 				log::debug!(target: LOG_TARGET, "{}: wants timed out at {late:?}", fetch.name);
+				let mut stats = self.fetch_stats.lock();
+				for peer in &late {
+					if let Some(failures) = stats.failures(*peer) {
+						failures.timeouts += 1;
+					}
+				}
 			}
 		}
 		for index in 0..self.fetches.len() {

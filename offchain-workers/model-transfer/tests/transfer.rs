@@ -136,6 +136,23 @@ async fn fetches_a_three_level_dag_from_two_providers_and_serves_what_it_fetched
 		a.serve_stats().blocks > 0 && b.serve_stats().blocks > 0,
 		"both providers served"
 	);
+	// The fetcher's counters (the node's metrics read them): every block it took came from
+	// one of the two, and nothing went wrong with either.
+	let stats = fetcher.fetch_stats();
+	let served = a.serve_stats().blocks + b.serve_stats().blocks;
+	assert!(
+		stats.blocks > 0 && stats.blocks + stats.duplicates <= served,
+		"{stats:?}, {served} served"
+	);
+	let served_bytes = a.serve_stats().bytes + b.serve_stats().bytes;
+	assert!(
+		stats.bytes > 0 && stats.bytes <= served_bytes,
+		"{stats:?}, {served_bytes} bytes served"
+	);
+	assert!(
+		stats.peer_failures.values().all(|f| f.corrupt == 0),
+		"{stats:?}"
+	);
 
 	// The fetched file, served in its turn, feeds a third node.
 	let sidecar = dir.join("fetched.dag");
@@ -248,15 +265,23 @@ async fn corrupt_blocks_are_rejected_and_fetched_from_another_provider() {
 	let fetched = fetch_within(&fetcher, req.clone()).await.unwrap();
 	assert_eq!(std::fs::read(&fetched.path).unwrap(), data);
 	assert!(honest.serve_stats().blocks > 0);
-
 	// With only the corrupt provider, the fetch ends with an error and no file.
 	let alone = endpoint(ServeLimits::default(), quick_limits());
 	req.providers.truncate(1);
 	req.dir = temp_dir("corrupt-alone");
+	let bad_peer = model_transfer::peer_of(&req.providers[0]).unwrap();
 	match fetch_within(&alone, req).await {
 		Err(FetchError::ProvidersExhausted { .. }) => {},
 		other => panic!("expected ProvidersExhausted, got {other:?}"),
 	}
+	// What went wrong is on record under the provider's peer id (the node's metrics read it).
+	let failures = alone.fetch_stats().peer_failures;
+	let bad = failures.get(&bad_peer).copied().unwrap_or_default();
+	assert!(
+		bad.corrupt + bad.unsolicited + bad.timeouts >= 1,
+		"{failures:?}"
+	);
+	assert_eq!(alone.fetch_stats().blocks, 0, "nothing corrupt was taken");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -167,6 +167,23 @@ def node_board():
                 (f"cognitive_model_store_filesystem_free_bytes{{{NODE}}}", "free"),
                 (f"cognitive_model_store_bytes{{{NODE}}}", "models"),
             ], unit="bytes")
+    b.row("Model transfer")
+    b.panel("Model bytes fetched and served",
+            "Bytes per second of model blocks received from providers and sent to peers "
+            "(IPFS bitswap).", [
+                (f"rate(cognitive_model_transfer_fetched_bytes_total{{{NODE}}}[$__rate_interval])",
+                 "fetched"),
+                (f"rate(cognitive_model_transfer_served_bytes_total{{{NODE}}}[$__rate_interval])",
+                 "served"),
+            ], unit="Bps")
+    b.panel("Provider failures and refused wants",
+            "Per hour: what went wrong with providers (corrupt blocks, refusals, timeouts) and "
+            "the wants this node could not serve.", [
+                (f"sum by (kind) (increase(cognitive_model_transfer_peer_failures_total{{{NODE}}}"
+                 f"[1h]))", "provider {{kind}}"),
+                (f"sum by (reason) (increase(cognitive_model_transfer_refused_wants_total{{{NODE}}}"
+                 f"[1h]))", "refused ({{reason}})"),
+            ])
     b.row("Proof of inference")
     b.panel("This node's jobs",
             "Jobs assigned to the node, its commitments and reveals, per hour (finalized).", [
