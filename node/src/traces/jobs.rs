@@ -342,8 +342,8 @@ mod tests {
 		}
 	}
 
-	fn collect(traces: &JobTraces, rx: &mut tokio::sync::mpsc::Receiver<Span>) -> Vec<Span> {
-		let _ = traces;
+	/// The spans sent so far.
+	fn collect(rx: &mut tokio::sync::mpsc::Receiver<Span>) -> Vec<Span> {
 		let mut spans = Vec::new();
 		while let Ok(span) = rx.try_recv() {
 			spans.push(span);
@@ -416,7 +416,7 @@ mod tests {
 		for (number, at, event) in &later {
 			traces.on_event(*number, *at, Some(&me), event);
 		}
-		let spans = collect(&traces, &mut rx);
+		let spans = collect(&mut rx);
 		let names: Vec<_> = spans.iter().map(|s| s.name).collect();
 		assert_eq!(
 			names,
@@ -467,6 +467,6 @@ mod tests {
 			fee: 10,
 		};
 		traces.on_event(20, 60_000, Some(&me), &theirs);
-		assert!(collect(&traces, &mut rx).is_empty());
+		assert!(collect(&mut rx).is_empty());
 	}
 }
