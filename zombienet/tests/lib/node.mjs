@@ -54,7 +54,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 /**
  * Starts `cognitive-node` with `args` plus loopback-only network flags and waits until its RPC
  * answers. `p2pPort` fixes the p2p port (for a node whose address is in a chain spec), else a
- * free one is taken. Returns { rpcPort, inferencePort (null with --no-inference-rpc),
+ * free one is taken. Returns { pid, rpcPort, inferencePort (null with --no-inference-rpc),
  * prometheusPort, logPath, api(), stop() }.
  */
 export async function startNode(args, { name = 'node', timeoutMs = 120_000, p2pPort: fixedP2p } = {}) {
@@ -105,6 +105,7 @@ export async function startNode(args, { name = 'node', timeoutMs = 120_000, p2pP
 
   const apis = [];
   return {
+    pid: child.pid,
     rpcPort,
     inferencePort,
     prometheusPort,
