@@ -130,7 +130,11 @@ rm -f "$ROOT"/boot/vmlinuz* "$ROOT"/boot/initrd.img* "$ROOT"/boot/System.map* "$
 nice -n 10 mkfs.erofs --quiet -T"$SOURCE_DATE_EPOCH" -U "$FS_UUID" "$WORK/root.erofs" "$ROOT"
 
 # --- 3. EFI system partition (FAT, written with mtools: no loop device, no mount) -----------------
-CMDLINE="root=PARTUUID=$ROOT_UUID rootfstype=erofs ro console=tty0 console=ttyS0,115200 loglevel=4 systemd.show_status=true"
+# rd.modules-load: the initrd's systemd-modules-load loads the drivers a root disk sits behind
+# (the list of rootfs/etc/dracut.conf.d/10-cognitive.conf less USB) as soon as it starts, so the
+# root partition is there when udev starts; otherwise udev loads them only when its coldplug pass
+# reaches the disk controllers (about 2 s later under TCG). Absent hardware costs a module load.
+CMDLINE="root=PARTUUID=$ROOT_UUID rootfstype=erofs ro rd.modules-load=virtio_pci,virtio_blk,virtio_scsi,nvme,ahci,sd_mod console=tty0 console=ttyS0,115200 loglevel=4 systemd.show_status=true"
 cat >"$WORK/loader.conf" <<CONF
 default cognitive.conf
 timeout 0
