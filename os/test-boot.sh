@@ -9,7 +9,8 @@
 #      inference_generate returns a proof whose ed25519 signature verifies; SSH with the key works;
 #   3. powers off over SSH, boots again with the same disks, this time through the legacy BIOS
 #      path (SeaBIOS, SYSLINUX), checks the peer id is the same and the chain went on from where
-#      it stopped (same best block or higher), and blocks go on;
+#      it stopped (same best block or higher), and blocks go on; then hangs the node (SIGSTOP)
+#      and checks the health check restarts it, and kills it and checks systemd starts it again;
 #   4. powers off and boots a third time, with UEFI again, up to the node's service: the start-up
 #      time of an ordinary (not first) UEFI boot.
 # Prints the figures it measured (times from qemu's start, memory from the console status line).
@@ -236,10 +237,35 @@ sleep 16
 STAT2="$(grep -a 'COGSTAT' "$SERIAL" | tail -n1)"
 SECOND_TIMES="service $T_SERVICE s, RPC $T_RPC s, first new block $T_BLOCK s"
 
+# Supervision. A node that dies is started again by systemd (Restart=on-failure, after 10 s); a
+# node that hangs (SIGSTOP: its process is there and its RPC port accepts connections, but
+# nothing answers) is restarted by the health check after HEALTHCHECK_FAILURES (3) failed polls.
+# The check is run here three times in a row, with no grace period and a 2 s answer timeout,
+# instead of waiting for its timer (every 30 s, once the node has been up for 300 s).
+node_pid() { ssh_ 'systemctl show -P MainPID cognitive-node.service'; }
+node_restarted() { local p; p="$(node_pid)" && [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$1" ]; }
+HUNG="$(node_pid)"
+# (The settings go in /data/config/node.env, which overrides the image's defaults.)
+ssh_ "kill -STOP $HUNG && printf 'HEALTHCHECK_GRACE_S=0\nHEALTHCHECK_TIMEOUT_S=2\n' >>/data/config/node.env &&
+	for i in 1 2 3; do systemctl start cognitive-healthcheck.service; done;
+	sed -i '/^HEALTHCHECK_/d' /data/config/node.env" ||
+	fail "boot 2: could not stop the node and run the health check"
+wait_for "boot 2: the hung node (pid $HUNG) restarted by the health check" 120 node_restarted "$HUNG"
+ssh_ 'journalctl -b -u cognitive-healthcheck.service | grep -q "restarting cognitive-node.service"' ||
+	fail "boot 2: the node was restarted, but not by the health check"
+info "boot 2: hung node (SIGSTOP) restarted by the health check after 3 failed polls"
+KILLED="$(node_pid)"
+ssh_ "kill -KILL $KILLED" || fail "boot 2: could not kill the node"
+wait_for "boot 2: the killed node (pid $KILLED) started again by systemd" 120 node_restarted "$KILLED"
+info "boot 2: killed node (SIGKILL) started again by systemd"
+
 # ===================================== third boot: UEFI again, start-up only ========================
 # Boot 1 was UEFI but also the first boot (data disk formatted, keys made); this one measures an
 # ordinary UEFI boot up to the node's service, then powers off.
-ssh_ 'systemctl poweroff' || true
+# The node started again above is still setting up (it compiles its runtime: a minute or two
+# under TCG) and handles SIGTERM only after that, so a plain power-off would wait for it (or for
+# the unit's 120 s stop timeout): it is killed first.
+ssh_ 'systemctl kill --signal=SIGKILL cognitive-node.service; systemctl poweroff' || true
 for _ in $(seq 1 120); do kill -0 "$QEMU_PID" 2>/dev/null || break; sleep 1; done
 if kill -0 "$QEMU_PID" 2>/dev/null; then fail "the VM did not power off within 120 s"; fi
 wait "$QEMU_PID" 2>/dev/null || true
